@@ -1,0 +1,105 @@
+"""Exceptions raised by ResilientCity.
+
+Every exception derives from :class:`ResilientCityError` and from the builtin that matches its
+meaning, so callers may catch either (``except ValueError`` keeps working).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CRSMismatch",
+    "DataFileError",
+    "MissingDependency",
+    "Problem",
+    "ResilientCityError",
+    "ValidationError",
+]
+
+#: How many row ids a problem prints before it says "… and N more".
+_ROWS_SHOWN = 10
+
+
+class ResilientCityError(Exception):
+    """Base class of every error raised on purpose by ResilientCity."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule in one layer, with every row that breaks it.
+
+    Parameters
+    ----------
+    layer
+        The layer (``assets``, ``road_edges``, …) or ``city`` for city-wide rules.
+    column
+        The column concerned, or ``""`` when the rule is about the layer itself.
+    expected
+        What the rule expects, in words (``"a finite number >= 0"``).
+    rows
+        Ids of the offending rows (the layer's id column, or the row position when the layer
+        has no id); empty when the problem is about the whole column or layer.
+    found
+        What was found instead, when one value says it (``"dtype object"``).
+    """
+
+    layer: str
+    column: str
+    expected: str
+    rows: tuple[str, ...] = field(default_factory=tuple)
+    found: str = ""
+
+    def describe(self, max_rows: int | None = _ROWS_SHOWN) -> str:
+        """One line: layer, column, the rows (at most ``max_rows``), what was expected."""
+        where = self.layer + (f".{self.column}" if self.column else "")
+        text = f"{where}: expected {self.expected}"
+        if self.found:
+            text += f", found {self.found}"
+        if self.rows:
+            shown = self.rows if max_rows is None else self.rows[:max_rows]
+            more = len(self.rows) - len(shown)
+            text += f" (row{'s' if len(self.rows) > 1 else ''} {', '.join(shown)}"
+            text += f" … and {more:,} more)" if more else ")"
+        return text
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+class ValidationError(ResilientCityError, ValueError):
+    """Data broke one or more rules of the data contract.
+
+    Attributes
+    ----------
+    problems
+        Every problem found, not only the first.
+    """
+
+    def __init__(self, problems: Sequence[Problem], what: str = "city") -> None:
+        self.problems = list(problems)
+        self.what = what
+        n_rows = sum(max(len(p.rows), 1) for p in self.problems)
+        head = (
+            f"{what} is invalid: {len(self.problems)} problem"
+            f"{'s' if len(self.problems) != 1 else ''} ({n_rows:,} row or column findings)"
+        )
+        super().__init__(head + "".join(f"\n  - {p}" for p in self.problems))
+
+    @property
+    def summary(self) -> str:
+        """The first line of the message, without the list of problems."""
+        return str(self).splitlines()[0]
+
+
+class CRSMismatch(ResilientCityError, ValueError):
+    """A layer or raster is in another coordinate reference system than the city."""
+
+
+class DataFileError(ResilientCityError, OSError):
+    """A file could not be read or written: missing, corrupt, or of the wrong kind."""
+
+
+class MissingDependency(ResilientCityError, ImportError):
+    """An optional package needed for this feature is not installed."""

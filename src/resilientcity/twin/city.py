@@ -1,0 +1,211 @@
+"""The city digital twin: every layer the models read, validated against the data contract."""
+
+from __future__ import annotations
+
+from dataclasses import InitVar, dataclass, field
+from os import PathLike
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from resilientcity.errors import ValidationError
+from resilientcity.twin.dem import DEM
+from resilientcity.twin.roads import RoadNetwork
+from resilientcity.twin.schema import (
+    ASSETS,
+    DEPENDENCIES,
+    RIVERS,
+    ROAD_EDGES,
+    ROAD_NODES,
+    SENSORS,
+    ZONES,
+)
+from resilientcity.twin.validate import validate_city
+
+__all__ = ["City"]
+
+
+def _or_empty(frame: pd.DataFrame | None, empty: pd.DataFrame) -> pd.DataFrame:
+    if frame is None:
+        return empty
+    if isinstance(frame, pd.DataFrame) and not isinstance(frame.index, pd.RangeIndex):
+        return frame.reset_index(drop=True)
+    return frame
+
+
+@dataclass(eq=False)
+class City:
+    """A city's digital twin.
+
+    Every layer follows its schema in :mod:`resilientcity.twin.schema` and has a ``RangeIndex``
+    (ids live in columns). Layers left out are empty. The city is validated when it is built:
+    a broken contract raises one :class:`~resilientcity.errors.ValidationError` that lists every
+    problem (pass ``validate=False`` to build it anyway and call :meth:`problems`).
+
+    Parameters
+    ----------
+    name
+        Name of the city.
+    crs
+        Projected, metric CRS shared by every layer and the DEM.
+    assets
+        GeoDataFrame, one row per physical asset of every kind (``ASSETS`` schema).
+    roads
+        Road network (nodes and edges).
+    dependencies
+        DataFrame of dependent → supplier links with redundancy groups and backup hours.
+    zones
+        GeoDataFrame of districts, communities and H3 cells with population.
+    sensors
+        GeoDataFrame of fixed sensors.
+    rivers
+        GeoDataFrame of river centrelines.
+    dem
+        Ground elevation grid, or ``None`` when the twin has none (flood models then refuse).
+    metadata
+        Free key → JSON-serialisable value pairs (source, seed, attribution, …).
+    """
+
+    name: str
+    crs: CRS
+    assets: gpd.GeoDataFrame = None  # type: ignore[assignment]
+    roads: RoadNetwork = None  # type: ignore[assignment]
+    dependencies: pd.DataFrame = None  # type: ignore[assignment]
+    zones: gpd.GeoDataFrame = None  # type: ignore[assignment]
+    sensors: gpd.GeoDataFrame = None  # type: ignore[assignment]
+    rivers: gpd.GeoDataFrame = None  # type: ignore[assignment]
+    dem: DEM | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    validate: InitVar[bool] = True
+
+    def __post_init__(self, validate: bool) -> None:
+        try:
+            self.crs = CRS.from_user_input(self.crs)
+        except Exception as exc:  # pyproj raises its own CRSError for anything unparsable
+            raise ValidationError([_bad_crs(self.crs, exc)]) from exc
+        crs = self.crs
+        self.assets = _or_empty(self.assets, ASSETS.empty(crs))
+        if self.roads is None:
+            self.roads = RoadNetwork(ROAD_NODES.empty(crs), ROAD_EDGES.empty(crs))  # type: ignore[arg-type]
+        else:
+            self.roads = RoadNetwork(
+                _or_empty(self.roads.nodes, ROAD_NODES.empty(crs)),  # type: ignore[arg-type]
+                _or_empty(self.roads.edges, ROAD_EDGES.empty(crs)),  # type: ignore[arg-type]
+            )
+        self.dependencies = _or_empty(self.dependencies, DEPENDENCIES.empty())
+        self.zones = _or_empty(self.zones, ZONES.empty(crs))
+        self.sensors = _or_empty(self.sensors, SENSORS.empty(crs))
+        self.rivers = _or_empty(self.rivers, RIVERS.empty(crs))
+        if validate:
+            problems = validate_city(self)
+            if problems:
+                raise ValidationError(problems, what=f"city {self.name!r}")
+
+    def layers(self) -> dict[str, pd.DataFrame]:
+        """The vector layers by schema name, in a fixed order."""
+        return {
+            "assets": self.assets,
+            "road_nodes": self.roads.nodes,
+            "road_edges": self.roads.edges,
+            "dependencies": self.dependencies,
+            "zones": self.zones,
+            "sensors": self.sensors,
+            "rivers": self.rivers,
+        }
+
+    def problems(self) -> list[Any]:
+        """Every problem of the city against the data contract (empty when valid)."""
+        return validate_city(self)
+
+    @classmethod
+    def read(cls, path: str | PathLike[str], validate: bool = True) -> City:
+        """Read a city from a GeoPackage written by :meth:`write`.
+
+        Raises
+        ------
+        DataFileError
+            The file is missing, not a GeoPackage, or not a ResilientCity twin.
+        ValidationError
+            The file holds a city that breaks the data contract (every problem listed).
+        """
+        from resilientcity.twin.io import read_city
+
+        return read_city(path, validate=validate)
+
+    def write(self, path: str | PathLike[str]) -> None:
+        """Write the city to one GeoPackage (vector layers, DEM raster, metadata), atomically."""
+        from resilientcity.twin.io import write_city
+
+        write_city(self, path)
+
+    @property
+    def population(self) -> float:
+        """Residents: occupants of residential buildings."""
+        a = self.assets
+        return float(a.loc[a["occupancy"] == "residential", "occupants"].sum())
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and totals for people: per kind and sector, people, value, network size."""
+        a = self.assets
+        by_kind = a.groupby("kind", sort=True).agg(
+            count=("asset_id", "size"),
+            occupants=("occupants", "sum"),
+            value_cny=("value_cny", "sum"),
+            capacity=("capacity", "sum"),
+        )
+        by_sector = a.groupby("sector", sort=True).agg(
+            count=("asset_id", "size"), value_cny=("value_cny", "sum")
+        )
+        edges = self.roads.edges
+        is_bridge = edges["asset_id"].isin(a.loc[a["kind"] == "bridge", "asset_id"])
+        minx, miny, maxx, maxy = (
+            self.dem.bounds if self.dem is not None else tuple(a.total_bounds) if len(a) else (0, 0, 0, 0)
+        )
+        return {
+            "name": self.name,
+            "crs": self.crs.to_string(),
+            "extent_km": [round((maxx - minx) / 1000, 2), round((maxy - miny) / 1000, 2)],
+            "assets": int(len(a)),
+            "population": round(self.population),
+            "occupants": round(float(a["occupants"].sum())),
+            "value_cny": float(a["value_cny"].sum()),
+            "by_kind": _records(by_kind),
+            "by_sector": _records(by_sector),
+            "roads": {
+                "nodes": int(len(self.roads.nodes)),
+                "edges": int(len(edges)),
+                "length_km": round(self.roads.total_length_km, 1),
+                "bridges": int(is_bridge.sum()),
+            },
+            "dependencies": int(len(self.dependencies)),
+            "zones": {str(k): int(v) for k, v in self.zones["zone_type"].value_counts().sort_index().items()},
+            "sensors": {str(k): int(v) for k, v in self.sensors["kind"].value_counts().sort_index().items()},
+            "rivers": int(len(self.rivers)),
+            "dem": None
+            if self.dem is None
+            else {
+                "shape": list(self.dem.shape),
+                "resolution_m": self.dem.resolution_m[0],
+                "min_m": float(np.nanmin(self.dem.elevation_m)),
+                "max_m": float(np.nanmax(self.dem.elevation_m)),
+            },
+        }
+
+
+def _records(frame: pd.DataFrame) -> dict[str, dict[str, int | float]]:
+    """``{index: {column: value}}`` with plain ints (counts) and floats rounded to 0.01."""
+    out: dict[str, dict[str, int | float]] = {str(k): {} for k in frame.index}
+    for col in frame.columns:
+        integer = pd.api.types.is_integer_dtype(frame[col].dtype)
+        for k, v in frame[col].items():
+            out[str(k)][str(col)] = int(v) if integer else round(float(v), 2)
+    return out
+
+
+def _bad_crs(crs: object, exc: Exception) -> Any:
+    from resilientcity.errors import Problem
+
+    return Problem("city", "crs", "a projected metric CRS (e.g. EPSG:32649)", found=f"{crs!r}: {exc}")

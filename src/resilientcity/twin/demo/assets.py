@@ -1,0 +1,243 @@
+"""Buildings and facilities of the demo city.
+
+Buildings are scattered in proportion to the terrain's density field; their use, height,
+footprint, occupants and replacement value follow ``data/demo_assumptions.json`` (every figure
+there carries its source or says it is an assumption). Vulnerability classes are Hazus-style
+``OCCUPANCY/BUILDING_TYPE`` ids (``RES3/C2H``: multi-family, concrete shear-wall high-rise), and
+lifeline classes use Hazus lifeline ids (``ESS1`` substation, ``PWP1`` pumping plant, ``HWB``
+bridges), so that the vulnerability library can map them to published curves.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from resilientcity.twin.demo.terrain import Terrain
+
+
+@cache
+def assumptions() -> dict[str, Any]:
+    """Values of ``data/demo_assumptions.json`` by key (sources stay in the file)."""
+    text = resources.files("resilientcity").joinpath("data/demo_assumptions.json").read_text("utf-8")
+    return {k: v["value"] for k, v in json.loads(text).items() if isinstance(v, dict)}
+
+
+def sample_points(terrain: Terrain, n: int, rng: np.random.Generator, weight: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """``n`` points (local metres) drawn cell-wise in proportion to ``weight`` (default density)."""
+    w = (terrain.density if weight is None else weight).ravel()
+    cells = rng.choice(w.size, size=n, p=w / w.sum())
+    rows, cols = np.divmod(cells, terrain.density.shape[1])
+    t = terrain.transform
+    x = t.c + (cols + rng.random(n)) * t.a
+    y = t.f + (rows + rng.random(n)) * t.e
+    return np.column_stack([x, y])
+
+
+def density_at(terrain: Terrain, xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Density relative to its maximum (0–1) at points."""
+    t = terrain.transform
+    col = np.clip(((xy[:, 0] - t.c) / t.a).astype(np.int64), 0, terrain.density.shape[1] - 1)
+    row = np.clip(((xy[:, 1] - t.f) / t.e).astype(np.int64), 0, terrain.density.shape[0] - 1)
+    return terrain.density[row, col] / terrain.density.max()  # type: ignore[no-any-return]
+
+
+def _lognormal(rng: np.random.Generator, median: NDArray[np.float64] | float, n: int, sigma: float = 0.45) -> NDArray[np.float64]:
+    return np.asarray(median) * np.exp(sigma * rng.standard_normal(n))
+
+
+def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``n`` buildings with use, storeys, floor area, occupants and value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``x``, ``y`` (local m) and the ``assets`` schema's attribute columns.
+    """
+    a = assumptions()
+    xy = sample_points(terrain, n, rng)
+    u = density_at(terrain, xy)
+    draw = rng.random(n)
+    p_com = 0.04 + 0.22 * u
+    p_ind = 0.16 * (1 - u) ** 2
+    p_pub = np.full(n, 0.04)
+    occupancy = np.full(n, "residential", dtype=object)
+    occupancy[draw < p_com] = "commercial"
+    occupancy[(draw >= p_com) & (draw < p_com + p_ind)] = "industrial"
+    occupancy[(draw >= p_com + p_ind) & (draw < p_com + p_ind + p_pub)] = "public"
+
+    # Residential height class: high-rise likelier where the city is dense.
+    h = rng.random(n)
+    p_high = 0.05 + 0.6 * u
+    p_mid = 0.25 + 0.1 * u
+    res_class = np.where(h < p_high, "residential_high", np.where(h < p_high + p_mid, "residential_mid", "residential_low"))
+    tower = (occupancy == "commercial") & (rng.random(n) < 0.35 * u)
+    cls = np.where(occupancy == "residential", res_class, occupancy).astype(object)
+    storey_key = np.where(tower, "commercial_tower", cls)
+
+    storeys = np.zeros(n, dtype=np.int64)
+    for key, (lo, hi) in a["storeys_range"].items():
+        m = storey_key == key
+        storeys[m] = rng.integers(lo, hi + 1, size=int(m.sum()))
+    median_fp = pd.Series(cls).map(a["footprint_m2_median"]).to_numpy(dtype=np.float64)
+    footprint = np.clip(_lognormal(rng, median_fp, n), 40.0, 40_000.0)
+    floor_area = np.round(footprint * storeys, 1)
+
+    per_worker = pd.Series(occupancy).map(a["floor_area_per_worker_m2"]).to_numpy(dtype=np.float64)
+    residential = occupancy == "residential"
+    capacity = np.where(residential, floor_area / a["floor_area_per_resident_m2"], floor_area / np.nan_to_num(per_worker, nan=1.0))
+    occupants = np.where(residential, capacity * a["residential_occupancy_rate"], capacity)
+    cost = pd.Series(cls).map(a["structure_cost_cny_per_m2"]).to_numpy(dtype=np.float64)
+    contents = pd.Series(occupancy).map(a["contents_to_structure_ratio"]).to_numpy(dtype=np.float64)
+    value = np.round(floor_area * cost * (1 + contents), -2)
+
+    vuln = np.empty(n, dtype=object)
+    vuln[residential & (storeys >= 8)] = "RES3/C2H"
+    vuln[residential & (storeys >= 4) & (storeys < 8)] = "RES3/C2M"
+    vuln[residential & (storeys < 4)] = "RES1/URML"
+    com = occupancy == "commercial"
+    vuln[com & (storeys >= 8)] = "COM4/C2H"
+    vuln[com & (storeys >= 4) & (storeys < 8)] = "COM4/C2M"
+    vuln[com & (storeys < 4)] = "COM1/C1L"
+    vuln[occupancy == "industrial"] = "IND2/S3"
+    vuln[occupancy == "public"] = "GOV1/C2M"
+    sector = pd.Series(occupancy).map(
+        {"residential": "housing", "commercial": "economy", "industrial": "economy", "public": "public_services"}
+    )
+    return pd.DataFrame(
+        {
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "kind": "building",
+            "sector": sector.to_numpy(dtype=object),
+            "name": "",
+            "occupancy": occupancy,
+            "storeys": storeys,
+            "floor_area_m2": floor_area,
+            "value_cny": value,
+            "occupants": np.round(occupants, 2),
+            "capacity": np.round(capacity, 2),
+            "vuln": vuln,
+        }
+    )
+
+
+def _facility(kind: str, sector: str, xy: NDArray[np.float64], prefix: str, names: list[str], **cols: Any) -> pd.DataFrame:
+    n = len(xy)
+    frame = pd.DataFrame(
+        {
+            "asset_id": [f"{prefix}{i + 1:03d}" for i in range(n)],
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "kind": kind,
+            "sector": sector,
+            "name": names,
+            "occupancy": "infrastructure",
+            "storeys": 0,
+            "floor_area_m2": 0.0,
+            "value_cny": 0.0,
+            "occupants": 0.0,
+            "capacity": 0.0,
+            "vuln": "",
+        }
+    )
+    for col, value in cols.items():
+        frame[col] = value
+    return frame
+
+
+def make_facilities(terrain: Terrain, population: float, rng: np.random.Generator) -> pd.DataFrame:
+    """Hospitals, shelters, fire stations, warehouses, power, water and telecom assets.
+
+    Counts scale with ``population`` (residents) and the built-up area, with the ratios of
+    ``data/demo_assumptions.json``.
+    """
+    a = assumptions()
+    out: list[pd.DataFrame] = []
+    dense = terrain.density ** 2  # facilities gather where people are
+
+    def count(per: float, minimum: int) -> int:
+        return max(minimum, round(population / per))
+
+    n = count(a["people_per_hospital"], 2)
+    beds = _lognormal(rng, 1.0, n, 0.8)
+    beds = np.maximum(np.round(beds / beds.sum() * population / 1000 * a["hospital_beds_per_1000"]), 20)
+    floor = beds * 110.0
+    out.append(
+        _facility(
+            "hospital", "medical", sample_points(terrain, n, rng, dense), "HOS",
+            [f"Hospital {i + 1}" for i in range(n)], occupancy="public", storeys=rng.integers(5, 25, n),
+            floor_area_m2=floor, value_cny=floor * 6000.0 * 2.0, occupants=beds * 2.5, capacity=beds, vuln="COM6/C2M",
+        )
+    )
+    n = count(a["people_per_shelter"], 3)
+    area = np.clip(_lognormal(rng, 8000.0, n, 0.7), 1500.0, 80_000.0)
+    out.append(
+        _facility(
+            "shelter", "public_services", sample_points(terrain, n, rng), "SHL",
+            [f"Emergency shelter {i + 1}" for i in range(n)], occupancy="public",
+            floor_area_m2=0.0, value_cny=np.round(area * 300.0, -2), capacity=np.floor(area / a["shelter_m2_per_person"]), vuln="OPEN/PARK",
+        )
+    )
+    built_km2 = float((terrain.density > 0.05 * terrain.density.max()).sum()) * terrain.transform.a**2 / 1e6
+    n = max(2, int(np.ceil(built_km2 / a["fire_station_area_km2"])))
+    out.append(
+        _facility(
+            "fire_station", "public_services", sample_points(terrain, n, rng, np.sqrt(terrain.density)), "FIR",
+            [f"Fire station {i + 1}" for i in range(n)], occupancy="public", storeys=3, floor_area_m2=2500.0,
+            value_cny=2500.0 * 4000.0 * 2.0, occupants=30.0, capacity=rng.integers(3, 7, n).astype(float), vuln="GOV2/C2L",
+        )
+    )
+    n = count(a["people_per_warehouse"], 2)
+    out.append(
+        _facility(
+            "warehouse", "public_services", sample_points(terrain, n, rng, np.sqrt(terrain.density)), "WH",
+            [f"Relief reserve {i + 1}" for i in range(n)], occupancy="public", storeys=1, floor_area_m2=6000.0,
+            value_cny=6000.0 * 2500.0 * 2.5, occupants=10.0, capacity=np.round(rng.uniform(8000, 30000, n), -2), vuln="COM2/S2L",
+        )
+    )
+    n220 = count(a["people_per_220kv_substation"], 2)
+    out.append(
+        _facility(
+            "substation", "energy", sample_points(terrain, n220, rng, np.sqrt(terrain.density)), "SS220-",
+            [f"220 kV substation {i + 1}" for i in range(n220)], value_cny=3.0e8, capacity=360.0, vuln="ESS3",
+        )
+    )
+    n110 = count(a["people_per_110kv_substation"], 3)
+    out.append(
+        _facility(
+            "substation", "energy", sample_points(terrain, n110, rng), "SS110-",
+            [f"110 kV substation {i + 1}" for i in range(n110)], value_cny=8.0e7, capacity=100.0, vuln="ESS1",
+        )
+    )
+    nw = count(a["people_per_water_plant"], 1)
+    river = np.asarray(terrain.main_river.coords)
+    south = river[(river[:, 1] > 0.05 * river[-1, 1]) & (river[:, 1] < 0.35 * river[-1, 1])]
+    pick = south[rng.choice(len(south), nw, replace=False)] + (terrain.river_width_m / 2 + 250.0, 0.0)
+    out.append(
+        _facility(
+            "water_plant", "water", pick, "WP", [f"Water plant {i + 1}" for i in range(nw)],
+            value_cny=4.0e8, capacity=np.round(population / nw * 0.35, -3), occupants=60.0, vuln="PWT3",
+        )
+    )
+    n = count(a["people_per_pump_station"], 3)
+    out.append(
+        _facility(
+            "pump_station", "water", sample_points(terrain, n, rng), "PS", [f"Pump station {i + 1}" for i in range(n)],
+            value_cny=1.5e7, capacity=np.round(rng.uniform(800, 5000, n), -1), occupants=4.0, vuln="PWP1",
+        )
+    )
+    n = count(a["people_per_telecom_site"], 3)
+    out.append(
+        _facility(
+            "telecom", "communications", sample_points(terrain, n, rng), "TEL", [f"Telecom site {i + 1}" for i in range(n)],
+            value_cny=2.0e6, capacity=np.round(population / n, -2), vuln="CCO1",
+        )
+    )
+    return pd.concat(out, ignore_index=True)

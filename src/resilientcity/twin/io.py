@@ -1,0 +1,238 @@
+"""Reading and writing a city as one GeoPackage.
+
+Layout of the file:
+
+* one vector layer per :data:`~resilientcity.twin.schema.LAYERS` entry (``assets``,
+  ``road_nodes``, ``road_edges``, ``dependencies``, ``zones``, ``sensors``, ``rivers``);
+* the DEM as a float32 raster table ``dem`` (GeoPackage 2-D gridded coverage extension, TIFF
+  tiles: lossless for float32);
+* an attribute table ``rc_metadata`` (key, JSON value): the format version, the city's name and
+  CRS, every layer's column order and dtypes (so that extra columns, categoricals and datetimes
+  come back as they were), the DEM's presence, and the user's metadata.
+
+Writes go to a temporary file beside the target, renamed over it only when complete, so a
+failed write never leaves half a city behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import warnings
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+from pyproj import CRS
+
+from resilientcity.errors import DataFileError
+from resilientcity.twin.city import City
+from resilientcity.twin.dem import DEM
+from resilientcity.twin.roads import RoadNetwork
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "read_city", "write_city"]
+
+FORMAT = "resilientcity-twin"
+FORMAT_VERSION = 1
+_META = "rc_metadata"
+_DEM = "dem"
+
+
+def _dtype_spec(series: pd.Series) -> Any:
+    dt = series.dtype
+    if isinstance(dt, pd.CategoricalDtype):
+        return {
+            "dtype": "category",
+            "categories": [_jsonable(c) for c in dt.categories],
+            "ordered": bool(dt.ordered),
+        }
+    return str(dt)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _restore(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    """Put back column order, dtypes and geometry name recorded by :func:`_layer_spec`."""
+    geometry = spec.get("geometry")
+    if geometry and isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name != geometry:
+        frame = frame.rename_geometry(geometry)
+    order = [c for c in spec["columns"] if c in frame.columns]
+    frame = frame[order + [c for c in frame.columns if c not in order]]
+    for col, want in spec["dtypes"].items():
+        if col not in frame.columns or col == geometry:
+            continue
+        if isinstance(want, dict):
+            target: Any = pd.CategoricalDtype(want["categories"], ordered=want["ordered"])
+        else:
+            target = want
+        if str(frame[col].dtype) != str(target) or isinstance(target, pd.CategoricalDtype):
+            frame[col] = frame[col].astype(target)
+    return frame
+
+
+def _layer_spec(frame: pd.DataFrame) -> dict[str, Any]:
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "dtypes": {str(c): _dtype_spec(frame[c]) for c in frame.columns if c != geometry},
+        "geometry": geometry,
+    }
+
+
+def _write_layer(frame: pd.DataFrame, path: Path, layer: str) -> None:
+    frame = frame.copy(deep=False)
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype("str")
+    kwargs: dict[str, Any] = {"layer": layer, "driver": "GPKG"}
+    if isinstance(frame, gpd.GeoDataFrame):
+        kwargs["geometry_type"] = "Unknown"
+        kwargs["promote_to_multi"] = False
+    pyogrio.write_dataframe(frame, path, **kwargs)
+
+
+def write_city(city: City, path: str | PathLike[str]) -> None:
+    """Write ``city`` to the GeoPackage ``path`` (replaced atomically when it exists).
+
+    Raises
+    ------
+    DataFileError
+        The folder does not exist or the file cannot be written.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise DataFileError(f"cannot write {target}: folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": city.name,
+        "crs": city.crs.to_wkt(),
+        "layers": {},
+        "dem": city.dem is not None,
+        "metadata": city.metadata,
+    }
+    try:
+        for name, frame in city.layers().items():
+            meta["layers"][name] = _layer_spec(frame)
+            _write_layer(frame, tmp, name)
+        rows = pd.DataFrame({"key": list(meta), "value": [json.dumps(v) for v in meta.values()]})
+        pyogrio.write_dataframe(rows, tmp, layer=_META, driver="GPKG")
+        if city.dem is not None:
+            _write_dem(city.dem, tmp)
+        os.replace(tmp, target)
+    except DataFileError:
+        raise
+    except Exception as exc:
+        raise DataFileError(f"cannot write {target}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_dem(dem: DEM, path: Path) -> None:
+    rows, cols = dem.shape
+    with rasterio.open(
+        path,
+        "w",
+        driver="GPKG",
+        width=cols,
+        height=rows,
+        count=1,
+        dtype="float32",
+        crs=dem.crs.to_wkt(),
+        transform=dem.transform,
+        nodata=np.nan,
+        RASTER_TABLE=_DEM,
+        APPEND_SUBDATASET="YES",
+        TILE_FORMAT="TIFF",
+    ) as dst:
+        dst.write(dem.elevation_m, 1)
+
+
+def _read_dem(path: Path) -> DEM:
+    with rasterio.open(path, table=_DEM) as src:
+        data = src.read(1, masked=True)
+        return DEM(
+            np.ma.filled(data.astype(np.float32), np.nan),
+            src.transform,
+            CRS.from_wkt(src.crs.to_wkt()),
+        )
+
+
+def read_city(path: str | PathLike[str], validate: bool = True) -> City:
+    """Read a city from the GeoPackage ``path``.
+
+    A GeoPackage made by other tools is accepted when it has at least an ``assets`` layer in the
+    contract's columns; the city's name then comes from the file name and its CRS from the
+    assets layer.
+
+    Raises
+    ------
+    DataFileError
+        The file is missing, corrupt, not a GeoPackage, or has no ``assets`` layer.
+    ValidationError
+        The city breaks the data contract (every problem listed).
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise DataFileError(f"no such file: {source}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            present = {str(n) for n, _ in pyogrio.list_layers(source)}
+    except Exception as exc:
+        raise DataFileError(f"{source} is not a readable GeoPackage: {exc}") from exc
+    meta: dict[str, Any] = {}
+    try:
+        if _META in present:
+            rows = pyogrio.read_dataframe(source, layer=_META, use_arrow=True)
+            meta = {k: json.loads(v) for k, v in zip(rows["key"], rows["value"], strict=True)}
+            if meta.get("format") != FORMAT:
+                raise DataFileError(f"{source}: layer {_META} is not ResilientCity metadata")
+            if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+                raise DataFileError(
+                    f"{source} was written by a newer ResilientCity (format "
+                    f"{meta['format_version']}, this one reads up to {FORMAT_VERSION})"
+                )
+        if "assets" not in present:
+            raise DataFileError(f"{source} has no 'assets' layer: not a ResilientCity twin")
+        layers: dict[str, pd.DataFrame | None] = {}
+        specs = meta.get("layers", {})
+        for name in ("assets", "road_nodes", "road_edges", "dependencies", "zones", "sensors", "rivers"):
+            if name not in present:
+                layers[name] = None
+                continue
+            frame = pyogrio.read_dataframe(source, layer=name, use_arrow=True)
+            layers[name] = _restore(frame, specs[name]) if name in specs else frame
+        crs_text = meta.get("crs")
+        assets = layers["assets"]
+        crs = CRS.from_wkt(crs_text) if crs_text else getattr(assets, "crs", None)
+        dem = _read_dem(source) if meta.get("dem") else None
+    except DataFileError:
+        raise
+    except Exception as exc:
+        raise DataFileError(f"{source} is corrupt or unreadable: {exc}") from exc
+    roads = None
+    if layers["road_nodes"] is not None or layers["road_edges"] is not None:
+        roads = RoadNetwork(layers["road_nodes"], layers["road_edges"])  # type: ignore[arg-type]
+    return City(
+        name=meta.get("name", source.stem),
+        crs=crs,  # type: ignore[arg-type]
+        assets=assets,  # type: ignore[arg-type]
+        roads=roads,  # type: ignore[arg-type]
+        dependencies=layers["dependencies"],  # type: ignore[arg-type]
+        zones=layers["zones"],  # type: ignore[arg-type]
+        sensors=layers["sensors"],  # type: ignore[arg-type]
+        rivers=layers["rivers"],  # type: ignore[arg-type]
+        dem=dem,
+        metadata=meta.get("metadata", {}),
+        validate=validate,
+    )
