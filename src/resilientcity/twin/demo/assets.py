@@ -52,6 +52,18 @@ def _lognormal(rng: np.random.Generator, median: NDArray[np.float64] | float, n:
     return np.asarray(median) * np.exp(sigma * rng.standard_normal(n))
 
 
+#: Buildings are drawn in proportion to density ** this: flatter than the residents (density ** 1),
+#: so that buildings in the core are larger than in the suburbs and villages.
+BUILDING_COUNT_EXPONENT = 0.8
+MIN_FLOOR_AREA_M2 = 60.0
+
+
+def target_residents(terrain: Terrain) -> float:
+    """Residents the city should hold: the density field times residents per km² at density 1."""
+    cell_km2 = terrain.transform.a * -terrain.transform.e / 1e6
+    return float(terrain.density.sum() * cell_km2 * assumptions()["residents_per_km2_at_density_1"])
+
+
 def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.DataFrame:
     """``n`` buildings with use, storeys, floor area, occupants and value.
 
@@ -61,7 +73,7 @@ def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.Dat
         Columns ``x``, ``y`` (local m) and the ``assets`` schema's attribute columns.
     """
     a = assumptions()
-    xy = sample_points(terrain, n, rng)
+    xy = sample_points(terrain, n, rng, terrain.density**BUILDING_COUNT_EXPONENT)
     u = density_at(terrain, xy)
     draw = rng.random(n)
     p_com = 0.04 + 0.22 * u
@@ -74,7 +86,7 @@ def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.Dat
 
     # Residential height class: high-rise likelier where the city is dense.
     h = rng.random(n)
-    p_high = 0.05 + 0.6 * u
+    p_high = 0.03 + 0.45 * u
     p_mid = 0.25 + 0.1 * u
     res_class = np.where(h < p_high, "residential_high", np.where(h < p_high + p_mid, "residential_mid", "residential_low"))
     tower = (occupancy == "commercial") & (rng.random(n) < 0.35 * u)
@@ -89,8 +101,14 @@ def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.Dat
     footprint = np.clip(_lognormal(rng, median_fp, n), 40.0, 40_000.0)
     floor_area = np.round(footprint * storeys, 1)
 
-    per_worker = pd.Series(occupancy).map(a["floor_area_per_worker_m2"]).to_numpy(dtype=np.float64)
+    # Floor areas are scaled so that the residents match the density field: more buildings on
+    # the same land means smaller buildings, not more people.
     residential = occupancy == "residential"
+    raw = float(floor_area[residential].sum()) / a["floor_area_per_resident_m2"] * a["residential_occupancy_rate"]
+    scale = target_residents(terrain) / max(raw, 1.0)
+    floor_area = np.round(np.maximum(floor_area * scale, MIN_FLOOR_AREA_M2), 1)
+
+    per_worker = pd.Series(occupancy).map(a["floor_area_per_worker_m2"]).to_numpy(dtype=np.float64)
     capacity = np.where(residential, floor_area / a["floor_area_per_resident_m2"], floor_area / np.nan_to_num(per_worker, nan=1.0))
     occupants = np.where(residential, capacity * a["residential_occupancy_rate"], capacity)
     cost = pd.Series(cls).map(a["structure_cost_cny_per_m2"]).to_numpy(dtype=np.float64)

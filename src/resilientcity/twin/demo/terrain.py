@@ -27,6 +27,13 @@ FLOODPLAIN_SCALE_M = 900.0  # … over this e-folding distance from the bank
 TERRACE_M = 42.0  # typical ground of the old city away from the river
 ISLAND_M = 35.5  # Juzizhou-like island: floods above the warning stage (36.0 m)
 
+#: Relative building density: the core decays over CORE_SCALE_M, sub-centres (offset east,
+#: north in metres from the core, weight) over SUB_CENTRE_SCALE_M, plus a rural floor of villages.
+CORE_SCALE_M = 4500.0
+SUB_CENTRE_SCALE_M = 2000.0
+SUB_CENTRES = ((-6000.0, 0.0, 0.45), (1500.0, 5000.0, 0.5), (5000.0, -1500.0, 0.45), (-3000.0, 7500.0, 0.3), (14000.0, 3000.0, 0.35), (-2000.0, -12000.0, 0.3))
+RURAL_DENSITY = 0.03
+
 #: Districts of central Changsha: GB/T 2260 code, name. Boundaries in the demo are schematic.
 DISTRICTS: dict[str, str] = {
     "430104": "岳麓区 Yuelu",
@@ -162,13 +169,15 @@ def build_terrain(extent_m: float, res_m: float, rng: np.random.Generator) -> Te
     district[tianxin] = 4
     district[yuhua] = 5
 
-    # Building density: the old city on the east bank, sub-centres, nothing on water or hills.
-    centre = (float(np.interp(0.5 * extent_m, np.asarray(main.coords)[:, 1], np.asarray(main.coords)[:, 0])) + 0.1 * extent_m, 0.5 * extent_m)
+    # Building density: the old city on the east bank, sub-centres at fixed distances (so a
+    # larger extent adds suburbs and villages, not a bigger core), a rural floor elsewhere.
+    centre = (float(np.interp(0.5 * extent_m, np.asarray(main.coords)[:, 1], np.asarray(main.coords)[:, 0])) + 1500.0, 0.5 * extent_m)
     r = np.hypot(gx - centre[0], gy - centre[1])
-    density = np.exp(-r / (0.22 * extent_m))
-    for fx, fy, wgt in ((-0.15, 0.0, 0.5), (0.05, 0.25, 0.5), (0.25, -0.05, 0.45), (-0.1, 0.3, 0.3)):
-        rs = np.hypot(gx - (centre[0] + fx * extent_m), gy - (centre[1] + fy * extent_m))
-        density += wgt * np.exp(-rs / (0.1 * extent_m))
+    density = np.exp(-r / CORE_SCALE_M)
+    for fx, fy, wgt in SUB_CENTRES:
+        rs = np.hypot(gx - (centre[0] + fx), gy - (centre[1] + fy))
+        density += wgt * np.exp(-rs / SUB_CENTRE_SCALE_M)
+    density += RURAL_DENSITY
     slope = np.hypot(*np.gradient(elevation, res_m))
     density[water | island | (elevation > 90.0) | (slope > 0.15)] = 0.0
     density[(bank_main < 60.0) | (bank_trib < 30.0)] = 0.0

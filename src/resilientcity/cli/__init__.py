@@ -1,0 +1,65 @@
+"""The ``resilientcity`` command line: thin wrappers that parse, call the library and print.
+
+Errors raised on purpose (:class:`~resilientcity.errors.ResilientCityError`) print one line and
+exit with code 1; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from resilientcity.cli._console import err_console, state
+from resilientcity.cli.demo import demo
+from resilientcity.cli.twin import twin_app
+from resilientcity.errors import ResilientCityError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="resilientcity",
+    help="ResilientCity: a resilient city brain (digital twin, risk, decisions, resilience).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(twin_app, name="twin")
+app.command("demo")(demo)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+) -> None:
+    state.debug = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ResilientCityError as exc:
+        if state.debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        err_console.print(f"[bold red]error:[/] {first}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", None)
+        sys.exit(code if code is not None else getattr(exc, "code", 0))
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if state.debug:
+            raise
+        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)", highlight=False)
+        sys.exit(2)

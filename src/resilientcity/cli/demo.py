@@ -1,0 +1,30 @@
+"""``resilientcity demo``: the main job on the built-in demo city."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from resilientcity.cli._console import console, step_progress
+from resilientcity.cli.twin import DEMO_STEPS, SeedOption, SizeOption, _check_size
+from resilientcity.pipeline import run_demo
+
+
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html, summary.json and city.gpkg.")] = Path("demo-out"),
+    size: SizeOption = "small",
+    seed: SeedOption = 20170703,
+) -> None:
+    """Build the demo city, run every stage that exists so far, and write the report."""
+    _check_size(size)
+    with step_progress(DEMO_STEPS + 3) as bar:
+        result = run_demo(out, size=size, seed=seed, progress=bar.step, timings=bar.timings_s)
+    city = result.summary["city"]
+    console.print(
+        f"[bold]{city['name']}[/]: {city['assets']:,} assets, population {city['population']:,}, "
+        f"{city['roads']['edges']:,} road edges, {city['roads']['bridges']} bridges"
+    )
+    for label, path in result.outputs.items():
+        console.print(f"  {label:<8} {path}")

@@ -1,0 +1,132 @@
+"""GeoPackage round trip and bad files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from geopandas.testing import assert_geodataframe_equal
+from pandas.testing import assert_frame_equal
+
+from resilientcity.errors import DataFileError, ValidationError
+from resilientcity.twin import City
+
+
+def assert_cities_equal(a: City, b: City) -> None:
+    assert a.name == b.name
+    assert a.crs == b.crs
+    assert a.metadata == b.metadata
+    for name, frame in a.layers().items():
+        other = b.layers()[name]
+        if hasattr(frame, "geometry"):
+            assert_geodataframe_equal(frame, other, check_less_precise=False)
+        else:
+            assert_frame_equal(frame, other)
+    if a.dem is None:
+        assert b.dem is None
+    else:
+        assert b.dem is not None and a.dem.equals(b.dem)
+
+
+def test_round_trip_small_demo_city(small_city: City, tmp_path) -> None:
+    path = tmp_path / "city.gpkg"
+    small_city.write(path)
+    back = City.read(path)
+    assert_cities_equal(small_city, back)
+    assert back.roads.csr().nnz == small_city.roads.csr().nnz
+
+
+def test_round_trip_keeps_extra_columns_and_dtypes(tiny_city: City, tmp_path) -> None:
+    assets = tiny_city.assets.copy()
+    assets["material"] = pd.Categorical(["brick", "concrete", "steel"], categories=["steel", "brick", "concrete"])
+    assets["built"] = pd.to_datetime(["1990-05-01", "2008-01-01", "2015-07-31"]).as_unit("ms")
+    assets["floors_below"] = np.array([1, 2, 0], dtype="int32")
+    assets["insured"] = [True, False, True]
+    dem = tiny_city.dem.elevation_m.copy()
+    dem[0, 0] = np.nan
+    city = City(
+        name="tiny+",
+        crs=tiny_city.crs,
+        assets=assets,
+        roads=tiny_city.roads,
+        dependencies=tiny_city.dependencies,
+        zones=tiny_city.zones,
+        sensors=tiny_city.sensors,
+        rivers=tiny_city.rivers,
+        dem=type(tiny_city.dem)(dem, tiny_city.dem.transform, tiny_city.dem.crs),
+        metadata={"source": "test", "nested": {"a": [1, 2]}},
+    )
+    path = tmp_path / "tiny.gpkg"
+    city.write(path)
+    back = City.read(path)
+    assert_cities_equal(city, back)
+    assert list(back.assets["material"].cat.categories) == ["steel", "brick", "concrete"]
+    assert np.isnan(back.dem.elevation_m[0, 0])
+
+
+def test_write_replaces_existing_file_atomically(tiny_city: City, tmp_path) -> None:
+    path = tmp_path / "city.gpkg"
+    tiny_city.write(path)
+    tiny_city.write(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["city.gpkg"]
+
+
+def test_failed_write_leaves_old_file_and_no_temp(tiny_city: City, tmp_path, monkeypatch) -> None:
+    path = tmp_path / "city.gpkg"
+    tiny_city.write(path)
+    before = path.read_bytes()
+    import resilientcity.twin.io as io
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(io, "_write_dem", boom)
+    with pytest.raises(DataFileError, match="disk full"):
+        tiny_city.write(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["city.gpkg"]
+
+
+def test_write_into_missing_folder(tiny_city: City, tmp_path) -> None:
+    with pytest.raises(DataFileError, match="does not exist"):
+        tiny_city.write(tmp_path / "nope" / "city.gpkg")
+
+
+def test_read_missing_file(tmp_path) -> None:
+    with pytest.raises(DataFileError, match="no such file"):
+        City.read(tmp_path / "absent.gpkg")
+
+
+def test_read_corrupt_file(tmp_path) -> None:
+    path = tmp_path / "corrupt.gpkg"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x13" * 2000)
+    with pytest.raises(DataFileError):
+        City.read(path)
+
+
+def test_read_truncated_geopackage(tiny_city: City, tmp_path) -> None:
+    path = tmp_path / "city.gpkg"
+    tiny_city.write(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(DataFileError):
+        City.read(path)
+
+
+def test_read_geopackage_without_assets(tmp_path, tiny_city: City) -> None:
+    path = tmp_path / "zones.gpkg"
+    tiny_city.zones.to_file(path, layer="zones", driver="GPKG")
+    with pytest.raises(DataFileError, match="no 'assets' layer"):
+        City.read(path)
+
+
+def test_read_foreign_geopackage_with_bad_rows_lists_problems(tmp_path, tiny_city: City) -> None:
+    path = tmp_path / "foreign.gpkg"
+    assets = tiny_city.assets.assign(node_id=-1, zone_id="")
+    assets.loc[0, "kind"] = "castle"
+    assets.to_file(path, layer="assets", driver="GPKG")
+    with pytest.raises(ValidationError, match=r"assets\.kind"):
+        City.read(path)
+    city = City.read(path, validate=False)
+    assert city.name == "foreign"
+    assert [(p.layer, p.column) for p in city.problems()] == [("assets", "kind")]
