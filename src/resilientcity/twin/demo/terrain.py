@@ -22,8 +22,8 @@ from scipy import ndimage
 #: Ground and water levels of the synthetic valley, metres in the station datum.
 CHANNEL_BED_M = 22.0  # deepest point of the main channel
 BANK_M = 33.0  # top of the bank, where the floodplain begins
-FLOODPLAIN_RISE_M = 8.0  # floodplain rises this much towards the terraces …
-FLOODPLAIN_SCALE_M = 900.0  # … over this e-folding distance from the bank
+FLOODPLAIN_RISE_M = 10.0  # floodplain rises this much towards the terraces …
+FLOODPLAIN_SCALE_M = 450.0  # … over this e-folding distance from the bank
 TERRACE_M = 42.0  # typical ground of the old city away from the river
 ISLAND_M = 35.5  # Juzizhou-like island: floods above the warning stage (36.0 m)
 
