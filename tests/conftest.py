@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from factories import tiny_layers
 
 import resilientcity as rc
+from factories import tiny_layers
 from resilientcity.twin import City
 
 

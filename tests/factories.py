@@ -68,7 +68,13 @@ def tiny_layers() -> dict[str, object]:
         }
     )
     zones = gpd.GeoDataFrame(
-        {"zone_id": s(["D1"]), "zone_type": s(["district"]), "name": s(["District"]), "parent_id": s([""]), "population": [74.0]},
+        {
+            "zone_id": s(["D1"]),
+            "zone_type": s(["district"]),
+            "name": s(["District"]),
+            "parent_id": s([""]),
+            "population": [74.0],
+        },
         geometry=[shapely.box(0, 0, 1000, 1000)],
         crs=CRS,
     )
@@ -89,7 +95,11 @@ def tiny_layers() -> dict[str, object]:
         geometry=[shapely.LineString([(0, 800), (1000, 800)])],
         crs=CRS,
     )
-    dem = DEM(np.linspace(30, 50, 100, dtype=np.float32).reshape(10, 10), Affine(100.0, 0, 0, 0, -100.0, 1000.0), CRS)
+    dem = DEM(
+        np.linspace(30, 50, 100, dtype=np.float32).reshape(10, 10),
+        Affine(100.0, 0, 0, 0, -100.0, 1000.0),
+        CRS,
+    )
     return {
         "name": "tiny",
         "crs": CRS,

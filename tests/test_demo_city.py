@@ -33,7 +33,9 @@ def test_same_seed_same_city_bit_for_bit(small_city: City) -> None:
 
 def test_other_seed_other_city(small_city: City) -> None:
     other = rc.demo_city("small", seed=7)
-    assert not np.array_equal(small_city.assets.geometry.x.to_numpy()[:100], other.assets.geometry.x.to_numpy()[:100])
+    assert not np.array_equal(
+        small_city.assets.geometry.x.to_numpy()[:100], other.assets.geometry.x.to_numpy()[:100]
+    )
 
 
 def test_unknown_size_is_refused() -> None:
@@ -44,16 +46,33 @@ def test_unknown_size_is_refused() -> None:
 def test_every_layer_and_kind_is_there(small_city: City) -> None:
     kinds = set(small_city.assets["kind"])
     assert {
-        "building", "hospital", "shelter", "fire_station", "warehouse", "substation", "feeder",
-        "water_plant", "pump_station", "telecom", "bridge",
+        "building",
+        "hospital",
+        "shelter",
+        "fire_station",
+        "warehouse",
+        "substation",
+        "feeder",
+        "water_plant",
+        "pump_station",
+        "telecom",
+        "bridge",
     } <= kinds
     assert (small_city.assets["kind"] == "building").sum() == SIZES["small"].n_buildings
     assert set(small_city.assets.loc[small_city.assets["kind"] == "building", "occupancy"]) == {
-        "residential", "commercial", "industrial", "public"
+        "residential",
+        "commercial",
+        "industrial",
+        "public",
     }
     assert set(small_city.zones["zone_type"]) == {"district", "h3"}
     assert (small_city.zones["zone_type"] == "district").sum() == 6
-    assert set(small_city.sensors["kind"]) == {"river_gauge", "rain_gauge", "underpass_level", "substation_monitor"}
+    assert set(small_city.sensors["kind"]) == {
+        "river_gauge",
+        "rain_gauge",
+        "underpass_level",
+        "substation_monitor",
+    }
     assert len(small_city.rivers) == 2
     assert small_city.crs.to_epsg() == 32649
 
@@ -98,7 +117,9 @@ def test_buildings_have_plausible_numbers(small_city: City) -> None:
     a = small_city.assets
     b = a[a["kind"] == "building"]
     res = b[b["occupancy"] == "residential"]
-    ratio = assumptions()["floor_area_per_resident_m2"] / assumptions()["residential_occupancy_rate"]
+    ratio = (
+        assumptions()["floor_area_per_resident_m2"] / assumptions()["residential_occupancy_rate"]
+    )
     np.testing.assert_allclose(res["occupants"], res["floor_area_m2"] / ratio, rtol=1e-3, atol=0.01)
     assert (b["floor_area_m2"] >= 60).all() and (b["storeys"] >= 1).all()
     assert (b["value_cny"] > 0).all()

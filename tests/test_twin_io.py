@@ -38,7 +38,9 @@ def test_round_trip_small_demo_city(small_city: City, tmp_path) -> None:
 
 def test_round_trip_keeps_extra_columns_and_dtypes(tiny_city: City, tmp_path) -> None:
     assets = tiny_city.assets.copy()
-    assets["material"] = pd.Categorical(["brick", "concrete", "steel"], categories=["steel", "brick", "concrete"])
+    assets["material"] = pd.Categorical(
+        ["brick", "concrete", "steel"], categories=["steel", "brick", "concrete"]
+    )
     assets["built"] = pd.to_datetime(["1990-05-01", "2008-01-01", "2015-07-31"]).as_unit("ms")
     assets["floors_below"] = np.array([1, 2, 0], dtype="int32")
     assets["insured"] = [True, False, True]

@@ -12,9 +12,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factories import tiny_layers
 from resilientcity.errors import Problem, ResilientCityError, ValidationError
 from resilientcity.twin import DEM, City, RoadNetwork
-from factories import tiny_layers
 
 Layers = dict[str, Any]
 
@@ -115,7 +115,10 @@ def empty_geometry(layers: Layers) -> None:
 
 def wrong_geometry_type(layers: Layers) -> None:
     edges = layers["roads"].edges
-    layers["roads"] = RoadNetwork(layers["roads"].nodes, edges.set_geometry(shapely.points([1.0, 2.0], [1.0, 2.0]), crs=edges.crs))
+    layers["roads"] = RoadNetwork(
+        layers["roads"].nodes,
+        edges.set_geometry(shapely.points([1.0, 2.0], [1.0, 2.0]), crs=edges.crs),
+    )
 
 
 def unknown_service(layers: Layers) -> None:
@@ -168,7 +171,9 @@ def test_tiny_city_is_valid(tiny_city: City) -> None:
     assert tiny_city.problems() == []
 
 
-@pytest.mark.parametrize(("break_it", "layer", "column", "rows"), CASES, ids=[c[0].__name__ for c in CASES])
+@pytest.mark.parametrize(
+    ("break_it", "layer", "column", "rows"), CASES, ids=[c[0].__name__ for c in CASES]
+)
 def test_each_rule_names_layer_column_and_rows(
     break_it: Callable[[Layers], None], layer: str, column: str, rows: tuple[str, ...]
 ) -> None:
@@ -186,12 +191,22 @@ def test_each_rule_names_layer_column_and_rows(
 
 def test_every_problem_reported_at_once() -> None:
     layers = tiny_layers()
-    for break_it in (unknown_kind, negative_occupants, dangling_road_node, dependency_to_missing_asset):
+    for break_it in (
+        unknown_kind,
+        negative_occupants,
+        dangling_road_node,
+        dependency_to_missing_asset,
+    ):
         break_it(layers)
     with pytest.raises(ValidationError) as info:
         City(**layers)
     where = {(p.layer, p.column) for p in info.value.problems}
-    assert {("assets", "kind"), ("assets", "occupants"), ("road_edges", "v"), ("dependencies", "supplier_id")} <= where
+    assert {
+        ("assets", "kind"),
+        ("assets", "occupants"),
+        ("road_edges", "v"),
+        ("dependencies", "supplier_id"),
+    } <= where
 
 
 def test_validation_error_is_a_value_error_and_a_resilientcity_error() -> None:
@@ -226,7 +241,11 @@ def test_problem_message_truncates_long_row_lists() -> None:
 
 def test_missing_layers_become_empty_layers() -> None:
     layers = tiny_layers()
-    city = City(name="only assets", crs=layers["crs"], assets=layers["assets"].assign(node_id=-1, zone_id=""))
+    city = City(
+        name="only assets",
+        crs=layers["crs"],
+        assets=layers["assets"].assign(node_id=-1, zone_id=""),
+    )
     assert len(city.roads.edges) == 0 and len(city.zones) == 0 and city.dem is None
     assert list(city.roads.edges.columns)[:3] == ["edge_id", "u", "v"]
 

@@ -34,7 +34,10 @@ def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
 ) -> None:
     state.debug = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,5 +64,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(exc.exit_code)
         if state.debug:
             raise
-        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            highlight=False,
+        )
         sys.exit(2)

@@ -8,7 +8,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,7 +34,7 @@ class StepProgress:
     """A Rich progress bar over named steps that also records how long each step took."""
 
     progress: Progress
-    task: int
+    task: TaskID
     timings_s: dict[str, float] = field(default_factory=dict)
     _current: str | None = None
     _started: float = 0.0

@@ -13,7 +13,10 @@ from resilientcity.pipeline import run_demo
 
 
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html, summary.json and city.gpkg.")] = Path("demo-out"),
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Folder for report.html, summary.json and city.gpkg."),
+    ] = Path("demo-out"),
     size: SizeOption = "small",
     seed: SeedOption = 20170703,
 ) -> None:

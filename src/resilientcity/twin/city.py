@@ -71,12 +71,12 @@ class City:
 
     name: str
     crs: CRS
-    assets: gpd.GeoDataFrame = None  # type: ignore[assignment]
+    assets: gpd.GeoDataFrame = None
     roads: RoadNetwork = None  # type: ignore[assignment]
     dependencies: pd.DataFrame = None  # type: ignore[assignment]
-    zones: gpd.GeoDataFrame = None  # type: ignore[assignment]
-    sensors: gpd.GeoDataFrame = None  # type: ignore[assignment]
-    rivers: gpd.GeoDataFrame = None  # type: ignore[assignment]
+    zones: gpd.GeoDataFrame = None
+    sensors: gpd.GeoDataFrame = None
+    rivers: gpd.GeoDataFrame = None
     dem: DEM | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     validate: InitVar[bool] = True
@@ -89,11 +89,11 @@ class City:
         crs = self.crs
         self.assets = _or_empty(self.assets, ASSETS.empty(crs))
         if self.roads is None:
-            self.roads = RoadNetwork(ROAD_NODES.empty(crs), ROAD_EDGES.empty(crs))  # type: ignore[arg-type]
+            self.roads = RoadNetwork(ROAD_NODES.empty(crs), ROAD_EDGES.empty(crs))
         else:
             self.roads = RoadNetwork(
-                _or_empty(self.roads.nodes, ROAD_NODES.empty(crs)),  # type: ignore[arg-type]
-                _or_empty(self.roads.edges, ROAD_EDGES.empty(crs)),  # type: ignore[arg-type]
+                _or_empty(self.roads.nodes, ROAD_NODES.empty(crs)),
+                _or_empty(self.roads.edges, ROAD_EDGES.empty(crs)),
             )
         self.dependencies = _or_empty(self.dependencies, DEPENDENCIES.empty())
         self.zones = _or_empty(self.zones, ZONES.empty(crs))
@@ -162,28 +162,37 @@ class City:
         edges = self.roads.edges
         is_bridge = edges["asset_id"].isin(a.loc[a["kind"] == "bridge", "asset_id"])
         minx, miny, maxx, maxy = (
-            self.dem.bounds if self.dem is not None else tuple(a.total_bounds) if len(a) else (0, 0, 0, 0)
+            self.dem.bounds
+            if self.dem is not None
+            else tuple(a.total_bounds)
+            if len(a)
+            else (0, 0, 0, 0)
         )
         return {
             "name": self.name,
             "crs": self.crs.to_string(),
             "extent_km": [round((maxx - minx) / 1000, 2), round((maxy - miny) / 1000, 2)],
-            "assets": int(len(a)),
+            "assets": len(a),
             "population": round(self.population),
             "occupants": round(float(a["occupants"].sum())),
             "value_cny": float(a["value_cny"].sum()),
             "by_kind": _records(by_kind),
             "by_sector": _records(by_sector),
             "roads": {
-                "nodes": int(len(self.roads.nodes)),
-                "edges": int(len(edges)),
+                "nodes": len(self.roads.nodes),
+                "edges": len(edges),
                 "length_km": round(self.roads.total_length_km, 1),
                 "bridges": int(is_bridge.sum()),
             },
-            "dependencies": int(len(self.dependencies)),
-            "zones": {str(k): int(v) for k, v in self.zones["zone_type"].value_counts().sort_index().items()},
-            "sensors": {str(k): int(v) for k, v in self.sensors["kind"].value_counts().sort_index().items()},
-            "rivers": int(len(self.rivers)),
+            "dependencies": len(self.dependencies),
+            "zones": {
+                str(k): int(v)
+                for k, v in self.zones["zone_type"].value_counts().sort_index().items()
+            },
+            "sensors": {
+                str(k): int(v) for k, v in self.sensors["kind"].value_counts().sort_index().items()
+            },
+            "rivers": len(self.rivers),
             "dem": None
             if self.dem is None
             else {
@@ -208,4 +217,6 @@ def _records(frame: pd.DataFrame) -> dict[str, dict[str, int | float]]:
 def _bad_crs(crs: object, exc: Exception) -> Any:
     from resilientcity.errors import Problem
 
-    return Problem("city", "crs", "a projected metric CRS (e.g. EPSG:32649)", found=f"{crs!r}: {exc}")
+    return Problem(
+        "city", "crs", "a projected metric CRS (e.g. EPSG:32649)", found=f"{crs!r}: {exc}"
+    )

@@ -45,7 +45,7 @@ class DEM:
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols)."""
-        return self.elevation_m.shape  # type: ignore[return-value]
+        return self.elevation_m.shape
 
     @property
     def resolution_m(self) -> tuple[float, float]:
@@ -83,8 +83,8 @@ class DEM:
     def cell_centres(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """x (per column) and y (per row) of the cell centres."""
         rows, cols = self.shape
-        xs = self.transform.c + (np.arange(cols) + 0.5) * self.transform.a
-        ys = self.transform.f + (np.arange(rows) + 0.5) * self.transform.e
+        xs = self.transform.c + (np.arange(cols, dtype=np.float64) + 0.5) * float(self.transform.a)
+        ys = self.transform.f + (np.arange(rows, dtype=np.float64) + 0.5) * float(self.transform.e)
         return xs, ys
 
     def equals(self, other: DEM) -> bool:

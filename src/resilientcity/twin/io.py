@@ -206,7 +206,15 @@ def read_city(path: str | PathLike[str], validate: bool = True) -> City:
             raise DataFileError(f"{source} has no 'assets' layer: not a ResilientCity twin")
         layers: dict[str, pd.DataFrame | None] = {}
         specs = meta.get("layers", {})
-        for name in ("assets", "road_nodes", "road_edges", "dependencies", "zones", "sensors", "rivers"):
+        for name in (
+            "assets",
+            "road_nodes",
+            "road_edges",
+            "dependencies",
+            "zones",
+            "sensors",
+            "rivers",
+        ):
             if name not in present:
                 layers[name] = None
                 continue
@@ -222,16 +230,16 @@ def read_city(path: str | PathLike[str], validate: bool = True) -> City:
         raise DataFileError(f"{source} is corrupt or unreadable: {exc}") from exc
     roads = None
     if layers["road_nodes"] is not None or layers["road_edges"] is not None:
-        roads = RoadNetwork(layers["road_nodes"], layers["road_edges"])  # type: ignore[arg-type]
+        roads = RoadNetwork(layers["road_nodes"], layers["road_edges"])
     return City(
         name=meta.get("name", source.stem),
         crs=crs,  # type: ignore[arg-type]
-        assets=assets,  # type: ignore[arg-type]
+        assets=assets,
         roads=roads,  # type: ignore[arg-type]
         dependencies=layers["dependencies"],  # type: ignore[arg-type]
-        zones=layers["zones"],  # type: ignore[arg-type]
-        sensors=layers["sensors"],  # type: ignore[arg-type]
-        rivers=layers["rivers"],  # type: ignore[arg-type]
+        zones=layers["zones"],
+        sensors=layers["sensors"],
+        rivers=layers["rivers"],
         dem=dem,
         metadata=meta.get("metadata", {}),
         validate=validate,

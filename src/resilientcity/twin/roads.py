@@ -34,7 +34,7 @@ class RoadNetwork:
 
     def node_positions(self, node_ids: NDArray[np.int64] | pd.Series) -> NDArray[np.int64]:
         """CSR positions of the given node ids (``-1`` for ids that are not nodes)."""
-        return self.node_index.get_indexer(np.asarray(node_ids))
+        return self.node_index.get_indexer(pd.Index(np.asarray(node_ids)))
 
     def csr(
         self, weight: str = "travel_min", closed: NDArray[np.bool_] | None = None

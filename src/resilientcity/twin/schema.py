@@ -84,7 +84,13 @@ ZoneType = Literal["district", "subdistrict", "community", "h3", "custom"]
 ZONE_TYPES: frozenset[str] = frozenset(get_args(ZoneType))
 
 RoadClass = Literal[
-    "motorway", "trunk", "primary", "secondary", "tertiary", "residential", "service",
+    "motorway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "residential",
+    "service",
     "unclassified",
 ]
 ROAD_CLASSES: frozenset[str] = frozenset(get_args(RoadClass))
@@ -165,16 +171,29 @@ ASSETS = LayerSchema(
     "asset_id",
     (
         Column("asset_id", "str", "unique id of the asset", nonempty=True),
-        Column("kind", "str", "what the asset is (see ASSET_KINDS)", allowed=frozenset(ASSET_KINDS)),
+        Column(
+            "kind", "str", "what the asset is (see ASSET_KINDS)", allowed=frozenset(ASSET_KINDS)
+        ),
         Column("sector", "str", "the service sector it belongs to", allowed=SECTORS),
         Column("name", "str", "human-readable name, may be empty"),
         Column("occupancy", "str", "use class of the building stock", allowed=OCCUPANCIES),
         Column("storeys", "int", "number of storeys above ground", check="nonneg"),
         Column("floor_area_m2", "float", "gross floor area, m²", check="nonneg"),
-        Column("value_cny", "float", "replacement cost of structure and contents, CNY", check="nonneg"),
-        Column("occupants", "float", "people normally inside (residents at night for housing)", check="nonneg"),
-        Column("capacity", "float", "service capacity in the kind's unit (ASSET_KINDS)", check="nonneg"),
-        Column("vuln", "str", "vulnerability class id used by the vulnerability library", nonempty=True),
+        Column(
+            "value_cny", "float", "replacement cost of structure and contents, CNY", check="nonneg"
+        ),
+        Column(
+            "occupants",
+            "float",
+            "people normally inside (residents at night for housing)",
+            check="nonneg",
+        ),
+        Column(
+            "capacity", "float", "service capacity in the kind's unit (ASSET_KINDS)", check="nonneg"
+        ),
+        Column(
+            "vuln", "str", "vulnerability class id used by the vulnerability library", nonempty=True
+        ),
         Column("zone_id", "str", "district (zones.zone_id) the asset lies in"),
         Column("cell_id", "str", "H3 cell (zones.zone_id) the asset lies in, or empty"),
         Column("node_id", "int", "nearest road node (road_nodes.node_id)"),
@@ -204,7 +223,11 @@ ROAD_EDGES = LayerSchema(
         Column("travel_min", "float", "free-flow travel time, minutes", check="positive"),
         Column("lanes", "int", "lanes in both directions", check="nonneg"),
         Column("oneway", "bool", "True when only u → v may be driven"),
-        Column("asset_id", "str", "bridge or segment asset (assets.asset_id) the edge runs on, or empty"),
+        Column(
+            "asset_id",
+            "str",
+            "bridge or segment asset (assets.asset_id) the edge runs on, or empty",
+        ),
         Column("name", "str", "street name, may be empty"),
     ),
     ("LineString", "MultiLineString"),
@@ -215,11 +238,17 @@ DEPENDENCIES = LayerSchema(
     "dependencies",
     None,
     (
-        Column("dependent_id", "str", "asset that needs the service (assets.asset_id)", nonempty=True),
+        Column(
+            "dependent_id", "str", "asset that needs the service (assets.asset_id)", nonempty=True
+        ),
         Column("supplier_id", "str", "asset that provides it (assets.asset_id)", nonempty=True),
         Column("service", "str", "what flows from supplier to dependent", allowed=SERVICES),
-        Column("group", "str", "redundancy group: any one supplier of a group suffices", nonempty=True),
-        Column("backup_hours", "float", "hours the dependent runs on its own backup", check="nonneg"),
+        Column(
+            "group", "str", "redundancy group: any one supplier of a group suffices", nonempty=True
+        ),
+        Column(
+            "backup_hours", "float", "hours the dependent runs on its own backup", check="nonneg"
+        ),
     ),
     (),
     "which asset needs which other asset, with redundancy groups and backup",

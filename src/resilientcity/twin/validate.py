@@ -56,7 +56,12 @@ def check_crs(crs: CRS | None, what: str) -> list[Problem]:
     crs = CRS.from_user_input(crs)
     if not crs.is_projected:
         return [
-            Problem(what, "crs", "a projected metric CRS (e.g. EPSG:32649)", found=f"{crs.to_string()} (geographic)")
+            Problem(
+                what,
+                "crs",
+                "a projected metric CRS (e.g. EPSG:32649)",
+                found=f"{crs.to_string()} (geographic)",
+            )
         ]
     units = {a.unit_name for a in crs.axis_info}
     if not units <= {"metre", "meter"}:
@@ -86,19 +91,33 @@ def _check_column(frame: pd.DataFrame, schema: LayerSchema, col: Column) -> list
     ok, bad_rows = _dtype_ok(series, col)
     if not ok:
         rows = _row_ids(frame, schema, bad_rows) if bad_rows is not None else ()
-        return [Problem(schema.name, col.name, f"dtype {col.dtype}", rows, found=f"dtype {series.dtype}")]
+        return [
+            Problem(
+                schema.name, col.name, f"dtype {col.dtype}", rows, found=f"dtype {series.dtype}"
+            )
+        ]
     problems: list[Problem] = []
     if col.dtype == "str":
         values = series.to_numpy(dtype=object)
         missing = pd.isna(series).to_numpy()
         if missing.any():
             problems.append(
-                Problem(schema.name, col.name, "a string (use '' for none)", _row_ids(frame, schema, missing), "missing value")
+                Problem(
+                    schema.name,
+                    col.name,
+                    "a string (use '' for none)",
+                    _row_ids(frame, schema, missing),
+                    "missing value",
+                )
             )
         if col.nonempty:
             empty = (values == "") & ~missing
             if empty.any():
-                problems.append(Problem(schema.name, col.name, "a non-empty string", _row_ids(frame, schema, empty)))
+                problems.append(
+                    Problem(
+                        schema.name, col.name, "a non-empty string", _row_ids(frame, schema, empty)
+                    )
+                )
         if col.allowed is not None:
             unknown = ~series.isin(col.allowed).to_numpy() & ~missing
             if unknown.any():
@@ -120,7 +139,9 @@ def _check_column(frame: pd.DataFrame, schema: LayerSchema, col: Column) -> list
         elif col.check == "positive":
             bad |= values <= 0
         if bad.any():
-            problems.append(Problem(schema.name, col.name, col.expected, _row_ids(frame, schema, bad)))
+            problems.append(
+                Problem(schema.name, col.name, col.expected, _row_ids(frame, schema, bad))
+            )
     return problems
 
 
@@ -129,25 +150,43 @@ def _check_geometry(frame: gpd.GeoDataFrame, schema: LayerSchema, crs: CRS | Non
     geoms = frame.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
-        problems.append(Problem(schema.name, "geometry", "a non-empty geometry", _row_ids(frame, schema, missing)))
+        problems.append(
+            Problem(
+                schema.name, "geometry", "a non-empty geometry", _row_ids(frame, schema, missing)
+            )
+        )
     kinds = shapely.get_type_id(geoms)
     type_ids = [shapely.GeometryType[t.upper()].value for t in schema.geometry_types]
     wrong = ~np.isin(kinds, type_ids) & ~missing
     if wrong.any():
         problems.append(
-            Problem(schema.name, "geometry", " or ".join(schema.geometry_types), _row_ids(frame, schema, wrong))
+            Problem(
+                schema.name,
+                "geometry",
+                " or ".join(schema.geometry_types),
+                _row_ids(frame, schema, wrong),
+            )
         )
     if len(frame) and crs is not None:
         if frame.crs is None:
-            problems.append(Problem(schema.name, "crs", f"the city CRS {crs.to_string()}", found="no CRS"))
+            problems.append(
+                Problem(schema.name, "crs", f"the city CRS {crs.to_string()}", found="no CRS")
+            )
         elif CRS.from_user_input(frame.crs) != crs:
             problems.append(
-                Problem(schema.name, "crs", f"the city CRS {crs.to_string()}", found=CRS(frame.crs).to_string())
+                Problem(
+                    schema.name,
+                    "crs",
+                    f"the city CRS {crs.to_string()}",
+                    found=CRS(frame.crs).to_string(),
+                )
             )
     return problems
 
 
-def validate_layer(frame: pd.DataFrame, schema: LayerSchema, crs: CRS | None = None) -> list[Problem]:
+def validate_layer(
+    frame: pd.DataFrame, schema: LayerSchema, crs: CRS | None = None
+) -> list[Problem]:
     """Every problem of one layer against its schema.
 
     Parameters
@@ -165,22 +204,34 @@ def validate_layer(frame: pd.DataFrame, schema: LayerSchema, crs: CRS | None = N
         Empty when the layer is valid.
     """
     if schema.spatial and not isinstance(frame, gpd.GeoDataFrame):
-        return [Problem(schema.name, "", "a GeoDataFrame with a geometry column", found=type(frame).__name__)]
+        return [
+            Problem(
+                schema.name, "", "a GeoDataFrame with a geometry column", found=type(frame).__name__
+            )
+        ]
     if not isinstance(frame, pd.DataFrame):
         return [Problem(schema.name, "", "a DataFrame", found=type(frame).__name__)]
     problems: list[Problem] = []
     for col in schema.columns:
         if col.name not in frame.columns:
-            problems.append(Problem(schema.name, col.name, f"a column of dtype {col.dtype}", found="no such column"))
+            problems.append(
+                Problem(
+                    schema.name, col.name, f"a column of dtype {col.dtype}", found="no such column"
+                )
+            )
         else:
             problems.extend(_check_column(frame, schema, col))
     idcol = schema.id_column
     if idcol and idcol in frame.columns:
         dup = frame[idcol].duplicated(keep=False).to_numpy()
         if dup.any():
-            problems.append(Problem(schema.name, idcol, "unique ids", _row_ids(frame, schema, dup), "duplicates"))
+            problems.append(
+                Problem(
+                    schema.name, idcol, "unique ids", _row_ids(frame, schema, dup), "duplicates"
+                )
+            )
     if schema.spatial:
-        problems.extend(_check_geometry(frame, schema, crs))  # type: ignore[arg-type]
+        problems.extend(_check_geometry(frame, schema, crs))
     return problems
 
 
@@ -205,7 +256,9 @@ def _dangling(
     bad_arr = bad.to_numpy(dtype=bool) & ~pd.isna(values).to_numpy()
     if not bad_arr.any():
         return []
-    return [Problem(schema.name, column, f"an existing {target_name}", _row_ids(frame, schema, bad_arr))]
+    return [
+        Problem(schema.name, column, f"an existing {target_name}", _row_ids(frame, schema, bad_arr))
+    ]
 
 
 def validate_city(city: City) -> list[Problem]:
@@ -232,16 +285,30 @@ def validate_city(city: City) -> list[Problem]:
         problems += _dangling(city.dependencies, DEPENDENCIES, col, asset_ids, "asset_id")
     for col in ("u", "v"):
         problems += _dangling(edges, ROAD_EDGES, col, node_ids, "road node (dangling edge)")
-    problems += _dangling(edges, ROAD_EDGES, "asset_id", asset_ids, "asset_id or ''", allow_empty=True)
-    problems += _dangling(assets, ASSETS, "node_id", node_ids, "road node_id or -1", allow_negative=True)
+    problems += _dangling(
+        edges, ROAD_EDGES, "asset_id", asset_ids, "asset_id or ''", allow_empty=True
+    )
+    problems += _dangling(
+        assets, ASSETS, "node_id", node_ids, "road node_id or -1", allow_negative=True
+    )
     problems += _dangling(assets, ASSETS, "zone_id", zone_ids, "zone_id or ''", allow_empty=True)
-    problems += _dangling(assets, ASSETS, "cell_id", zone_ids, "zone_id of an H3 cell or ''", allow_empty=True)
-    problems += _dangling(city.sensors, SENSORS, "asset_id", asset_ids, "asset_id or ''", allow_empty=True)
-    problems += _dangling(city.zones, ZONES, "parent_id", zone_ids, "zone_id or ''", allow_empty=True)
+    problems += _dangling(
+        assets, ASSETS, "cell_id", zone_ids, "zone_id of an H3 cell or ''", allow_empty=True
+    )
+    problems += _dangling(
+        city.sensors, SENSORS, "asset_id", asset_ids, "asset_id or ''", allow_empty=True
+    )
+    problems += _dangling(
+        city.zones, ZONES, "parent_id", zone_ids, "zone_id or ''", allow_empty=True
+    )
 
     if city.dem is not None:
         if crs is not None and city.dem.crs != crs:
-            problems.append(Problem("dem", "crs", f"the city CRS {crs.to_string()}", found=city.dem.crs.to_string()))
+            problems.append(
+                Problem(
+                    "dem", "crs", f"the city CRS {crs.to_string()}", found=city.dem.crs.to_string()
+                )
+            )
         elif isinstance(assets, gpd.GeoDataFrame) and len(assets):
             geoms = assets.geometry.to_numpy()
             present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -250,6 +317,11 @@ def validate_city(city: City) -> list[Problem]:
             outside[present] = ~city.dem.inside(shapely.get_x(pts), shapely.get_y(pts))
             if outside.any():
                 problems.append(
-                    Problem("assets", "geometry", "a location on a DEM cell with data", _row_ids(assets, ASSETS, outside))
+                    Problem(
+                        "assets",
+                        "geometry",
+                        "a location on a DEM cell with data",
+                        _row_ids(assets, ASSETS, outside),
+                    )
                 )
     return problems

@@ -72,7 +72,9 @@ UNDERPASS_DEPTH_M = 4.0
 UNDERPASS_RADIUS_M = 45.0
 
 
-def demo_city(size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress: Progress | None = None) -> City:
+def demo_city(
+    size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress: Progress | None = None
+) -> City:
     """Generate the built-in demo city.
 
     Parameters
@@ -113,7 +115,9 @@ def demo_city(size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress
 
     say("buildings")
     buildings = make_buildings(terrain, spec.n_buildings, rng(3))
-    buildings.insert(0, "asset_id", "B" + pd.Series(np.arange(1, len(buildings) + 1)).astype(str).str.zfill(7))
+    buildings.insert(
+        0, "asset_id", "B" + pd.Series(np.arange(1, len(buildings) + 1)).astype(str).str.zfill(7)
+    )
     population = float(buildings.loc[buildings["occupancy"] == "residential", "occupants"].sum())
 
     say("facilities and infrastructure")
@@ -133,7 +137,9 @@ def demo_city(size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress
     districts = district_zones(terrain, transform, crs)
     t = terrain.transform
     row = np.clip(((local["y"].to_numpy() - t.f) / t.e).astype(int), 0, n_rows - 1)
-    col = np.clip(((local["x"].to_numpy() - t.c) / t.a).astype(int), 0, terrain.district.shape[1] - 1)
+    col = np.clip(
+        ((local["x"].to_numpy() - t.c) / t.a).astype(int), 0, terrain.district.shape[1] - 1
+    )
     zone_id = np.array(list(DISTRICTS))[terrain.district[row, col]]
     cell_id, cells = h3_cells(x, y, crs, spec.h3_resolution)
     node_xy = roads.node_xy + (ox, oy)
@@ -153,10 +159,18 @@ def demo_city(size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress
     assets = gpd.GeoDataFrame(assets, geometry=shapely.points(x, y), crs=crs)
 
     residents = assets["occupants"].where(assets["occupancy"] == "residential", 0.0)
-    districts["population"] = districts["zone_id"].map(residents.groupby(assets["zone_id"]).sum()).fillna(0.0)
-    cells["population"] = cells["zone_id"].map(residents.groupby(assets["cell_id"]).sum()).fillna(0.0)
-    cells["parent_id"] = cells["zone_id"].map(assets.groupby("cell_id")["zone_id"].agg(lambda s: s.mode().iloc[0]))
-    zones = gpd.GeoDataFrame(pd.concat([districts, cells], ignore_index=True), geometry="geometry", crs=crs)
+    districts["population"] = (
+        districts["zone_id"].map(residents.groupby(assets["zone_id"]).sum()).fillna(0.0)
+    )
+    cells["population"] = (
+        cells["zone_id"].map(residents.groupby(assets["cell_id"]).sum()).fillna(0.0)
+    )
+    cells["parent_id"] = cells["zone_id"].map(
+        assets.groupby("cell_id")["zone_id"].agg(lambda s: s.mode().iloc[0])
+    )
+    zones = gpd.GeoDataFrame(
+        pd.concat([districts, cells], ignore_index=True), geometry="geometry", crs=crs
+    )
     for c in ("zone_id", "zone_type", "name", "parent_id"):
         zones[c] = zones[c].astype("str")
     zones = zones[["zone_id", "zone_type", "name", "parent_id", "population", "geometry"]]
@@ -166,7 +180,9 @@ def demo_city(size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress
         {
             "sensor_id": sensors_local["sensor_id"].astype("str"),
             "kind": sensors_local["kind"].astype("str"),
-            "observed_property": sensors_local["kind"].map(lambda k: SENSOR_KINDS[k][0]).astype("str"),
+            "observed_property": sensors_local["kind"]
+            .map(lambda k: SENSOR_KINDS[k][0])
+            .astype("str"),
             "unit": sensors_local["kind"].map(lambda k: SENSOR_KINDS[k][1]).astype("str"),
             "asset_id": sensors_local["asset_id"].astype("str"),
             "name": sensors_local["name"].astype("str"),
@@ -177,7 +193,10 @@ def demo_city(size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress
 
     nodes, edges = road_frames(roads, (ox, oy))
     edges["asset_id"] = pd.array(edge_asset, dtype="str")
-    road_net = RoadNetwork(gpd.GeoDataFrame(nodes, geometry="geometry", crs=crs), gpd.GeoDataFrame(edges, geometry="geometry", crs=crs))
+    road_net = RoadNetwork(
+        gpd.GeoDataFrame(nodes, geometry="geometry", crs=crs),
+        gpd.GeoDataFrame(edges, geometry="geometry", crs=crs),
+    )
 
     shift = shapely.affinity.translate
     rivers = gpd.GeoDataFrame(
@@ -214,7 +233,12 @@ def demo_city(size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress
 
 def _bounds(transform: Affine, shape: tuple[int, ...]) -> tuple[float, float, float, float]:
     rows, cols = shape[0], shape[1]
-    return (transform.c, transform.f + rows * transform.e, transform.c + cols * transform.a, transform.f)
+    return (
+        transform.c,
+        transform.f + rows * transform.e,
+        transform.c + cols * transform.a,
+        transform.f,
+    )
 
 
 def _carve_underpasses(elevation: np.ndarray, transform: Affine, sites: np.ndarray) -> None:

@@ -25,11 +25,15 @@ from resilientcity.twin.demo.terrain import Terrain
 @cache
 def assumptions() -> dict[str, Any]:
     """Values of ``data/demo_assumptions.json`` by key (sources stay in the file)."""
-    text = resources.files("resilientcity").joinpath("data/demo_assumptions.json").read_text("utf-8")
+    text = (
+        resources.files("resilientcity").joinpath("data/demo_assumptions.json").read_text("utf-8")
+    )
     return {k: v["value"] for k, v in json.loads(text).items() if isinstance(v, dict)}
 
 
-def sample_points(terrain: Terrain, n: int, rng: np.random.Generator, weight: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+def sample_points(
+    terrain: Terrain, n: int, rng: np.random.Generator, weight: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     """``n`` points (local metres) drawn cell-wise in proportion to ``weight`` (default density)."""
     w = (terrain.density if weight is None else weight).ravel()
     cells = rng.choice(w.size, size=n, p=w / w.sum())
@@ -45,10 +49,12 @@ def density_at(terrain: Terrain, xy: NDArray[np.float64]) -> NDArray[np.float64]
     t = terrain.transform
     col = np.clip(((xy[:, 0] - t.c) / t.a).astype(np.int64), 0, terrain.density.shape[1] - 1)
     row = np.clip(((xy[:, 1] - t.f) / t.e).astype(np.int64), 0, terrain.density.shape[0] - 1)
-    return terrain.density[row, col] / terrain.density.max()  # type: ignore[no-any-return]
+    return terrain.density[row, col] / terrain.density.max()
 
 
-def _lognormal(rng: np.random.Generator, median: NDArray[np.float64] | float, n: int, sigma: float = 0.45) -> NDArray[np.float64]:
+def _lognormal(
+    rng: np.random.Generator, median: NDArray[np.float64] | float, n: int, sigma: float = 0.45
+) -> NDArray[np.float64]:
     return np.asarray(median) * np.exp(sigma * rng.standard_normal(n))
 
 
@@ -88,7 +94,11 @@ def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.Dat
     h = rng.random(n)
     p_high = 0.03 + 0.45 * u
     p_mid = 0.25 + 0.1 * u
-    res_class = np.where(h < p_high, "residential_high", np.where(h < p_high + p_mid, "residential_mid", "residential_low"))
+    res_class = np.where(
+        h < p_high,
+        "residential_high",
+        np.where(h < p_high + p_mid, "residential_mid", "residential_low"),
+    )
     tower = (occupancy == "commercial") & (rng.random(n) < 0.35 * u)
     cls = np.where(occupancy == "residential", res_class, occupancy).astype(object)
     storey_key = np.where(tower, "commercial_tower", cls)
@@ -104,12 +114,20 @@ def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.Dat
     # Floor areas are scaled so that the residents match the density field: more buildings on
     # the same land means smaller buildings, not more people.
     residential = occupancy == "residential"
-    raw = float(floor_area[residential].sum()) / a["floor_area_per_resident_m2"] * a["residential_occupancy_rate"]
+    raw = (
+        float(floor_area[residential].sum())
+        / a["floor_area_per_resident_m2"]
+        * a["residential_occupancy_rate"]
+    )
     scale = target_residents(terrain) / max(raw, 1.0)
     floor_area = np.round(np.maximum(floor_area * scale, MIN_FLOOR_AREA_M2), 1)
 
     per_worker = pd.Series(occupancy).map(a["floor_area_per_worker_m2"]).to_numpy(dtype=np.float64)
-    capacity = np.where(residential, floor_area / a["floor_area_per_resident_m2"], floor_area / np.nan_to_num(per_worker, nan=1.0))
+    capacity = np.where(
+        residential,
+        floor_area / a["floor_area_per_resident_m2"],
+        floor_area / np.nan_to_num(per_worker, nan=1.0),
+    )
     occupants = np.where(residential, capacity * a["residential_occupancy_rate"], capacity)
     cost = pd.Series(cls).map(a["structure_cost_cny_per_m2"]).to_numpy(dtype=np.float64)
     contents = pd.Series(occupancy).map(a["contents_to_structure_ratio"]).to_numpy(dtype=np.float64)
@@ -126,7 +144,12 @@ def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.Dat
     vuln[occupancy == "industrial"] = "IND2/S3"
     vuln[occupancy == "public"] = "GOV1/C2M"
     sector = pd.Series(occupancy).map(
-        {"residential": "housing", "commercial": "economy", "industrial": "economy", "public": "public_services"}
+        {
+            "residential": "housing",
+            "commercial": "economy",
+            "industrial": "economy",
+            "public": "public_services",
+        }
     )
     return pd.DataFrame(
         {
@@ -146,7 +169,9 @@ def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.Dat
     )
 
 
-def _facility(kind: str, sector: str, xy: NDArray[np.float64], prefix: str, names: list[str], **cols: Any) -> pd.DataFrame:
+def _facility(
+    kind: str, sector: str, xy: NDArray[np.float64], prefix: str, names: list[str], **cols: Any
+) -> pd.DataFrame:
     n = len(xy)
     frame = pd.DataFrame(
         {
@@ -178,84 +203,157 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
     """
     a = assumptions()
     out: list[pd.DataFrame] = []
-    dense = terrain.density ** 2  # facilities gather where people are
+    dense = terrain.density**2  # facilities gather where people are
 
     def count(per: float, minimum: int) -> int:
         return max(minimum, round(population / per))
 
     n = count(a["people_per_hospital"], 2)
     beds = _lognormal(rng, 1.0, n, 0.8)
-    beds = np.maximum(np.round(beds / beds.sum() * population / 1000 * a["hospital_beds_per_1000"]), 20)
+    beds = np.maximum(
+        np.round(beds / beds.sum() * population / 1000 * a["hospital_beds_per_1000"]), 20
+    )
     floor = beds * 110.0
     out.append(
         _facility(
-            "hospital", "medical", sample_points(terrain, n, rng, dense), "HOS",
-            [f"Hospital {i + 1}" for i in range(n)], occupancy="public", storeys=rng.integers(5, 25, n),
-            floor_area_m2=floor, value_cny=floor * 6000.0 * 2.0, occupants=beds * 2.5, capacity=beds, vuln="COM6/C2M",
+            "hospital",
+            "medical",
+            sample_points(terrain, n, rng, dense),
+            "HOS",
+            [f"Hospital {i + 1}" for i in range(n)],
+            occupancy="public",
+            storeys=rng.integers(5, 25, n),
+            floor_area_m2=floor,
+            value_cny=floor * 6000.0 * 2.0,
+            occupants=beds * 2.5,
+            capacity=beds,
+            vuln="COM6/C2M",
         )
     )
     n = count(a["people_per_shelter"], 3)
     area = np.clip(_lognormal(rng, 8000.0, n, 0.7), 1500.0, 80_000.0)
     out.append(
         _facility(
-            "shelter", "public_services", sample_points(terrain, n, rng), "SHL",
-            [f"Emergency shelter {i + 1}" for i in range(n)], occupancy="public",
-            floor_area_m2=0.0, value_cny=np.round(area * 300.0, -2), capacity=np.floor(area / a["shelter_m2_per_person"]), vuln="OPEN/PARK",
+            "shelter",
+            "public_services",
+            sample_points(terrain, n, rng),
+            "SHL",
+            [f"Emergency shelter {i + 1}" for i in range(n)],
+            occupancy="public",
+            floor_area_m2=0.0,
+            value_cny=np.round(area * 300.0, -2),
+            capacity=np.floor(area / a["shelter_m2_per_person"]),
+            vuln="OPEN/PARK",
         )
     )
-    built_km2 = float((terrain.density > 0.05 * terrain.density.max()).sum()) * terrain.transform.a**2 / 1e6
+    built_km2 = (
+        float((terrain.density > 0.05 * terrain.density.max()).sum()) * terrain.transform.a**2 / 1e6
+    )
     n = max(2, int(np.ceil(built_km2 / a["fire_station_area_km2"])))
     out.append(
         _facility(
-            "fire_station", "public_services", sample_points(terrain, n, rng, np.sqrt(terrain.density)), "FIR",
-            [f"Fire station {i + 1}" for i in range(n)], occupancy="public", storeys=3, floor_area_m2=2500.0,
-            value_cny=2500.0 * 4000.0 * 2.0, occupants=30.0, capacity=rng.integers(3, 7, n).astype(float), vuln="GOV2/C2L",
+            "fire_station",
+            "public_services",
+            sample_points(terrain, n, rng, np.sqrt(terrain.density)),
+            "FIR",
+            [f"Fire station {i + 1}" for i in range(n)],
+            occupancy="public",
+            storeys=3,
+            floor_area_m2=2500.0,
+            value_cny=2500.0 * 4000.0 * 2.0,
+            occupants=30.0,
+            capacity=rng.integers(3, 7, n).astype(float),
+            vuln="GOV2/C2L",
         )
     )
     n = count(a["people_per_warehouse"], 2)
     out.append(
         _facility(
-            "warehouse", "public_services", sample_points(terrain, n, rng, np.sqrt(terrain.density)), "WH",
-            [f"Relief reserve {i + 1}" for i in range(n)], occupancy="public", storeys=1, floor_area_m2=6000.0,
-            value_cny=6000.0 * 2500.0 * 2.5, occupants=10.0, capacity=np.round(rng.uniform(8000, 30000, n), -2), vuln="COM2/S2L",
+            "warehouse",
+            "public_services",
+            sample_points(terrain, n, rng, np.sqrt(terrain.density)),
+            "WH",
+            [f"Relief reserve {i + 1}" for i in range(n)],
+            occupancy="public",
+            storeys=1,
+            floor_area_m2=6000.0,
+            value_cny=6000.0 * 2500.0 * 2.5,
+            occupants=10.0,
+            capacity=np.round(rng.uniform(8000, 30000, n), -2),
+            vuln="COM2/S2L",
         )
     )
     n220 = count(a["people_per_220kv_substation"], 2)
     out.append(
         _facility(
-            "substation", "energy", sample_points(terrain, n220, rng, np.sqrt(terrain.density)), "SS220-",
-            [f"220 kV substation {i + 1}" for i in range(n220)], value_cny=3.0e8, capacity=360.0, vuln="ESS3",
+            "substation",
+            "energy",
+            sample_points(terrain, n220, rng, np.sqrt(terrain.density)),
+            "SS220-",
+            [f"220 kV substation {i + 1}" for i in range(n220)],
+            value_cny=3.0e8,
+            capacity=360.0,
+            vuln="ESS3",
         )
     )
     n110 = count(a["people_per_110kv_substation"], 3)
     out.append(
         _facility(
-            "substation", "energy", sample_points(terrain, n110, rng), "SS110-",
-            [f"110 kV substation {i + 1}" for i in range(n110)], value_cny=8.0e7, capacity=100.0, vuln="ESS1",
+            "substation",
+            "energy",
+            sample_points(terrain, n110, rng),
+            "SS110-",
+            [f"110 kV substation {i + 1}" for i in range(n110)],
+            value_cny=8.0e7,
+            capacity=100.0,
+            vuln="ESS1",
         )
     )
     nw = count(a["people_per_water_plant"], 1)
     river = np.asarray(terrain.main_river.coords)
     south = river[(river[:, 1] > 0.05 * river[-1, 1]) & (river[:, 1] < 0.35 * river[-1, 1])]
-    pick = south[rng.choice(len(south), nw, replace=False)] + (terrain.river_width_m / 2 + 250.0, 0.0)
+    pick = south[rng.choice(len(south), nw, replace=False)] + (
+        terrain.river_width_m / 2 + 250.0,
+        0.0,
+    )
     out.append(
         _facility(
-            "water_plant", "water", pick, "WP", [f"Water plant {i + 1}" for i in range(nw)],
-            value_cny=4.0e8, capacity=np.round(population / nw * 0.35, -3), occupants=60.0, vuln="PWT3",
+            "water_plant",
+            "water",
+            pick,
+            "WP",
+            [f"Water plant {i + 1}" for i in range(nw)],
+            value_cny=4.0e8,
+            capacity=np.round(population / nw * 0.35, -3),
+            occupants=60.0,
+            vuln="PWT3",
         )
     )
     n = count(a["people_per_pump_station"], 3)
     out.append(
         _facility(
-            "pump_station", "water", sample_points(terrain, n, rng), "PS", [f"Pump station {i + 1}" for i in range(n)],
-            value_cny=1.5e7, capacity=np.round(rng.uniform(800, 5000, n), -1), occupants=4.0, vuln="PWP1",
+            "pump_station",
+            "water",
+            sample_points(terrain, n, rng),
+            "PS",
+            [f"Pump station {i + 1}" for i in range(n)],
+            value_cny=1.5e7,
+            capacity=np.round(rng.uniform(800, 5000, n), -1),
+            occupants=4.0,
+            vuln="PWP1",
         )
     )
     n = count(a["people_per_telecom_site"], 3)
     out.append(
         _facility(
-            "telecom", "communications", sample_points(terrain, n, rng), "TEL", [f"Telecom site {i + 1}" for i in range(n)],
-            value_cny=2.0e6, capacity=np.round(population / n, -2), vuln="CCO1",
+            "telecom",
+            "communications",
+            sample_points(terrain, n, rng),
+            "TEL",
+            [f"Telecom site {i + 1}" for i in range(n)],
+            value_cny=2.0e6,
+            capacity=np.round(population / n, -2),
+            vuln="CCO1",
         )
     )
     return pd.concat(out, ignore_index=True)

@@ -17,13 +17,17 @@ from resilientcity.twin.demo.roads import BRIDGE_NAMES, DemoRoads
 from resilientcity.twin.demo.terrain import DISTRICTS, Terrain
 
 
-def nearest(from_xy: NDArray[np.float64], to_xy: NDArray[np.float64], k: int = 1) -> NDArray[np.int64]:
+def nearest(
+    from_xy: NDArray[np.float64], to_xy: NDArray[np.float64], k: int = 1
+) -> NDArray[np.int64]:
     """Index into ``to_xy`` of the nearest (``k`` nearest, as columns) point to each ``from_xy``."""
     _, idx = cKDTree(to_xy).query(from_xy, k=k)
     return np.asarray(idx, dtype=np.int64)
 
 
-def make_feeders(buildings: pd.DataFrame, facilities: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def make_feeders(
+    buildings: pd.DataFrame, facilities: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
     """10 kV feeders: points among the buildings, each fed by its nearest 110 kV substation."""
     subs = facilities[facilities["asset_id"].str.startswith("SS110-")]
     n = len(subs) * int(assumptions()["feeders_per_110kv_substation"])
@@ -52,13 +56,19 @@ def make_feeders(buildings: pd.DataFrame, facilities: pd.DataFrame, rng: np.rand
 
 def make_bridges(roads: DemoRoads, terrain: Terrain) -> tuple[pd.DataFrame, NDArray[np.object_]]:
     """One bridge asset per bridge edge; returns the assets and the ``asset_id`` of every edge."""
-    pos = pd.Index(roads.node_id).get_indexer
+    index = pd.Index(roads.node_id)
+
+    def pos(ids: NDArray[np.int64]) -> NDArray[np.intp]:
+        return index.get_indexer(pd.Index(ids))
+
     a = roads.node_xy[pos(roads.u)]
     b = roads.node_xy[pos(roads.v)]
     mid = (a + b) / 2
     idx = np.flatnonzero(roads.bridge)
     length = np.linalg.norm(b[idx] - a[idx], axis=1)
-    over_main = shapely.intersects(shapely.linestrings(np.stack([a[idx], b[idx]], axis=1)), terrain.main_river)
+    over_main = shapely.intersects(
+        shapely.linestrings(np.stack([a[idx], b[idx]], axis=1)), terrain.main_river
+    )
     order = np.argsort(-mid[idx, 1])  # north to south
     names = np.empty(idx.size, dtype=object)
     main_names = iter(BRIDGE_NAMES)
@@ -103,7 +113,13 @@ def make_dependencies(assets: pd.DataFrame, rng: np.random.Generator) -> pd.Data
     is220 = assets["asset_id"].str.startswith("SS220-").to_numpy()
     rows: list[pd.DataFrame] = []
 
-    def link(dep: NDArray[np.bool_], sup: NDArray[np.bool_], service: str, k: int = 1, backup: float | NDArray[np.float64] = 0.0) -> None:
+    def link(
+        dep: NDArray[np.bool_],
+        sup: NDArray[np.bool_],
+        service: str,
+        k: int = 1,
+        backup: float | NDArray[np.float64] = 0.0,
+    ) -> None:
         d = np.flatnonzero(dep)
         s = np.flatnonzero(sup)
         if d.size == 0 or s.size == 0:
@@ -118,7 +134,9 @@ def make_dependencies(assets: pd.DataFrame, rng: np.random.Generator) -> pd.Data
                         "supplier_id": ids[s[near[:, j]]],
                         "service": service,
                         "group": service,
-                        "backup_hours": np.broadcast_to(np.asarray(backup, dtype=np.float64), d.shape),
+                        "backup_hours": np.broadcast_to(
+                            np.asarray(backup, dtype=np.float64), d.shape
+                        ),
                     }
                 )
             )
@@ -131,7 +149,13 @@ def make_dependencies(assets: pd.DataFrame, rng: np.random.Generator) -> pd.Data
     sub_of_feeder = assets.loc[feeder, "substation"].to_numpy()
     rows.append(
         pd.DataFrame(
-            {"dependent_id": ids[feeder], "supplier_id": sub_of_feeder, "service": "power", "group": "power", "backup_hours": 0.0}
+            {
+                "dependent_id": ids[feeder],
+                "supplier_id": sub_of_feeder,
+                "service": "power",
+                "group": "power",
+                "backup_hours": 0.0,
+            }
         )
     )
     link(is110, is220, "power", k=2)  # N-1: either of the two nearest 220 kV substations
@@ -148,7 +172,13 @@ def make_dependencies(assets: pd.DataFrame, rng: np.random.Generator) -> pd.Data
             chosen += [c for c in row[1:] if sub_of_feeder[c] != sub_of_feeder[row[0]]][:1]
         rows.append(
             pd.DataFrame(
-                {"dependent_id": ids[h], "supplier_id": ids[f_idx[chosen]], "service": "power", "group": "power", "backup_hours": hrs}
+                {
+                    "dependent_id": ids[h],
+                    "supplier_id": ids[f_idx[chosen]],
+                    "service": "power",
+                    "group": "power",
+                    "backup_hours": hrs,
+                }
             )
         )
     link(hospital, pump, "water")
@@ -176,18 +206,34 @@ def district_zones(terrain: Terrain, transform: Affine, crs: CRS) -> pd.DataFram
         geoms.setdefault(int(value), []).append(shapely.geometry.shape(geom))
     rows = []
     for label in sorted(geoms):
-        rows.append({"zone_id": codes[label], "zone_type": "district", "name": DISTRICTS[codes[label]], "parent_id": "", "geometry": shapely.union_all(geoms[label])})
+        rows.append(
+            {
+                "zone_id": codes[label],
+                "zone_type": "district",
+                "name": DISTRICTS[codes[label]],
+                "parent_id": "",
+                "geometry": shapely.union_all(geoms[label]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def h3_cells(x: NDArray[np.float64], y: NDArray[np.float64], crs: CRS, resolution: int) -> tuple[NDArray[np.object_], pd.DataFrame]:
+def h3_cells(
+    x: NDArray[np.float64], y: NDArray[np.float64], crs: CRS, resolution: int
+) -> tuple[NDArray[np.object_], pd.DataFrame]:
     """H3 cell of each point and the cells' polygons in ``crs``.
 
     h3 works on WGS 84 latitude/longitude, so points go to EPSG:4326 and the hexagons back.
     """
     to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     lon, lat = to_ll.transform(x, y)
-    cells = np.array([h3.latlng_to_cell(la, lo, resolution) for la, lo in zip(lat.tolist(), lon.tolist(), strict=True)], dtype=object)
+    cells = np.array(
+        [
+            h3.latlng_to_cell(la, lo, resolution)
+            for la, lo in zip(lat.tolist(), lon.tolist(), strict=True)
+        ],
+        dtype=object,
+    )
     unique = sorted(set(cells.tolist()))
     from_ll = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     polys = []
@@ -195,37 +241,84 @@ def h3_cells(x: NDArray[np.float64], y: NDArray[np.float64], crs: CRS, resolutio
         ring = np.array(h3.cell_to_boundary(c))  # (lat, lng) pairs
         px, py = from_ll.transform(ring[:, 1], ring[:, 0])
         polys.append(shapely.Polygon(np.column_stack([px, py])))
-    return cells, pd.DataFrame({"zone_id": unique, "zone_type": "h3", "name": "", "geometry": polys})
+    return cells, pd.DataFrame(
+        {"zone_id": unique, "zone_type": "h3", "name": "", "geometry": polys}
+    )
 
 
 def make_sensors(
-    terrain: Terrain, underpasses: NDArray[np.float64], facilities: pd.DataFrame, extent_m: float, rng: np.random.Generator
+    terrain: Terrain,
+    underpasses: NDArray[np.float64],
+    facilities: pd.DataFrame,
+    extent_m: float,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
     """River and rain gauges, underpass water-level sensors, substation monitors (local m)."""
     rows: list[dict[str, object]] = []
     main = terrain.main_river
-    for frac, name in ((0.15, "湘江南站 Xiang River south gauge"), (0.5, "湘江长沙站 Xiang River Changsha station"), (0.85, "湘江北站 Xiang River north gauge")):
+    for frac, name in (
+        (0.15, "湘江南站 Xiang River south gauge"),
+        (0.5, "湘江长沙站 Xiang River Changsha station"),
+        (0.85, "湘江北站 Xiang River north gauge"),
+    ):
         p = main.interpolate(frac, normalized=True)
         rows.append({"kind": "river_gauge", "name": name, "x": p.x, "y": p.y, "asset_id": ""})
     p = terrain.tributary.interpolate(0.12, normalized=True)
-    rows.append({"kind": "river_gauge", "name": "浏阳河㮾梨站 Liuyang River Langli station", "x": p.x, "y": p.y, "asset_id": ""})
+    rows.append(
+        {
+            "kind": "river_gauge",
+            "name": "浏阳河㮾梨站 Liuyang River Langli station",
+            "x": p.x,
+            "y": p.y,
+            "asset_id": "",
+        }
+    )
 
     step = max(2500.0, extent_m / 6)
     gx, gy = np.meshgrid(np.arange(step / 2, extent_m, step), np.arange(step / 2, extent_m, step))
     pts = np.column_stack([gx.ravel(), gy.ravel()]) + rng.uniform(-0.2, 0.2, (gx.size, 2)) * step
     t = terrain.transform
-    wet = terrain.water[np.clip(((pts[:, 1] - t.f) / t.e).astype(int), 0, terrain.water.shape[0] - 1), np.clip(((pts[:, 0] - t.c) / t.a).astype(int), 0, terrain.water.shape[1] - 1)]
+    wet = terrain.water[
+        np.clip(((pts[:, 1] - t.f) / t.e).astype(int), 0, terrain.water.shape[0] - 1),
+        np.clip(((pts[:, 0] - t.c) / t.a).astype(int), 0, terrain.water.shape[1] - 1),
+    ]
     for i, (x, y) in enumerate(pts[~wet]):
-        rows.append({"kind": "rain_gauge", "name": f"Rain gauge {i + 1}", "x": x, "y": y, "asset_id": ""})
+        rows.append(
+            {"kind": "rain_gauge", "name": f"Rain gauge {i + 1}", "x": x, "y": y, "asset_id": ""}
+        )
 
     for i, (x, y) in enumerate(underpasses):
-        rows.append({"kind": "underpass_level", "name": f"Underpass {i + 1}", "x": x, "y": y, "asset_id": ""})
+        rows.append(
+            {
+                "kind": "underpass_level",
+                "name": f"Underpass {i + 1}",
+                "x": x,
+                "y": y,
+                "asset_id": "",
+            }
+        )
     subs = facilities[facilities["kind"] == "substation"]
     for aid, name, x, y in subs[["asset_id", "name", "x", "y"]].itertuples(index=False):
-        rows.append({"kind": "substation_monitor", "name": f"Monitor {name}", "x": x, "y": y, "asset_id": aid})
+        rows.append(
+            {
+                "kind": "substation_monitor",
+                "name": f"Monitor {name}",
+                "x": x,
+                "y": y,
+                "asset_id": aid,
+            }
+        )
     frame = pd.DataFrame(rows)
-    prefix = {"river_gauge": "RG", "rain_gauge": "RN", "underpass_level": "UP", "substation_monitor": "SM"}
-    frame["sensor_id"] = [f"{prefix[k]}{i + 1:03d}" for k, i in zip(frame["kind"], frame.groupby("kind").cumcount(), strict=True)]
+    prefix = {
+        "river_gauge": "RG",
+        "rain_gauge": "RN",
+        "underpass_level": "UP",
+        "substation_monitor": "SM",
+    }
+    frame["sensor_id"] = [
+        f"{prefix[k]}{i + 1:03d}"
+        for k, i in zip(frame["kind"], frame.groupby("kind").cumcount(), strict=True)
+    ]
     return frame
 
 
@@ -234,7 +327,7 @@ def underpass_sites(terrain: Terrain, roads: DemoRoads) -> NDArray[np.float64]:
     major = roads.rank >= 2
     deg = pd.Series(np.concatenate([roads.u[major], roads.v[major]])).value_counts()
     crossings = deg.index[deg.to_numpy() >= 3].to_numpy()
-    xy = roads.node_xy[pd.Index(roads.node_id).get_indexer(crossings)]
+    xy = roads.node_xy[pd.Index(roads.node_id).get_indexer(pd.Index(crossings))]
     t = terrain.transform
     row = np.clip(((xy[:, 1] - t.f) / t.e).astype(int), 0, terrain.density.shape[0] - 1)
     col = np.clip(((xy[:, 0] - t.c) / t.a).astype(int), 0, terrain.density.shape[1] - 1)

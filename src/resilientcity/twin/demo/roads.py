@@ -66,14 +66,18 @@ def _line_rank(index: NDArray[np.int64]) -> NDArray[np.int8]:
     return rank
 
 
-def _cell_value(terrain: Terrain, xy: NDArray[np.float64], grid: NDArray[np.generic]) -> NDArray[np.generic]:
+def _cell_value(
+    terrain: Terrain, xy: NDArray[np.float64], grid: NDArray[np.generic]
+) -> NDArray[np.generic]:
     t = terrain.transform
     col = np.clip(((xy[:, 0] - t.c) / t.a).astype(np.int64), 0, grid.shape[1] - 1)
     row = np.clip(((xy[:, 1] - t.f) / t.e).astype(np.int64), 0, grid.shape[0] - 1)
     return grid[row, col]
 
 
-def build_roads(terrain: Terrain, extent_m: float, spacing_m: float, rng: np.random.Generator) -> DemoRoads:
+def build_roads(
+    terrain: Terrain, extent_m: float, spacing_m: float, rng: np.random.Generator
+) -> DemoRoads:
     """Generate the road network over ``terrain``.
 
     Parameters
@@ -88,8 +92,9 @@ def build_roads(terrain: Terrain, extent_m: float, spacing_m: float, rng: np.ran
         Random generator.
     """
     n = int(extent_m // spacing_m) + 1
-    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")  # i: column (x), j: row (y)
-    ii, jj = ii.ravel(), jj.ravel()
+    grid_i, grid_j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    ii = grid_i.ravel()  # i: column (x)
+    jj = grid_j.ravel()  # j: row (y)
     jitter = rng.uniform(-0.18, 0.18, size=(ii.size, 2)) * spacing_m
     on_major_x = _line_rank(ii) >= 2
     on_major_y = _line_rank(jj) >= 2
@@ -120,7 +125,9 @@ def build_roads(terrain: Terrain, extent_m: float, spacing_m: float, rng: np.ran
                 continue
             a, b = land[:-1], land[1:]
             gap = b - a
-            mid_wet = _cell_value(terrain, (xy[idx[a]] + xy[idx[b]]) / 2, terrain.water).astype(bool)
+            mid_wet = _cell_value(terrain, (xy[idx[a]] + xy[idx[b]]) / 2, terrain.water).astype(
+                bool
+            )
             crossing = (gap > 1) | mid_wet  # water between two land nodes
             plain = ~crossing
             span = np.linalg.norm(xy[idx[b]] - xy[idx[a]], axis=1)
@@ -167,7 +174,11 @@ def road_frames(roads: DemoRoads, offset: tuple[float, float]) -> tuple[pd.DataF
     ox, oy = offset
     nodes = pd.DataFrame({"node_id": roads.node_id})
     nodes["geometry"] = shapely.points(roads.node_xy[:, 0] + ox, roads.node_xy[:, 1] + oy)
-    posn = pd.Index(roads.node_id).get_indexer
+    index = pd.Index(roads.node_id)
+
+    def posn(ids: NDArray[np.int64]) -> NDArray[np.intp]:
+        return index.get_indexer(pd.Index(ids))
+
     a = roads.node_xy[posn(roads.u)]
     b = roads.node_xy[posn(roads.v)]
     length = np.linalg.norm(b - a, axis=1)

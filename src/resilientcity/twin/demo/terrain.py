@@ -31,7 +31,14 @@ ISLAND_M = 35.5  # Juzizhou-like island: floods above the warning stage (36.0 m)
 #: north in metres from the core, weight) over SUB_CENTRE_SCALE_M, plus a rural floor of villages.
 CORE_SCALE_M = 4500.0
 SUB_CENTRE_SCALE_M = 2000.0
-SUB_CENTRES = ((-6000.0, 0.0, 0.45), (1500.0, 5000.0, 0.5), (5000.0, -1500.0, 0.45), (-3000.0, 7500.0, 0.3), (14000.0, 3000.0, 0.35), (-2000.0, -12000.0, 0.3))
+SUB_CENTRES = (
+    (-6000.0, 0.0, 0.45),
+    (1500.0, 5000.0, 0.5),
+    (5000.0, -1500.0, 0.45),
+    (-3000.0, 7500.0, 0.3),
+    (14000.0, 3000.0, 0.35),
+    (-2000.0, -12000.0, 0.3),
+)
 RURAL_DENSITY = 0.03
 
 #: Districts of central Changsha: GB/T 2260 code, name. Boundaries in the demo are schematic.
@@ -64,7 +71,9 @@ class Terrain:
     centre_xy: tuple[float, float]  # the old city centre (east bank)
 
 
-def _river_lines(extent: float, rng: np.random.Generator) -> tuple[shapely.LineString, shapely.LineString]:
+def _river_lines(
+    extent: float, rng: np.random.Generator
+) -> tuple[shapely.LineString, shapely.LineString]:
     """Main river flowing south → north with gentle meanders; a tributary joining from the east."""
     y = np.linspace(-0.05 * extent, 1.05 * extent, 240)
     phase = rng.uniform(0, 2 * np.pi)
@@ -79,17 +88,28 @@ def _river_lines(extent: float, rng: np.random.Generator) -> tuple[shapely.LineS
     return main, shapely.LineString(np.column_stack([tx, ty]))
 
 
-def _distance_to(line: shapely.LineString, shape: tuple[int, int], transform: Affine, res: float) -> NDArray[np.float64]:
+def _distance_to(
+    line: shapely.LineString, shape: tuple[int, int], transform: Affine, res: float
+) -> NDArray[np.float64]:
     """Euclidean distance (m) from every cell centre to a line (rasterise, then distance transform)."""
-    burned = rasterio.features.rasterize([(line, 1)], out_shape=shape, transform=transform, all_touched=True, dtype="uint8")
-    return ndimage.distance_transform_edt(burned == 0) * res  # type: ignore[no-any-return]
+    burned = rasterio.features.rasterize(
+        [(line, 1)], out_shape=shape, transform=transform, all_touched=True, dtype="uint8"
+    )
+    return ndimage.distance_transform_edt(burned == 0) * res
 
 
-def _noise(shape: tuple[int, int], res: float, rng: np.random.Generator, scales_m: tuple[tuple[float, float], ...]) -> NDArray[np.float64]:
+def _noise(
+    shape: tuple[int, int],
+    res: float,
+    rng: np.random.Generator,
+    scales_m: tuple[tuple[float, float], ...],
+) -> NDArray[np.float64]:
     """Sum of smoothed white noise, each band scaled to unit std then by its amplitude (m)."""
     out = np.zeros(shape)
     for sigma_m, amp in scales_m:
-        band = ndimage.gaussian_filter(rng.standard_normal(shape), sigma=max(sigma_m / res, 0.5), mode="reflect")
+        band = ndimage.gaussian_filter(
+            rng.standard_normal(shape), sigma=max(sigma_m / res, 0.5), mode="reflect"
+        )
         out += amp * band / (band.std() or 1.0)
     return out
 
@@ -106,7 +126,7 @@ def build_terrain(extent_m: float, res_m: float, rng: np.random.Generator) -> Te
     rng
         Random generator (the only source of randomness).
     """
-    n = int(round(extent_m / res_m))
+    n = round(extent_m / res_m)
     shape = (n, n)
     transform = Affine(res_m, 0.0, 0.0, 0.0, -res_m, n * res_m)
     xs = (np.arange(n) + 0.5) * res_m
@@ -130,8 +150,12 @@ def build_terrain(extent_m: float, res_m: float, rng: np.random.Generator) -> Te
     ground = (1 - blend) * ground + blend * np.maximum(ground, terrace)
 
     # Hills: a Yuelu-like mountain west of the river, and more hills on larger extents.
-    cx_river = float(np.interp(0.55 * extent_m, np.asarray(main.coords)[:, 1], np.asarray(main.coords)[:, 0]))
-    hills = [(cx_river - 0.22 * min(extent_m, 12_000), 0.55 * extent_m, 260.0, 900.0 + 0.02 * extent_m)]
+    cx_river = float(
+        np.interp(0.55 * extent_m, np.asarray(main.coords)[:, 1], np.asarray(main.coords)[:, 0])
+    )
+    hills = [
+        (cx_river - 0.22 * min(extent_m, 12_000), 0.55 * extent_m, 260.0, 900.0 + 0.02 * extent_m)
+    ]
     for _ in range(int(extent_m // 10_000)):
         hx = rng.uniform(0, 1) * extent_m
         hy = rng.uniform(0, 1) * extent_m
@@ -171,7 +195,13 @@ def build_terrain(extent_m: float, res_m: float, rng: np.random.Generator) -> Te
 
     # Building density: the old city on the east bank, sub-centres at fixed distances (so a
     # larger extent adds suburbs and villages, not a bigger core), a rural floor elsewhere.
-    centre = (float(np.interp(0.5 * extent_m, np.asarray(main.coords)[:, 1], np.asarray(main.coords)[:, 0])) + 1500.0, 0.5 * extent_m)
+    centre = (
+        float(
+            np.interp(0.5 * extent_m, np.asarray(main.coords)[:, 1], np.asarray(main.coords)[:, 0])
+        )
+        + 1500.0,
+        0.5 * extent_m,
+    )
     r = np.hypot(gx - centre[0], gy - centre[1])
     density = np.exp(-r / CORE_SCALE_M)
     for fx, fy, wgt in SUB_CENTRES:
