@@ -298,3 +298,61 @@ RIVERS = LayerSchema(
 LAYERS: dict[str, LayerSchema] = {
     s.name: s for s in (ASSETS, ROAD_NODES, ROAD_EDGES, DEPENDENCIES, ZONES, SENSORS, RIVERS)
 }
+
+
+def contract_markdown() -> str:
+    """The data contract as Markdown (``docs/data-contract.md`` is this text; a test keeps it so)."""
+    lines = [
+        "# Data contract of the city digital twin",
+        "",
+        "Generated from `resilientcity.twin.schema` by `contract_markdown()`; do not edit by hand.",
+        "Every layer has a `RangeIndex`; ids live in columns. Spatial layers share the city's",
+        "projected, metric CRS. `check` is the value rule: `nonneg` finite and >= 0, `positive`",
+        "finite and > 0.",
+        "",
+    ]
+    for schema in LAYERS.values():
+        geometry = ", ".join(schema.geometry_types) if schema.spatial else "none (a DataFrame)"
+        lines += [
+            f"## `{schema.name}`",
+            "",
+            f"{schema.description[:1].upper()}{schema.description[1:]}. Id column: "
+            f"`{schema.id_column or '-'}`. Geometry: {geometry}.",
+            "",
+            "| column | dtype | check | meaning |",
+            "| --- | --- | --- | --- |",
+        ]
+        for col in schema.columns:
+            rule = col.check
+            if col.allowed is not None:
+                rule = "one of " + ", ".join(f"`{v}`" for v in sorted(col.allowed))
+            elif col.nonempty:
+                rule = "non-empty"
+            lines.append(f"| `{col.name}` | {col.dtype} | {rule} | {col.description} |")
+        lines.append("")
+    lines += [
+        "## Asset kinds",
+        "",
+        "| kind | usual sector | unit of `capacity` |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{k}` | {s} | {u} |" for k, (s, u) in ASSET_KINDS.items()]
+    lines += [
+        "",
+        "## Sensor kinds",
+        "",
+        "| kind | observed property | unit |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{k}` | {p} | {u} |" for k, (p, u) in SENSOR_KINDS.items()]
+    lines += [
+        "",
+        "## DEM",
+        "",
+        "A north-up float32 grid in the city's CRS (`DEM.elevation_m`, `DEM.transform`), metres",
+        "above the city's vertical datum; `NaN` marks cells without data. Every asset must lie on",
+        "a cell with data. Stored in the GeoPackage as the raster table `dem` (2-D gridded",
+        "coverage extension, lossless TIFF tiles).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Both set up a virtual
+# environment in .venv first (only when pyproject.toml changed since the last set-up).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SIZE ?= small
+OUT ?= demo-out
+
+.PHONY: setup demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(BIN)/resilientcity demo --size $(SIZE) --out $(OUT)
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/bench_demo_city.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
