@@ -1,0 +1,136 @@
+"""The command line: exit codes, one-line errors, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resilientcity.cli import main
+from resilientcity.twin import City
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def city_file(tmp_path_factory: pytest.TempPathFactory, small_city: City) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "city.gpkg"
+    small_city.write(path)
+    return path
+
+
+def test_twin_demo_writes_a_valid_city(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "c.gpkg"
+    code, stdout, _ = run(["twin", "demo", "--size", "small", "--out", str(out)], capsys)
+    assert code == 0
+    assert "wrote" in stdout
+    assert City.read(out).assets["kind"].eq("building").sum() == 5000
+
+
+def test_twin_info_prints_counts(city_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(["twin", "info", str(city_file)], capsys)
+    assert code == 0
+    assert "hospital" in stdout and "population" in stdout and "bridges" in stdout
+
+
+def test_twin_info_json(
+    city_file: Path, capsys: pytest.CaptureFixture[str], small_city: City
+) -> None:
+    code, stdout, _ = run(["twin", "info", str(city_file), "--json"], capsys)
+    assert code == 0
+    data = json.loads(stdout)
+    assert data["assets"] == len(small_city.assets)
+    assert data["by_kind"]["building"]["count"] == 5000
+
+
+def test_twin_validate_valid_file(city_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(["twin", "validate", str(city_file)], capsys)
+    assert code == 0 and "valid" in stdout
+
+
+def test_twin_validate_lists_every_problem_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_city: City
+) -> None:
+    assets = tiny_city.assets.assign(node_id=-1, zone_id="")
+    assets.loc[0, "kind"] = "castle"
+    assets.loc[1, "value_cny"] = -5.0
+    path = tmp_path / "bad.gpkg"
+    assets.to_file(path, layer="assets", driver="GPKG")
+    code, _, stderr = run(["twin", "validate", str(path)], capsys)
+    assert code == 1
+    assert "assets.kind" in stderr and "B1" in stderr
+    assert "assets.value_cny" in stderr and "H1" in stderr
+
+
+def test_missing_file_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = run(["twin", "info", str(tmp_path / "nope.gpkg")], capsys)
+    assert code == 1
+    assert "no such file" in stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_file_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "junk.gpkg"
+    path.write_bytes(b"not a geopackage at all")
+    code, _, stderr = run(["twin", "validate", str(path)], capsys)
+    assert code == 1
+    assert "Traceback" not in stderr and "junk.gpkg" in stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from resilientcity.cli import main; main()",
+            "--debug",
+            "twin",
+            "info",
+            str(tmp_path / "nope.gpkg"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr and "DataFileError" in proc.stderr
+
+
+def test_bad_size_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = run(
+        ["twin", "demo", "--size", "huge", "--out", str(tmp_path / "x.gpkg")], capsys
+    )
+    assert code == 2
+    assert "--size" in stderr and "huge" in stderr
+    assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_write_into_missing_folder_fails_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, stderr = run(["twin", "demo", "--out", str(tmp_path / "no" / "c.gpkg")], capsys)
+    assert code == 1 and "does not exist" in stderr
+
+
+def test_console_script_is_installed() -> None:
+    proc = subprocess.run(
+        [Path(sys.executable).with_name("resilientcity"), "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert "twin" in proc.stdout and "demo" in proc.stdout
