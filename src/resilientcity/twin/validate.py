@@ -119,7 +119,8 @@ def _check_column(frame: pd.DataFrame, schema: LayerSchema, col: Column) -> list
                     )
                 )
         if col.allowed is not None:
-            unknown = ~series.isin(col.allowed).to_numpy() & ~missing
+            allowed = pd.Index(sorted(col.allowed))
+            unknown = (allowed.get_indexer(pd.Index(series)) < 0) & ~missing
             if unknown.any():
                 found = ", ".join(sorted({str(v) for v in values[unknown]})[:5])
                 problems.append(
@@ -248,7 +249,9 @@ def _dangling(
     if column not in frame.columns or len(frame) == 0:
         return []
     values = frame[column]
-    bad = ~values.isin(pd.Index(list(targets) if not isinstance(targets, pd.Index) else targets))
+    known = (targets if isinstance(targets, pd.Index) else pd.Index(list(targets))).unique()
+    # Index.get_indexer hashes; Series.isin on Arrow strings loops in Python (pandas 3).
+    bad = pd.Series(known.get_indexer(pd.Index(values)) < 0, index=values.index)
     if allow_empty:
         bad &= values != ""
     if allow_negative:
