@@ -23,8 +23,8 @@ from scipy import ndimage
 CHANNEL_BED_M = 22.0  # deepest point of the main channel
 BANK_M = 33.0  # top of the bank, where the floodplain begins
 FLOODPLAIN_RISE_M = 10.0  # floodplain rises this much towards the terraces …
-FLOODPLAIN_SCALE_M = 450.0  # … over this e-folding distance from the bank
-TERRACE_M = 42.0  # typical ground of the old city away from the river
+FLOODPLAIN_SCALE_M = 350.0  # … over this e-folding distance from the bank
+TERRACE_M = 45.0  # typical ground of the old city away from the river
 ISLAND_M = 35.5  # Juzizhou-like island: floods above the warning stage (36.0 m)
 
 #: Relative building density: the core decays over CORE_SCALE_M, sub-centres (offset east,
@@ -153,18 +153,17 @@ def build_terrain(extent_m: float, res_m: float, rng: np.random.Generator) -> Te
     cx_river = float(
         np.interp(0.55 * extent_m, np.asarray(main.coords)[:, 1], np.asarray(main.coords)[:, 0])
     )
-    hills = [
-        (cx_river - 0.22 * min(extent_m, 12_000), 0.55 * extent_m, 260.0, 900.0 + 0.02 * extent_m)
-    ]
+    # Yuelu Mountain rises to about 300 m some 2–3 km west of the Xiang, about 2 km across.
+    hills = [(cx_river - 0.3 * min(extent_m, 9_000), 0.55 * extent_m, 250.0, 650.0)]
     for _ in range(int(extent_m // 10_000)):
         hx = rng.uniform(0, 1) * extent_m
         hy = rng.uniform(0, 1) * extent_m
-        hills.append((hx, hy, rng.uniform(60, 200), rng.uniform(800, 2500)))
+        hills.append((hx, hy, rng.uniform(40, 150), rng.uniform(400, 1000)))
     for hx, hy, h, sigma in hills:
         ground += h * np.exp(-((gx - hx) ** 2 + (gy - hy) ** 2) / (2 * sigma**2))
 
     away = np.clip(np.minimum(bank_main, bank_trib) / 600.0, 0.0, 1.0)
-    ground += away * _noise(shape, res_m, rng, ((2500.0, 3.0), (600.0, 1.2), (120.0, 0.4)))
+    ground += away * _noise(shape, res_m, rng, ((2500.0, 2.0), (600.0, 1.0), (120.0, 0.4)))
 
     water_main = d_main <= width / 2
     water_trib = d_trib <= twidth / 2
