@@ -323,7 +323,7 @@ def contract_markdown() -> str:
             "| --- | --- | --- | --- |",
         ]
         for col in schema.columns:
-            rule = col.check
+            rule: str = col.check
             if col.allowed is not None:
                 rule = "one of " + ", ".join(f"`{v}`" for v in sorted(col.allowed))
             elif col.nonempty:

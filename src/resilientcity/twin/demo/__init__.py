@@ -135,12 +135,7 @@ def demo_city(
     n_rows, _ = terrain.elevation_m.shape
     transform = Affine(spec.dem_res_m, 0.0, ox, 0.0, -spec.dem_res_m, oy + n_rows * spec.dem_res_m)
     districts = district_zones(terrain, transform, crs)
-    t = terrain.transform
-    row = np.clip(((local["y"].to_numpy() - t.f) / t.e).astype(int), 0, n_rows - 1)
-    col = np.clip(
-        ((local["x"].to_numpy() - t.c) / t.a).astype(int), 0, terrain.district.shape[1] - 1
-    )
-    zone_id = np.array(list(DISTRICTS))[terrain.district[row, col]]
+    zone_id = np.array(list(DISTRICTS))[terrain.at(terrain.district, local[["x", "y"]].to_numpy())]
     cell_id, cells = h3_cells(x, y, crs, spec.h3_resolution)
     node_xy = roads.node_xy + (ox, oy)
     node_id = roads.node_id[nearest(np.column_stack([x, y]), node_xy)]

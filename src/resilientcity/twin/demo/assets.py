@@ -46,10 +46,7 @@ def sample_points(
 
 def density_at(terrain: Terrain, xy: NDArray[np.float64]) -> NDArray[np.float64]:
     """Density relative to its maximum (0–1) at points."""
-    t = terrain.transform
-    col = np.clip(((xy[:, 0] - t.c) / t.a).astype(np.int64), 0, terrain.density.shape[1] - 1)
-    row = np.clip(((xy[:, 1] - t.f) / t.e).astype(np.int64), 0, terrain.density.shape[0] - 1)
-    return terrain.density[row, col] / terrain.density.max()
+    return terrain.at(terrain.density, xy) / terrain.density.max()
 
 
 def _lognormal(

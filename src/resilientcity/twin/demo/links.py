@@ -277,11 +277,7 @@ def make_sensors(
     step = max(2500.0, extent_m / 6)
     gx, gy = np.meshgrid(np.arange(step / 2, extent_m, step), np.arange(step / 2, extent_m, step))
     pts = np.column_stack([gx.ravel(), gy.ravel()]) + rng.uniform(-0.2, 0.2, (gx.size, 2)) * step
-    t = terrain.transform
-    wet = terrain.water[
-        np.clip(((pts[:, 1] - t.f) / t.e).astype(int), 0, terrain.water.shape[0] - 1),
-        np.clip(((pts[:, 0] - t.c) / t.a).astype(int), 0, terrain.water.shape[1] - 1),
-    ]
+    wet = terrain.at(terrain.water, pts)
     for i, (x, y) in enumerate(pts[~wet]):
         rows.append(
             {"kind": "rain_gauge", "name": f"Rain gauge {i + 1}", "x": x, "y": y, "asset_id": ""}
@@ -328,11 +324,8 @@ def underpass_sites(terrain: Terrain, roads: DemoRoads) -> NDArray[np.float64]:
     deg = pd.Series(np.concatenate([roads.u[major], roads.v[major]])).value_counts()
     crossings = deg.index[deg.to_numpy() >= 3].to_numpy()
     xy = roads.node_xy[pd.Index(roads.node_id).get_indexer(pd.Index(crossings))]
-    t = terrain.transform
-    row = np.clip(((xy[:, 1] - t.f) / t.e).astype(int), 0, terrain.density.shape[0] - 1)
-    col = np.clip(((xy[:, 0] - t.c) / t.a).astype(int), 0, terrain.density.shape[1] - 1)
-    inland = terrain.density[row, col] > 0
-    elev = terrain.elevation_m[row, col].astype(float)
+    inland = terrain.at(terrain.density, xy) > 0
+    elev = terrain.at(terrain.elevation_m, xy).astype(float)
     order = np.argsort(np.where(inland, elev, np.inf))
     n = max(3, int(inland.sum()) // 8)
     return xy[order[: min(n, int(inland.sum()))]]

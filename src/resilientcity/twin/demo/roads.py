@@ -66,15 +66,6 @@ def _line_rank(index: NDArray[np.int64]) -> NDArray[np.int8]:
     return rank
 
 
-def _cell_value(
-    terrain: Terrain, xy: NDArray[np.float64], grid: NDArray[np.generic]
-) -> NDArray[np.generic]:
-    t = terrain.transform
-    col = np.clip(((xy[:, 0] - t.c) / t.a).astype(np.int64), 0, grid.shape[1] - 1)
-    row = np.clip(((xy[:, 1] - t.f) / t.e).astype(np.int64), 0, grid.shape[0] - 1)
-    return grid[row, col]
-
-
 def build_roads(
     terrain: Terrain, extent_m: float, spacing_m: float, rng: np.random.Generator
 ) -> DemoRoads:
@@ -103,9 +94,9 @@ def build_roads(
     xy = np.column_stack([ii * spacing_m, jj * spacing_m]).astype(np.float64) + jitter
     xy = np.clip(xy, 1.0, extent_m - 1.0)
     node = (ii * n + jj).astype(np.int64)
-    wet = _cell_value(terrain, xy, terrain.water).astype(bool)
-    elev = _cell_value(terrain, xy, terrain.elevation_m).astype(np.float64)
-    dens = _cell_value(terrain, xy, terrain.density).astype(np.float64)
+    wet = terrain.at(terrain.water, xy).astype(bool)
+    elev = terrain.at(terrain.elevation_m, xy).astype(np.float64)
+    dens = terrain.at(terrain.density, xy).astype(np.float64)
     dens_rel = dens / max(dens.max(), 1e-9)
 
     edges_u: list[NDArray[np.int64]] = []
@@ -125,9 +116,7 @@ def build_roads(
                 continue
             a, b = land[:-1], land[1:]
             gap = b - a
-            mid_wet = _cell_value(terrain, (xy[idx[a]] + xy[idx[b]]) / 2, terrain.water).astype(
-                bool
-            )
+            mid_wet = terrain.at(terrain.water, (xy[idx[a]] + xy[idx[b]]) / 2).astype(bool)
             crossing = (gap > 1) | mid_wet  # water between two land nodes
             plain = ~crossing
             span = np.linalg.norm(xy[idx[b]] - xy[idx[a]], axis=1)

@@ -11,6 +11,7 @@ scenario, not a survey. Real flood walls along the banks are not modelled.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import rasterio.features
@@ -69,6 +70,13 @@ class Terrain:
     river_width_m: float
     tributary_width_m: float
     centre_xy: tuple[float, float]  # the old city centre (east bank)
+
+    def at(self, grid: NDArray[Any], xy: NDArray[np.float64]) -> NDArray[Any]:
+        """Values of a grid of this terrain at points (local m), edge cells beyond the edges."""
+        t = self.transform
+        col = np.clip(((xy[:, 0] - t.c) / t.a).astype(np.int64), 0, grid.shape[1] - 1)
+        row = np.clip(((xy[:, 1] - t.f) / t.e).astype(np.int64), 0, grid.shape[0] - 1)
+        return grid[row, col]  # type: ignore[no-any-return]
 
 
 def _river_lines(
