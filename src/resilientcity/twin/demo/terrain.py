@@ -76,7 +76,7 @@ class Terrain:
         t = self.transform
         col = np.clip(((xy[:, 0] - t.c) / t.a).astype(np.int64), 0, grid.shape[1] - 1)
         row = np.clip(((xy[:, 1] - t.f) / t.e).astype(np.int64), 0, grid.shape[0] - 1)
-        return grid[row, col]  # type: ignore[no-any-return]
+        return grid[row, col]
 
 
 def _river_lines(
