@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from resilientcity._files import write_text_atomic
 from resilientcity.errors import DataFileError
 from resilientcity.twin.city import City
 from resilientcity.twin.demo import demo_city
@@ -32,13 +32,8 @@ class DemoResult:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as UTF-8 JSON, atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write ``data`` as UTF-8 JSON, atomically."""
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2), what="JSON")
 
 
 def run_demo(

@@ -17,8 +17,6 @@ failed write never leaves half a city behind.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 import warnings
 from os import PathLike
 from pathlib import Path
@@ -31,6 +29,7 @@ import pyogrio
 import rasterio
 from pyproj import CRS
 
+from resilientcity._files import atomic_path
 from resilientcity.errors import DataFileError
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
@@ -107,10 +106,6 @@ def write_city(city: City, path: str | PathLike[str]) -> None:
     DataFileError
         The folder does not exist or the file cannot be written.
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise DataFileError(f"cannot write {target}: folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
     meta: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -120,7 +115,7 @@ def write_city(city: City, path: str | PathLike[str]) -> None:
         "dem": city.dem is not None,
         "metadata": city.metadata,
     }
-    try:
+    with atomic_path(path, what="city") as tmp:
         for name, frame in city.layers().items():
             meta["layers"][name] = _layer_spec(frame)
             _write_layer(frame, tmp, name)
@@ -128,13 +123,6 @@ def write_city(city: City, path: str | PathLike[str]) -> None:
         pyogrio.write_dataframe(rows, tmp, layer=_META, driver="GPKG")
         if city.dem is not None:
             _write_dem(city.dem, tmp)
-        os.replace(tmp, target)
-    except DataFileError:
-        raise
-    except Exception as exc:
-        raise DataFileError(f"cannot write {target}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_dem(dem: DEM, path: Path) -> None:
