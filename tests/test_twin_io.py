@@ -132,3 +132,13 @@ def test_read_foreign_geopackage_with_bad_rows_lists_problems(tmp_path, tiny_cit
     city = City.read(path, validate=False)
     assert city.name == "foreign"
     assert [(p.layer, p.column) for p in city.problems()] == [("assets", "kind")]
+
+
+def test_dem_with_whole_tiles_of_nodata_round_trips(small_city: City, tmp_path) -> None:
+    z = small_city.dem.elevation_m.copy()
+    z[:300, :300] = np.nan  # more than one 256 × 256 storage tile with no data at all
+    dem = type(small_city.dem)(z, small_city.dem.transform, small_city.crs)
+    city = City(name="holes", crs=small_city.crs, dem=dem)
+    city.write(tmp_path / "holes.gpkg")
+    back = City.read(tmp_path / "holes.gpkg")
+    assert back.dem is not None and back.dem.equals(dem)

@@ -137,7 +137,6 @@ def _write_dem(dem: DEM, path: Path) -> None:
         dtype="float32",
         crs=dem.crs.to_wkt(),
         transform=dem.transform,
-        nodata=np.nan,
         RASTER_TABLE=_DEM,
         APPEND_SUBDATASET="YES",
         TILE_FORMAT="TIFF",
