@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from geopandas.testing import assert_geodataframe_equal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 from scipy.sparse import csgraph
 
@@ -165,3 +167,14 @@ def test_default_size_counts() -> None:
     n = (city.assets["kind"] == "building").sum()
     assert n == SIZES["default"].n_buildings
     assert 1_000_000 < city.population < 6_000_000
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_any_seed_gives_a_valid_connected_city(seed: int) -> None:
+    city = rc.demo_city("small", seed=seed)  # the constructor validates every rule
+    n_comp, _ = csgraph.connected_components(city.roads.csr(), directed=True, connection="strong")
+    assert n_comp == 1
+    assert (city.assets["node_id"] >= 0).all()
+    assert (city.assets["kind"] == "bridge").sum() >= 3
+    assert 0 < city.population
