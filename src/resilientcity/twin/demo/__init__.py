@@ -28,18 +28,17 @@ from resilientcity.twin.dem import DEM
 from resilientcity.twin.demo.assets import assumptions, make_buildings, make_facilities
 from resilientcity.twin.demo.links import (
     district_zones,
-    h3_cells,
     make_bridges,
     make_dependencies,
     make_feeders,
     make_sensors,
-    nearest,
     underpass_sites,
 )
 from resilientcity.twin.demo.roads import build_roads, road_frames
 from resilientcity.twin.demo.terrain import DISTRICTS, build_terrain
 from resilientcity.twin.roads import RoadNetwork
 from resilientcity.twin.schema import ASSETS, SENSOR_KINDS
+from resilientcity.twin.spatial import h3_cells, nearest
 
 __all__ = ["DEFAULT_SEED", "SIZES", "DemoSize", "demo_city"]
 
