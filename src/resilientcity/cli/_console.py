@@ -57,7 +57,7 @@ class StepProgress:
 
 
 @contextmanager
-def step_progress(total: int, transient: bool = False) -> Iterator[StepProgress]:
+def step_progress(total: int, transient: bool = True) -> Iterator[StepProgress]:
     """Show a progress bar with ``total`` steps on stderr while the block runs."""
     with Progress(
         SpinnerColumn(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from os import PathLike
 from pathlib import Path
 
@@ -46,9 +47,11 @@ def read_dem(path: str | PathLike[str], crs: CRS | str | None = None, band: int 
     target = CRS.from_user_input(crs) if crs is not None else src_crs
     if target == src_crs:
         return DEM(data, transform, target)
-    dst_transform, dst_width, dst_height = calculate_default_transform(
-        src_crs, target, width, height, *bounds
-    )
+    with warnings.catch_warnings():  # rasterio 1.4 multiplies Affines with `*` internally
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        dst_transform, dst_width, dst_height = calculate_default_transform(
+            src_crs, target, width, height, *bounds
+        )
     out = np.full((dst_height, dst_width), np.nan, dtype=np.float32)
     reproject(
         data,
