@@ -91,7 +91,13 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"zones {summary['zones']} · sensors {summary['sensors']}"
     )
     table = Table(
-        "kind", "usual sector", "count", "occupants", "value (亿 CNY)", "capacity", title="Assets by kind"
+        "kind",
+        "usual sector",
+        "count",
+        "occupants",
+        "value (亿 CNY)",
+        "capacity",
+        title="Assets by kind",
     )
     for kind, row in summary["by_kind"].items():
         sector, unit = ASSET_KINDS.get(kind, ("", ""))
