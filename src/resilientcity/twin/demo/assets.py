@@ -195,117 +195,95 @@ def _facility(
 def make_facilities(terrain: Terrain, population: float, rng: np.random.Generator) -> pd.DataFrame:
     """Hospitals, shelters, fire stations, warehouses, power, water and telecom assets.
 
-    Counts scale with ``population`` (residents) and the built-up area, with the ratios of
-    ``data/demo_assumptions.json``.
+    Counts scale with ``population`` (residents) and the built-up area; sizes, values and
+    classes come from the ``facilities`` table of ``data/demo_assumptions.json``.
     """
     a = assumptions()
+    spec = a["facilities"]
     out: list[pd.DataFrame] = []
     dense = terrain.density**2  # facilities gather where people are
 
     def count(per: float, minimum: int) -> int:
         return max(minimum, round(population / per))
 
+    def names(label: str, n: int) -> list[str]:
+        return [f"{label} {i + 1}" for i in range(n)]
+
+    def building_value(s: dict[str, Any], floor: Any) -> Any:
+        return floor * s["structure_cost_cny_per_m2"] * (1 + s["contents_to_structure_ratio"])
+
+    s = spec["hospital"]
     n = count(a["people_per_hospital"], 2)
     beds = _lognormal(rng, 1.0, n, 0.8)
     beds = np.maximum(
         np.round(beds / beds.sum() * population / 1000 * a["hospital_beds_per_1000"]), 20
     )
-    floor = beds * 110.0
+    floor = beds * s["floor_area_per_bed_m2"]
+    lo, hi = s["storeys_range"]
     out.append(
         _facility(
-            "hospital",
-            "medical",
-            sample_points(terrain, n, rng, dense),
-            "HOS",
-            [f"Hospital {i + 1}" for i in range(n)],
-            occupancy="public",
-            storeys=rng.integers(5, 25, n),
-            floor_area_m2=floor,
-            value_cny=floor * 6000.0 * 2.0,
-            occupants=beds * 2.5,
-            capacity=beds,
-            vuln="COM6/C2M",
+            "hospital", "medical", sample_points(terrain, n, rng, dense), "HOS", names("Hospital", n),
+            occupancy="public", storeys=rng.integers(lo, hi + 1, n), floor_area_m2=floor,
+            value_cny=building_value(s, floor), occupants=beds * s["occupants_per_bed"], capacity=beds,
+            vuln=s["vuln"],
         )
-    )
+    )  # fmt: skip
+    s = spec["shelter"]
     n = count(a["people_per_shelter"], 3)
-    area = np.clip(_lognormal(rng, 8000.0, n, 0.7), 1500.0, 80_000.0)
+    area = np.clip(
+        _lognormal(rng, s["effective_area_m2_median"], n, 0.7), *s["effective_area_m2_range"]
+    )
     out.append(
         _facility(
-            "shelter",
-            "public_services",
-            sample_points(terrain, n, rng),
-            "SHL",
-            [f"Emergency shelter {i + 1}" for i in range(n)],
-            occupancy="public",
-            floor_area_m2=0.0,
-            value_cny=np.round(area * 300.0, -2),
-            capacity=np.floor(area / a["shelter_m2_per_person"]),
-            vuln="OPEN/PARK",
+            "shelter", "public_services", sample_points(terrain, n, rng), "SHL", names("Emergency shelter", n),
+            occupancy="public", value_cny=np.round(area * s["open_space_cost_cny_per_m2"], -2),
+            capacity=np.floor(area / a["shelter_m2_per_person"]), vuln=s["vuln"],
         )
-    )
+    )  # fmt: skip
+    s = spec["fire_station"]
     built_km2 = (
         float((terrain.density > 0.05 * terrain.density.max()).sum()) * terrain.transform.a**2 / 1e6
     )
     n = max(2, int(np.ceil(built_km2 / a["fire_station_area_km2"])))
+    lo, hi = s["engines_range"]
     out.append(
         _facility(
-            "fire_station",
-            "public_services",
-            sample_points(terrain, n, rng, np.sqrt(terrain.density)),
-            "FIR",
-            [f"Fire station {i + 1}" for i in range(n)],
-            occupancy="public",
-            storeys=3,
-            floor_area_m2=2500.0,
-            value_cny=2500.0 * 4000.0 * 2.0,
-            occupants=30.0,
-            capacity=rng.integers(3, 7, n).astype(float),
-            vuln="GOV2/C2L",
+            "fire_station", "public_services", sample_points(terrain, n, rng, np.sqrt(terrain.density)), "FIR",
+            names("Fire station", n), occupancy="public", storeys=s["storeys"], floor_area_m2=s["floor_area_m2"],
+            value_cny=building_value(s, s["floor_area_m2"]), occupants=s["occupants"],
+            capacity=rng.integers(lo, hi + 1, n).astype(float), vuln=s["vuln"],
         )
-    )
+    )  # fmt: skip
+    s = spec["warehouse"]
     n = count(a["people_per_warehouse"], 2)
     out.append(
         _facility(
-            "warehouse",
-            "public_services",
-            sample_points(terrain, n, rng, np.sqrt(terrain.density)),
-            "WH",
-            [f"Relief reserve {i + 1}" for i in range(n)],
-            occupancy="public",
-            storeys=1,
-            floor_area_m2=6000.0,
-            value_cny=6000.0 * 2500.0 * 2.5,
-            occupants=10.0,
-            capacity=np.round(rng.uniform(8000, 30000, n), -2),
-            vuln="COM2/S2L",
+            "warehouse", "public_services", sample_points(terrain, n, rng, np.sqrt(terrain.density)), "WH",
+            names("Relief reserve", n), occupancy="public", storeys=s["storeys"], floor_area_m2=s["floor_area_m2"],
+            value_cny=building_value(s, s["floor_area_m2"]), occupants=s["occupants"],
+            capacity=np.round(rng.uniform(s["stock_m3_range"][0], s["stock_m3_range"][1], n), -2), vuln=s["vuln"],
         )
-    )
-    n220 = count(a["people_per_220kv_substation"], 2)
-    out.append(
-        _facility(
-            "substation",
-            "energy",
-            sample_points(terrain, n220, rng, np.sqrt(terrain.density)),
+    )  # fmt: skip
+    for key, per, minimum, prefix, label, weight in (
+        (
+            "substation_220kv",
+            "people_per_220kv_substation",
+            2,
             "SS220-",
-            [f"220 kV substation {i + 1}" for i in range(n220)],
-            value_cny=3.0e8,
-            capacity=360.0,
-            vuln="ESS3",
-        )
-    )
-    n110 = count(a["people_per_110kv_substation"], 3)
-    out.append(
-        _facility(
-            "substation",
-            "energy",
-            sample_points(terrain, n110, rng),
-            "SS110-",
-            [f"110 kV substation {i + 1}" for i in range(n110)],
-            value_cny=8.0e7,
-            capacity=100.0,
-            vuln="ESS1",
-        )
-    )
+            "220 kV substation",
+            np.sqrt(terrain.density),
+        ),
+        ("substation_110kv", "people_per_110kv_substation", 3, "SS110-", "110 kV substation", None),
+    ):
+        s = spec[key]
+        n = count(a[per], minimum)
+        out.append(
+            _facility(
+                "substation", "energy", sample_points(terrain, n, rng, weight), prefix, names(label, n),
+                value_cny=s["value_cny"], capacity=s["capacity_mva"], vuln=s["vuln"],
+            )
+        )  # fmt: skip
+    s = spec["water_plant"]
     nw = count(a["people_per_water_plant"], 1)
     river = np.asarray(terrain.main_river.coords)
     south = river[(river[:, 1] > 0.05 * river[-1, 1]) & (river[:, 1] < 0.35 * river[-1, 1])]
@@ -315,42 +293,26 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
     )
     out.append(
         _facility(
-            "water_plant",
-            "water",
-            pick,
-            "WP",
-            [f"Water plant {i + 1}" for i in range(nw)],
-            value_cny=4.0e8,
-            capacity=np.round(population / nw * 0.35, -3),
-            occupants=60.0,
-            vuln="PWT3",
+            "water_plant", "water", pick, "WP", names("Water plant", nw), value_cny=s["value_cny"],
+            capacity=np.round(population / nw * s["daily_m3_per_resident"], -3), occupants=s["occupants"],
+            vuln=s["vuln"],
         )
-    )
+    )  # fmt: skip
+    s = spec["pump_station"]
     n = count(a["people_per_pump_station"], 3)
     out.append(
         _facility(
-            "pump_station",
-            "water",
-            sample_points(terrain, n, rng),
-            "PS",
-            [f"Pump station {i + 1}" for i in range(n)],
-            value_cny=1.5e7,
-            capacity=np.round(rng.uniform(800, 5000, n), -1),
-            occupants=4.0,
-            vuln="PWP1",
+            "pump_station", "water", sample_points(terrain, n, rng), "PS", names("Pump station", n),
+            value_cny=s["value_cny"], capacity=np.round(rng.uniform(s["capacity_m3h_range"][0], s["capacity_m3h_range"][1], n), -1),
+            occupants=s["occupants"], vuln=s["vuln"],
         )
-    )
+    )  # fmt: skip
+    s = spec["telecom"]
     n = count(a["people_per_telecom_site"], 3)
     out.append(
         _facility(
-            "telecom",
-            "communications",
-            sample_points(terrain, n, rng),
-            "TEL",
-            [f"Telecom site {i + 1}" for i in range(n)],
-            value_cny=2.0e6,
-            capacity=np.round(population / n, -2),
-            vuln="CCO1",
+            "telecom", "communications", sample_points(terrain, n, rng), "TEL", names("Telecom site", n),
+            value_cny=s["value_cny"], capacity=np.round(population / n, -2), vuln=s["vuln"],
         )
-    )
+    )  # fmt: skip
     return pd.concat(out, ignore_index=True)

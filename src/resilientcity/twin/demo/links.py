@@ -20,6 +20,7 @@ def make_feeders(
     buildings: pd.DataFrame, facilities: pd.DataFrame, rng: np.random.Generator
 ) -> pd.DataFrame:
     """10 kV feeders: points among the buildings, each fed by its nearest 110 kV substation."""
+    spec = assumptions()["facilities"]["feeder"]
     subs = facilities[facilities["asset_id"].str.startswith("SS110-")]
     n = len(subs) * int(assumptions()["feeders_per_110kv_substation"])
     pick = rng.choice(len(buildings), size=min(n, len(buildings)), replace=False)
@@ -36,10 +37,10 @@ def make_feeders(
             "occupancy": "infrastructure",
             "storeys": 0,
             "floor_area_m2": 0.0,
-            "value_cny": 3.0e6,
+            "value_cny": spec["value_cny"],
             "occupants": 0.0,
-            "capacity": 8.0,
-            "vuln": "EDC1",
+            "capacity": spec["capacity_mva"],
+            "vuln": spec["vuln"],
             "substation": sub,
         }
     )
@@ -47,6 +48,7 @@ def make_feeders(
 
 def make_bridges(roads: DemoRoads, terrain: Terrain) -> tuple[pd.DataFrame, NDArray[np.object_]]:
     """One bridge asset per bridge edge; returns the assets and the ``asset_id`` of every edge."""
+    spec = assumptions()["facilities"]["bridge"]
     index = pd.Index(roads.node_id)
 
     def pos(ids: NDArray[np.int64]) -> NDArray[np.intp]:
@@ -79,10 +81,12 @@ def make_bridges(roads: DemoRoads, terrain: Terrain) -> tuple[pd.DataFrame, NDAr
             "occupancy": "infrastructure",
             "storeys": 0,
             "floor_area_m2": 0.0,
-            "value_cny": np.round(length * lanes * 3.75 * 15000.0, -3),
+            "value_cny": np.round(
+                length * lanes * spec["lane_width_m"] * spec["deck_cost_cny_per_m2"], -3
+            ),
             "occupants": 0.0,
             "capacity": lanes.astype(float),
-            "vuln": np.where(length > 300, "HWB10", "HWB5"),
+            "vuln": np.where(length > spec["long_span_m"], spec["vuln_long"], spec["vuln_short"]),
         }
     )
     edge_asset = np.full(roads.u.size, "", dtype=object)
