@@ -32,7 +32,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -46,28 +45,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from _memory import current_rss_mb, peak_rss_mb
+
 SIZES = ("small", "default", "large")
 TARGET_SIZE = "large"
 TARGET_SECONDS = 60.0
 TARGET_PEAK_MB = 4096.0
 
 Result = dict[str, Any]
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (MiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def current_rss_mb() -> float:
-    """Current resident set size of this process, in MB (MiB), from ``/proc/self/status``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
 
 
 def baseline_frame(n_rows: int, dtypes: dict[str, str], crs: Any, seed: int = 0) -> Any:

@@ -55,7 +55,6 @@ import json
 import os
 import platform
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -72,6 +71,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
+
+from _memory import current_rss_mb, peak_rss_mb
 
 Result = dict[str, Any]
 
@@ -115,22 +116,6 @@ STREAMS = ("class", "value", "frequency", "mask", "depth", "pga")
 
 # ---------------------------------------------------------------------------------------------
 # Memory
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process (since start or the last reset), in MB (MiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def current_rss_mb() -> float:
-    """Current resident set size of this process, in MB (MiB), from ``/proc/self/status``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
 
 
 def reset_peak_rss() -> bool:
