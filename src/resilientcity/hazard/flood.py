@@ -50,6 +50,7 @@ from resilientcity.twin.validate import validate_layer
 
 __all__ = [
     "StageFrequency",
+    "asset_depths",
     "channel_mask",
     "flood_depth",
     "river_flood_events",
@@ -196,8 +197,12 @@ def flood_depth(
     return out if np.ndim(stage_m) else out[0]
 
 
-def _asset_depths(dem: DEM, assets: gpd.GeoDataFrame, depth: NDArray[Any]) -> NDArray[Any]:
-    """``stages × assets`` depth (m) of the DEM cell under each asset; 0 off the grid."""
+def asset_depths(dem: DEM, assets: gpd.GeoDataFrame, depth: NDArray[Any]) -> NDArray[Any]:
+    """``grids × assets`` depth (m) of the DEM cell under each asset; 0 off the grid.
+
+    ``depth`` is a stack of depth grids on the DEM's grid (``grids × rows × cols``); each asset
+    takes the cell under a point on the surface of its geometry.
+    """
     points = shapely.point_on_surface(assets.geometry.to_numpy())  # a point inside polygons
     x, y = shapely.get_x(points), shapely.get_y(points)
     located = np.flatnonzero(np.isfinite(x) & np.isfinite(y))  # not missing or empty
@@ -218,7 +223,7 @@ def _dem_of(city: City) -> DEM:
 def _events(city: City, stages: NDArray[Any], ids: list[str], freq: NDArray[Any]) -> HazardEvents:
     """River flood events: the depth at every asset of the city for each stage."""
     dem = _dem_of(city)
-    depth = _asset_depths(dem, city.assets, flood_depth(dem, city.rivers, stages))
+    depth = asset_depths(dem, city.assets, flood_depth(dem, city.rivers, stages))
     asset_ids = city.assets["asset_id"].to_numpy(dtype=str)
     return HazardEvents("river_flood", np.array(ids), freq, sp.csr_array(depth), asset_ids)
 
@@ -308,6 +313,21 @@ class StageFrequency:
         """Annual frequency of the event each stage stands for (see :func:`river_flood_events`)."""
         exceedance = 1.0 / self.return_periods_years
         return exceedance - np.append(exceedance[1:], 0.0)
+
+    def stage_for(self, return_period_years: float) -> float:
+        """The stage of a return period, linear in ``log(T)`` between the table's rows.
+
+        Raises
+        ------
+        ValidationError
+            A return period outside the table (no extrapolation).
+        """
+        periods = self.return_periods_years
+        t = float(return_period_years)
+        if not (np.isfinite(t) and periods[0] <= t <= periods[-1]):
+            expected = f"a return period within the table, {periods[0]:g}–{periods[-1]:g} years"
+            _fail(_TABLE, "return_period_years", expected, found=f"{return_period_years!r}")
+        return float(np.interp(np.log(t), np.log(periods), self.stages_m))
 
     @classmethod
     def from_file(cls, path: str | PathLike[str]) -> StageFrequency:

@@ -1,0 +1,813 @@
+"""Rainstorm (pluvial flood) hazard: storm intensity formula, design storm, ponding in low cells.
+
+Three steps, each a public function:
+
+1. :class:`StormIntensityFormula` — the city's intensity–duration–frequency (暴雨强度) formula in
+   the form of GB 50014 (室外排水设计标准), ``q = 167·A1·(1 + C·lg P) / (t + b)^n``.
+2. :func:`design_storm` — the Chicago design hyetograph (Keifer & Chu 1957) of a return period
+   and duration, the design storm pattern GB 50014 recommends for model calculations.
+3. :func:`ponding_depth` — a simplified *runoff → ponding* model on the DEM (below), sampled at
+   the assets by :func:`pluvial_flood_scenario` and :func:`pluvial_flood_events`.
+
+The ponding model (a screening model, not a hydrodynamic one) and every assumption it makes:
+
+* **Rainfall excess** (mm) on every cell is ``ψ × max(H(T, D) − H(P_d, D), 0)``: ``H(T, D)`` is the
+  rainfall depth of the storm (return period ``T``, duration ``D``) from the formula, ``ψ`` the
+  comprehensive runoff coefficient (GB 50014; default for a dense built-up area, see
+  ``data/hazard/storm_intensity.json``), and ``ψ × H(P_d, D)`` the runoff the drainage network
+  carries away: a network designed (GB 50014 rational method, ``Q = ψ·q·F``) for the storm of
+  return period ``P_d`` is assumed to convey exactly its design runoff over the whole duration,
+  and nothing more. Infiltration, interception and evaporation are inside ``ψ``; pipes are never
+  blocked or surcharged from downstream, and the design duration is the storm duration (not the
+  time of concentration of each pipe).
+* **Routing**: the excess moves over the ground, without delay, along the steepest descent of
+  the DEM (D8, eight neighbours, slope = drop / distance) until it reaches a local low point.
+  Outlets, where water leaves the model, are the cells on the edge of the grid, cells with no
+  data and the river channels (:func:`resilientcity.hazard.flood.channel_mask`); excess falling
+  on them, or reaching them, is lost.
+* **Depressions** are found by *priority-flood* depression filling (Barnes, Lehman & Mulla 2014,
+  Computers & Geosciences 62:117-127) from the outlets, eight-connected: a depression is a set of
+  eight-connected cells whose filled level ``L`` (the level of its spill point) is above their
+  ground. Water reaching a low point on a flat that is not in a depression flows away.
+* **Filling**: each depression's water is one pool with a horizontal surface, filled from the
+  bottom up: its level ``h`` solves ``Σ cell_area × max(h − z, 0) = V`` over the depression's
+  cells, up to its capacity (``h = L``). Nested sub-depressions therefore share one level (a
+  depression only partly filled spreads its water over all its sub-basins below ``h``).
+* **Spilling**: water beyond a depression's capacity flows over its spill point along the
+  priority-flood path to the outlet and fills the first depression on that path (depressions are
+  processed from upstream to downstream); what passes no depression leaves at an outlet.
+* **Static peak**: the result is the ponding at the end of the storm with no drainage of the
+  pools afterwards; time, flow velocity and flooding from the river are not modelled
+  (:mod:`resilientcity.hazard.flood` does the river).
+
+The priority-flood is written here in Numba (a dependency of the project) because neither SciPy
+nor NumPy offers depression filling, and a heap-based queue over all cells is too slow in Python.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numba
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from scipy import ndimage
+
+from resilientcity.errors import DataFileError, Problem, ValidationError
+from resilientcity.hazard.events import HazardEvents
+from resilientcity.hazard.flood import asset_depths, channel_mask
+from resilientcity.twin.city import City
+from resilientcity.twin.dem import DEM
+
+__all__ = [
+    "DEFAULT_RETURN_PERIODS",
+    "StormIntensityFormula",
+    "design_storm",
+    "fill_depressions",
+    "pluvial_flood_events",
+    "pluvial_flood_scenario",
+    "ponding_depth",
+    "rainfall_excess_mm",
+]
+
+_DEFAULT_FILE = "data/hazard/storm_intensity.json"
+_FORMULA = "storm_intensity"
+_MODEL = "rainstorm"
+
+#: Conversion of GB 50014: 1 mm/min of rain is 167 L/(s·ha) (10 000 m² × 1 mm / 60 s = 166.7 L/s).
+L_S_HA_PER_MM_MIN = 167.0
+
+#: Return periods (years) of the default event set: the usual design periods of GB 50014 tables.
+DEFAULT_RETURN_PERIODS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+#: The eight neighbours of a cell as (row step, column step).
+_STEPS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+def _fail(layer: str, column: str, expected: str, found: str = "") -> NoReturn:
+    raise ValidationError([Problem(layer, column, expected, found=found)], what=f"{layer} input")
+
+
+def _positive(layer: str, column: str, value: object, unit: str) -> float:
+    """``value`` as a finite float > 0, or a ValidationError naming ``column``."""
+    number = _number(value)
+    if not (math.isfinite(number) and number > 0):
+        _fail(layer, column, f"a finite number > 0 ({unit})", found=repr(value))
+    return number
+
+
+def _number(value: object) -> float:
+    """A real number as float; anything else (bool, str, None) is NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return math.nan
+    return float(value)
+
+
+@dataclass(frozen=True)
+class StormIntensityFormula:
+    """A storm intensity formula in the GB 50014 form.
+
+    ``q = 167·A1·(1 + C·lg P) / (t + b)^n`` in L/(s·ha), or ``i = q / 167`` in mm/min, with ``t``
+    the rainfall duration (min) and ``P`` the return period (years).
+
+    Parameters
+    ----------
+    a1
+        ``A1`` (mm/min): the 1-year intensity scale, > 0. Formulas published as
+        ``q = A(1 + C lg P)/(t + b)^n`` give ``a1 = A / 167``.
+    c
+        ``C``: the rain-variation coefficient, >= 0.
+    b
+        ``b`` (min): the duration offset, >= 0.
+    n
+        ``n``: the decay exponent, 0 < n <= 1 (so that depth grows with duration).
+    city
+        The city (or station) the formula belongs to.
+    source
+        Where the coefficients were published.
+    """
+
+    a1: float
+    c: float
+    b: float
+    n: float
+    city: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        rules = {
+            "a1": ("a finite number > 0 (mm/min)", lambda v: v > 0),
+            "c": ("a finite number >= 0", lambda v: v >= 0),
+            "b": ("a finite number >= 0 (min)", lambda v: v >= 0),
+            "n": ("a finite number with 0 < n <= 1", lambda v: 0 < v <= 1),
+        }
+        problems = []
+        for name, (expected, ok) in rules.items():
+            value = _number(getattr(self, name))
+            if not (math.isfinite(value) and ok(value)):
+                problems.append(Problem(_FORMULA, name, expected, found=repr(getattr(self, name))))
+            else:
+                object.__setattr__(self, name, value)
+        if problems:
+            raise ValidationError(problems, what="storm intensity formula")
+
+    def _factor(self, return_period_years: ArrayLike) -> NDArray[np.float64]:
+        """``A1·(1 + C·lg P)`` (mm/min), after checking the return periods."""
+        p = np.asarray(return_period_years, dtype=np.float64)
+        if not (np.isfinite(p).all() and (p > 0).all()):
+            _fail(_FORMULA, "return_period_years", "finite return periods > 0 (years)", str(p))
+        factor = 1.0 + self.c * np.log10(p)
+        if not (factor > 0).all():
+            expected = f"return periods with 1 + C·lg P > 0 (P > {10 ** (-1 / self.c):.3g} years)"
+            _fail(_FORMULA, "return_period_years", expected, str(p))
+        return self.a1 * factor
+
+    def _durations(self, duration_min: ArrayLike) -> NDArray[np.float64]:
+        t = np.asarray(duration_min, dtype=np.float64)
+        if not (np.isfinite(t).all() and (t > 0).all()):
+            _fail(_FORMULA, "duration_min", "finite durations > 0 (min)", str(t))
+        return t
+
+    def intensity_mm_min(self, return_period_years: ArrayLike, duration_min: ArrayLike) -> Any:
+        """Mean intensity (mm/min) over a duration for a return period (arguments broadcast).
+
+        Raises
+        ------
+        ValidationError
+            A return period or duration that is not a finite number > 0, or a return period so
+            short that ``1 + C·lg P <= 0``.
+        """
+        t = self._durations(duration_min)
+        out = self._factor(return_period_years) / (t + self.b) ** self.n
+        return out if out.ndim else float(out)
+
+    def intensity_mm_h(self, return_period_years: ArrayLike, duration_min: ArrayLike) -> Any:
+        """Mean intensity (mm/h) over a duration; see :meth:`intensity_mm_min`."""
+        return self.intensity_mm_min(return_period_years, duration_min) * 60.0
+
+    def intensity_l_s_ha(self, return_period_years: ArrayLike, duration_min: ArrayLike) -> Any:
+        """Storm intensity ``q`` (L/(s·ha)) as GB 50014 writes it; see :meth:`intensity_mm_min`."""
+        return self.intensity_mm_min(return_period_years, duration_min) * L_S_HA_PER_MM_MIN
+
+    def depth_mm(self, return_period_years: ArrayLike, duration_min: ArrayLike) -> Any:
+        """Rainfall depth (mm) over a duration: ``i(P, t) × t``; see :meth:`intensity_mm_min`."""
+        return self.intensity_mm_min(return_period_years, duration_min) * np.asarray(
+            duration_min, dtype=np.float64
+        )
+
+    @classmethod
+    def from_file(cls, path: str | PathLike[str]) -> StormIntensityFormula:
+        """Read a formula from JSON.
+
+        The file holds ``{"city": str, "source": str, "coefficients": {"A1": number or "A":
+        number, "C": number, "b": number, "n": number}}`` where ``A = 167·A1`` (L/(s·ha));
+        other keys are documentation.
+
+        Raises
+        ------
+        DataFileError
+            Missing or unreadable file, not JSON, no ``coefficients`` object, neither or both of
+            ``A1`` and ``A``, or a missing ``C``, ``b`` or ``n``.
+        ValidationError
+            Coefficients that break the rules of the formula (every one listed).
+        """
+        source = Path(path)
+        if not source.is_file():
+            raise DataFileError(f"no such storm intensity file: {source}")
+        try:
+            spec = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataFileError(f"{source} is not a readable JSON file: {exc}") from exc
+        coef = spec.get("coefficients") if isinstance(spec, dict) else None
+        if not isinstance(coef, dict):
+            raise DataFileError(f"{source}: expected an object with an object 'coefficients'")
+        if ("A1" in coef) == ("A" in coef):
+            raise DataFileError(f"{source}: coefficients need exactly one of 'A1' or 'A' (=167·A1)")
+        missing = [key for key in ("C", "b", "n") if key not in coef]
+        if missing:
+            raise DataFileError(f"{source}: coefficients lack {', '.join(missing)}")
+        a1 = _number(coef["A1"]) if "A1" in coef else _number(coef["A"]) / L_S_HA_PER_MM_MIN
+        return cls(
+            a1,
+            _number(coef["C"]),
+            _number(coef["b"]),
+            _number(coef["n"]),
+            str(spec.get("city", "")),
+            str(spec.get("source", "")),
+        )
+
+    @classmethod
+    def default(cls) -> StormIntensityFormula:
+        """The packaged formula: Shanghai's (DB31/T 1043-2017), standing in for Changsha's.
+
+        Changsha's own coefficients were not found in a citable source; see
+        ``data/hazard/storm_intensity.json``. Pass a city's own formula for a real study.
+        """
+        with resources.as_file(resources.files("resilientcity").joinpath(_DEFAULT_FILE)) as path:
+            return cls.from_file(path)
+
+
+def _steps(duration_min: float, step_min: float) -> int:
+    """Number of steps of ``step_min`` in ``duration_min``; the step must divide the duration."""
+    count = round(duration_min / step_min)
+    if count < 1 or abs(count * step_min - duration_min) > 1e-9 * duration_min:
+        expected = (
+            f"a step that divides the duration ({duration_min:g} min) a whole number of times"
+        )
+        _fail("design_storm", "step_min", expected, found=f"{step_min:g} min")
+    return int(count)
+
+
+def _chicago_cumulative(
+    formula: StormIntensityFormula, return_period: float, duration: float, ratio: float, t: Any
+) -> NDArray[np.float64]:
+    """Cumulative depth (mm) of the Chicago storm from its start to times ``t`` (min).
+
+    With ``H(τ) = a·τ / (τ + b)^n`` the IDF depth, the peak at ``r·D`` and ``t_b = r·D − t``
+    before it or ``t_a = t − r·D`` after it, the Chicago storm holds ``r·H(t_b / r)`` before the
+    peak and ``(1 − r)·H(t_a / (1 − r))`` after it (Keifer & Chu 1957): any window around the
+    peak holding a fraction ``r`` before it has the IDF depth of its length.
+    """
+    a = float(formula._factor(return_period))
+
+    def depth(tau: NDArray[np.float64]) -> NDArray[np.float64]:
+        scale = (tau + formula.b) ** formula.n  # 0 when tau = b = 0: the depth is then 0
+        return np.divide(a * tau, scale, out=np.zeros_like(tau), where=tau > 0)
+
+    t = np.asarray(t, dtype=np.float64)
+    peak = ratio * duration
+    before = ratio * depth(np.maximum(peak - t, 0.0) / ratio) if ratio > 0 else np.zeros_like(t)
+    after = (
+        (1 - ratio) * depth(np.maximum(t - peak, 0.0) / (1 - ratio))
+        if ratio < 1
+        else np.zeros_like(t)
+    )
+    return ratio * depth(np.array(duration)) - before + after
+
+
+def design_storm(
+    formula: StormIntensityFormula,
+    return_period_years: float,
+    duration_min: float,
+    step_min: float = 5.0,
+    peak_ratio: float = 0.4,
+) -> pd.DataFrame:
+    """The Chicago design hyetograph of a return period and duration (Keifer & Chu 1957).
+
+    The instantaneous intensity before the peak (``t_b`` minutes before it) and after it
+    (``t_a`` minutes after) is::
+
+        i_b = a·[(1 − n)·t_b / r + b] / (t_b / r + b)^(1+n),
+        i_a = a·[(1 − n)·t_a / (1 − r) + b] / (t_a / (1 − r) + b)^(1+n),   a = A1·(1 + C·lg P)
+
+    Each block holds the exact integral of that curve over its interval, so the blocks add up
+    to the IDF depth of the duration, ``a·D / (D + b)^n``, and every window centred on the peak
+    in the ratio ``r`` holds the IDF depth of its own length.
+
+    Parameters
+    ----------
+    formula
+        The storm intensity formula.
+    return_period_years
+        Return period ``P`` (years), > 0.
+    duration_min
+        Storm duration ``D`` (min), > 0.
+    step_min
+        Block length (min), > 0, dividing ``duration_min``; default 5.
+    peak_ratio
+        Peak position ``r`` as a fraction of the duration, 0 <= r <= 1; default 0.4 (the
+        usual value in Chinese design practice; measured values for many cities lie between
+        0.3 and 0.5).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block, ``RangeIndex``: ``start_min``, ``end_min`` (minutes from the start of
+        the storm), ``intensity_mm_h`` (mean intensity of the block), ``depth_mm``.
+
+    Raises
+    ------
+    ValidationError
+        A return period, duration or step that is not a finite number > 0, a step that does
+        not divide the duration, a peak ratio outside [0, 1].
+    """
+    period = _positive("design_storm", "return_period_years", return_period_years, "years")
+    duration = _positive("design_storm", "duration_min", duration_min, "min")
+    step = _positive("design_storm", "step_min", step_min, "min")
+    ratio = _number(peak_ratio)
+    if not (math.isfinite(ratio) and 0 <= ratio <= 1):
+        _fail("design_storm", "peak_ratio", "a number within [0, 1]", found=repr(peak_ratio))
+    count = _steps(duration, step)
+    edges = np.linspace(0.0, duration, count + 1)
+    cumulative = _chicago_cumulative(formula, period, duration, ratio, edges)
+    depth = np.diff(cumulative)
+    return pd.DataFrame(
+        {
+            "start_min": edges[:-1],
+            "end_min": edges[1:],
+            "intensity_mm_h": depth / (np.diff(edges) / 60.0),
+            "depth_mm": depth,
+        }
+    )
+
+
+def _model_defaults() -> dict[str, Any]:
+    with resources.as_file(resources.files("resilientcity").joinpath(_DEFAULT_FILE)) as path:
+        return dict(json.loads(path.read_text(encoding="utf-8"))["gb50014"])
+
+
+def rainfall_excess_mm(
+    formula: StormIntensityFormula,
+    return_period_years: float,
+    duration_min: float,
+    runoff_coefficient: float | ArrayLike | None = None,
+    drainage_return_period_years: float | None = None,
+) -> Any:
+    """Rainfall excess (mm) left on the ground after the drainage network has done its work.
+
+    ``ψ × max(H(T, D) − H(P_d, D), 0)`` (see the module docstring for the assumptions).
+
+    Parameters
+    ----------
+    formula
+        The storm intensity formula.
+    return_period_years
+        Return period ``T`` of the storm (years), > 0.
+    duration_min
+        Storm duration ``D`` (min), > 0.
+    runoff_coefficient
+        Comprehensive runoff coefficient ``ψ`` in [0, 1]: one number, or a grid (e.g. one value
+        per DEM cell from land use). Default: 0.65, dense built-up area (GB 50014 0.60–0.70).
+    drainage_return_period_years
+        Design return period ``P_d`` of the drainage network (years), > 0. Default 3 (GB 50014,
+        a mega city's central area; see ``data/hazard/storm_intensity.json``).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Excess depth (mm), the shape of ``runoff_coefficient``.
+
+    Raises
+    ------
+    ValidationError
+        A return period, duration or drainage return period that is not a number > 0, or a
+        runoff coefficient outside [0, 1] (or NaN).
+    """
+    defaults = _model_defaults()
+    psi = np.asarray(
+        defaults["default_runoff_coefficient"]
+        if runoff_coefficient is None
+        else runoff_coefficient,
+        dtype=np.float64,
+    )
+    if not (np.isfinite(psi).all() and ((psi >= 0) & (psi <= 1)).all()):
+        bad = psi[~(np.isfinite(psi) & (psi >= 0) & (psi <= 1))]
+        _fail(_MODEL, "runoff_coefficient", "a number within [0, 1]", ", ".join(map(str, bad[:5])))
+    pd_years = (
+        defaults["default_drainage_return_period_years"]
+        if drainage_return_period_years is None
+        else drainage_return_period_years
+    )
+    pd_years = _positive(_MODEL, "drainage_return_period_years", pd_years, "years")
+    period = _positive(_MODEL, "return_period_years", return_period_years, "years")
+    duration = _positive(_MODEL, "duration_min", duration_min, "min")
+    rain = formula.depth_mm(period, duration) - formula.depth_mm(pd_years, duration)
+    out = psi * max(float(rain), 0.0)
+    return out if out.ndim else float(out)
+
+
+@numba.njit(cache=True)
+def _priority_flood(
+    ground: NDArray[np.float64], outlet: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:  # pragma: no cover - jit
+    """Filled levels, the cell each cell was flooded from (−1: an outlet) and the visit order."""
+    rows, cols = ground.shape
+    filled = ground.copy()
+    parent = np.full(rows * cols, -1, dtype=np.int64)
+    order = np.full(rows * cols, -1, dtype=np.int64)
+    heap = [(0.0, np.int64(0), np.int64(0))]
+    heap.pop()
+    seen = 0
+    for r in range(rows):
+        for c in range(cols):
+            if outlet[r, c]:
+                k = r * cols + c
+                order[k] = seen
+                heapq.heappush(heap, (filled[r, c], np.int64(seen), np.int64(k)))
+                seen += 1
+    while heap:
+        level, _, k = heapq.heappop(heap)
+        r, c = k // cols, k % cols
+        for dr in range(-1, 2):
+            for dc in range(-1, 2):
+                nr, nc = r + dr, c + dc
+                if (dr == 0 and dc == 0) or nr < 0 or nr >= rows or nc < 0 or nc >= cols:
+                    continue
+                j = nr * cols + nc
+                if order[j] >= 0:
+                    continue
+                order[j] = seen
+                parent[j] = k
+                filled[nr, nc] = max(ground[nr, nc], level)
+                heapq.heappush(heap, (filled[nr, nc], np.int64(seen), np.int64(j)))
+                seen += 1
+    return filled, parent, order
+
+
+def _outlets(ground: NDArray[np.float64], channels: NDArray[np.bool_] | None) -> NDArray[np.bool_]:
+    """Edge cells, no-data cells and channel cells."""
+    outlet = ~np.isfinite(ground)
+    outlet[[0, -1], :] = True
+    outlet[:, [0, -1]] = True
+    if channels is not None:
+        outlet |= channels
+    return outlet
+
+
+def _ground_and_outlets(
+    ground: ArrayLike, channels: ArrayLike | None
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    z = np.asarray(ground, dtype=np.float64)
+    if z.ndim != 2 or min(z.shape) < 1:
+        _fail(_MODEL, "ground", "a non-empty 2-D elevation grid (m)", found=f"shape {z.shape}")
+    mask = None
+    if channels is not None:
+        mask = np.asarray(channels, dtype=bool)
+        if mask.shape != z.shape:
+            _fail(_MODEL, "channels", f"a mask of the ground's shape {z.shape}", str(mask.shape))
+    outlet = _outlets(z, mask)
+    return np.where(outlet & ~np.isfinite(z), -np.inf, z), outlet
+
+
+def fill_depressions(ground: ArrayLike, channels: ArrayLike | None = None) -> NDArray[np.float64]:
+    """Depression-filled ground: the level water rises to in every cell before it spills.
+
+    Priority-flood (Barnes, Lehman & Mulla 2014), eight-connected, from the outlets: the edge of
+    the grid, no-data cells and ``channels``. Outlets keep their ground (no-data stays ``NaN``).
+
+    Parameters
+    ----------
+    ground
+        2-D ground elevation (m); ``NaN`` marks no data.
+    channels
+        Optional boolean mask, the ground's shape: river channel cells (outlets).
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        Filled levels (m), >= ground; ``filled − ground`` is the depth of a full depression.
+    """
+    z, outlet = _ground_and_outlets(ground, channels)
+    filled = _priority_flood(z, outlet)[0]
+    return np.where(np.isneginf(z), np.nan, filled)
+
+
+def _receivers(z: NDArray[np.float64], outlet: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """D8 steepest-descent receiver of every cell (flat index); itself at a low point, ``size``
+    for an outlet (the sink)."""
+    rows, cols = z.shape
+    padded = np.pad(z, 1, constant_values=np.inf)
+    best = np.zeros(z.shape)
+    receiver = np.arange(z.size, dtype=np.int64).reshape(z.shape)
+    index = np.pad(receiver, 1, constant_values=-1)
+    for dr, dc in _STEPS:
+        neighbour = padded[1 + dr : 1 + dr + rows, 1 + dc : 1 + dc + cols]
+        with np.errstate(invalid="ignore"):
+            slope = (z - neighbour) / math.hypot(dr, dc)
+        steeper = slope > best
+        best = np.where(steeper, slope, best)
+        receiver = np.where(
+            steeper, index[1 + dr : 1 + dr + rows, 1 + dc : 1 + dc + cols], receiver
+        )
+    receiver[outlet] = z.size
+    return receiver.ravel()
+
+
+def _terminal(pointer: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Follow ``pointer`` to its fixed point from every index (pointer jumping, log steps)."""
+    out = pointer.copy()
+    while True:
+        nxt = out[out]
+        if np.array_equal(nxt, out):
+            return out
+        out = nxt
+
+
+def _pool_levels(
+    z: NDArray[np.float64],
+    labels: NDArray[np.int64],
+    volume_m3: NDArray[np.float64],
+    cell_m2: float,
+) -> NDArray[np.float64]:
+    """Water level of each depression (index = label) holding ``volume_m3``, filled bottom-up.
+
+    The level ``h`` of depression ``d`` solves ``cell_m2 × Σ max(h − z_i, 0) = V_d``: with its
+    cells sorted by ground ``z_1 <= … <= z_m`` and ``S_k = z_1 + … + z_k``, filling to ``z_k``
+    takes ``cell_m2 × (k·z_k − S_k)``; for the last ``k`` where that is <= ``V_d``,
+    ``h = (V_d / cell_m2 + S_k) / k``.
+    """
+    cells = np.flatnonzero(labels.ravel())
+    lab = labels.ravel()[cells]
+    ground = z.ravel()[cells]
+    order = np.lexsort((ground, lab))
+    lab, ground = lab[order], ground[order]
+    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+    sizes = np.diff(np.r_[starts, lab.size])
+    rank = np.arange(lab.size) - np.repeat(starts, sizes) + 1
+    bottom = np.repeat(ground[starts], sizes)
+    height = ground - bottom  # above the depression's lowest cell: each group starts at 0
+    running = np.cumsum(height)
+    prefix = running - np.repeat(np.r_[0.0, running[starts[1:] - 1]], sizes)
+    needed = cell_m2 * (rank * height - prefix)
+    fits = needed <= volume_m3[lab] * (1 + 1e-12)
+    fits[starts] = True  # the lowest cell always takes the water (guards against rounding)
+    k = np.bincount(lab, weights=fits, minlength=volume_m3.size).astype(np.int64)
+    ids = lab[starts]
+    last = starts + k[ids] - 1
+    levels = np.full(volume_m3.size, -np.inf)
+    levels[ids] = ground[starts] + (volume_m3[ids] / cell_m2 + prefix[last]) / k[ids]
+    return levels
+
+
+def _cascade(
+    inflow: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    downstream: NDArray[np.int64],
+    upstream_first: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """Volume held by each depression after the overflow of full ones spills downstream."""
+    total = inflow.copy()
+    for d in upstream_first:
+        spill = total[d] - capacity[d]
+        if spill > 0:
+            total[d] = capacity[d]
+            total[downstream[d]] += spill
+    total[0] = 0.0
+    return total
+
+
+def ponding_depth(
+    dem: DEM, excess_mm: float | ArrayLike, channels: ArrayLike | None = None
+) -> NDArray[np.float32]:
+    """Ponding depth (m) on every DEM cell for a rainfall excess (fill-and-spill, see module).
+
+    Parameters
+    ----------
+    dem
+        Ground elevation grid; ``NaN`` cells are outlets.
+    excess_mm
+        Rainfall excess (mm, >= 0) on every cell: one number or a grid of the DEM's shape
+        (:func:`rainfall_excess_mm`).
+    channels
+        Optional boolean mask of river channel cells (outlets), e.g.
+        :func:`resilientcity.hazard.flood.channel_mask`.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        ``rows × cols`` ponding depth (m), 0 outside the filled part of depressions, never NaN.
+
+    Raises
+    ------
+    ValidationError
+        An excess that is negative or not finite, or of another shape than the DEM.
+    """
+    excess = np.broadcast_to(np.asarray(excess_mm, dtype=np.float64), dem.shape)
+    if not (np.isfinite(excess).all() and (excess >= 0).all()):
+        _fail(_MODEL, "excess_mm", "a finite rainfall excess >= 0 (mm) on every cell")
+    z, outlet = _ground_and_outlets(dem.elevation_m, channels)
+    filled, parent, order = _priority_flood(z, outlet)
+    labels, n = ndimage.label(filled > z, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return np.zeros(dem.shape, dtype=np.float32)
+    flat_labels = np.r_[labels.ravel(), 0]  # the sink (index z.size) is in no depression
+    cell_m2 = dem.resolution_m[0] * dem.resolution_m[1]
+    drains_to = _terminal(np.r_[_receivers(z, outlet), z.size])[:-1]
+    inflow = np.bincount(
+        flat_labels[drains_to], weights=(excess * cell_m2 / 1000.0).ravel(), minlength=n + 1
+    ).astype(np.float64)
+    pool_z = np.where(labels > 0, z, 0.0)
+    capacity = np.bincount(
+        labels.ravel(), weights=(filled - pool_z).ravel() * cell_m2, minlength=n + 1
+    ).astype(np.float64)
+    downstream, upstream_first = _spill_paths(labels.ravel(), parent, order, n)
+    held = _cascade(inflow, capacity, downstream, upstream_first)
+    levels = np.minimum(_pool_levels(z, labels, held, cell_m2), _max_by_label(filled, labels, n))
+    depth = np.where(labels > 0, np.maximum(levels[labels] - z, 0.0), 0.0)
+    return depth.astype(np.float32)
+
+
+def _max_by_label(values: NDArray[np.float64], labels: NDArray[Any], n: int) -> NDArray[Any]:
+    out = np.full(n + 1, -np.inf)
+    np.maximum.at(out, labels.ravel(), values.ravel())
+    return out
+
+
+def _spill_paths(
+    labels: NDArray[Any], parent: NDArray[np.int64], order: NDArray[np.int64], n: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Where each depression spills (label, 0 = an outlet) and the depressions upstream-first.
+
+    A depression's first flooded cell was reached from its spill point; following the
+    priority-flood parents from there leads down to an outlet, through the depression the
+    overflow falls into first. Depressions reached later by the flood lie upstream.
+    """
+    in_pool = labels > 0
+    first = np.full(n + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, labels[in_pool], order[in_pool])
+    cell_of_order = np.empty_like(order)
+    cell_of_order[order] = np.arange(order.size)
+    entry = cell_of_order[first[1:]]
+    size = labels.size
+    step = np.where(in_pool | (parent < 0), np.arange(size), parent)
+    stop = _terminal(np.r_[step, size])[:-1]
+    spill_point = parent[entry]
+    downstream = np.r_[0, labels[stop[spill_point]]].astype(np.int64)
+    upstream_first = (np.argsort(-first[1:], kind="stable") + 1).astype(np.int64)
+    return downstream, upstream_first
+
+
+def _dem_of(city: City) -> DEM:
+    if city.dem is None:
+        _fail("city", "dem", f"a DEM (ground elevation) in city {city.name!r}", found="none")
+    return city.dem
+
+
+def _city_depths(
+    city: City,
+    periods: Sequence[float],
+    duration_min: float,
+    formula: StormIntensityFormula | None,
+    runoff_coefficient: float | ArrayLike | None,
+    drainage_return_period_years: float | None,
+) -> NDArray[np.float64]:
+    """``periods × assets`` ponding depth (m) at the assets of the city."""
+    dem = _dem_of(city)
+    formula = formula if formula is not None else StormIntensityFormula.default()
+    channels = channel_mask(dem, city.rivers) if len(city.rivers) else None
+    grids = [
+        ponding_depth(
+            dem,
+            rainfall_excess_mm(
+                formula, t, duration_min, runoff_coefficient, drainage_return_period_years
+            ),
+            channels,
+        )
+        for t in periods
+    ]
+    return asset_depths(dem, city.assets, np.stack(grids))
+
+
+def pluvial_flood_scenario(
+    city: City,
+    return_period_years: float,
+    duration_min: float,
+    formula: StormIntensityFormula | None = None,
+    runoff_coefficient: float | ArrayLike | None = None,
+    drainage_return_period_years: float | None = None,
+    event_id: str | None = None,
+) -> HazardEvents:
+    """One rainstorm scenario: the ponding depth at every asset after the design storm.
+
+    Parameters
+    ----------
+    city
+        The city, with a DEM (rivers, when present, are outlets).
+    return_period_years
+        Return period of the storm (years), > 0.
+    duration_min
+        Storm duration (min), > 0.
+    formula
+        Storm intensity formula; default :meth:`StormIntensityFormula.default`.
+    runoff_coefficient, drainage_return_period_years
+        See :func:`rainfall_excess_mm` (a grid of runoff coefficients has the DEM's shape).
+    event_id
+        Id of the event; default ``"rain-T<period>-<duration>min"``.
+
+    Returns
+    -------
+    HazardEvents
+        Kind ``"pluvial_flood"``, one event of frequency 0; intensity is the ponding depth (m)
+        of the DEM cell under each asset (the point on the surface of its geometry), 0 where
+        dry or off the grid.
+
+    Raises
+    ------
+    ValidationError
+        A city without DEM, or a parameter out of its range (see :func:`rainfall_excess_mm`).
+    """
+    depth = _city_depths(
+        city,
+        [return_period_years],
+        duration_min,
+        formula,
+        runoff_coefficient,
+        drainage_return_period_years,
+    )
+    event_id = event_id or f"rain-T{return_period_years:g}-{duration_min:g}min"
+    asset_ids = city.assets["asset_id"].to_numpy(dtype=str)
+    return HazardEvents(
+        "pluvial_flood", np.array([event_id]), np.zeros(1), sp.csr_array(depth), asset_ids
+    )
+
+
+def pluvial_flood_events(
+    city: City,
+    return_periods: Sequence[float] = DEFAULT_RETURN_PERIODS,
+    duration_min: float = 60.0,
+    formula: StormIntensityFormula | None = None,
+    runoff_coefficient: float | ArrayLike | None = None,
+    drainage_return_period_years: float | None = None,
+) -> HazardEvents:
+    """A probabilistic rainstorm event set: one design storm per return period.
+
+    Event ``k`` is the storm of return period ``T_k`` and stands for every storm between it and
+    the next one; its annual frequency is ``f_k = 1/T_k − 1/T_{k+1}`` (``f_K = 1/T_K``), as in
+    :func:`resilientcity.hazard.flood.river_flood_events`, so ``Σ_{j>=k} f_j = 1/T_k``. Storms
+    rarer than the drainage design return period are the only ones that pond.
+
+    Parameters
+    ----------
+    city
+        The city, with a DEM.
+    return_periods
+        Return periods (years), strictly increasing and > 0; default 2, 5, 10, 20, 50, 100.
+    duration_min
+        Duration of every storm (min); default 60.
+    formula, runoff_coefficient, drainage_return_period_years
+        As :func:`pluvial_flood_scenario`.
+
+    Returns
+    -------
+    HazardEvents
+        Kind ``"pluvial_flood"``, ids ``"rain-T<period>-<duration>min"``, ponding depth (m).
+
+    Raises
+    ------
+    ValidationError
+        Return periods that are not finite, > 0 and strictly increasing, or as
+        :func:`pluvial_flood_scenario`.
+    """
+    periods = np.atleast_1d(np.asarray(return_periods, dtype=np.float64))
+    if periods.ndim != 1 or periods.size == 0 or not np.isfinite(periods).all():
+        _fail(_MODEL, "return_periods", "a non-empty list of finite return periods (years)")
+    if (periods <= 0).any() or (np.diff(periods) <= 0).any():
+        _fail(_MODEL, "return_periods", "return periods > 0, strictly increasing", str(periods))
+    exceedance = 1.0 / periods
+    frequency = exceedance - np.append(exceedance[1:], 0.0)
+    depth = _city_depths(
+        city, list(periods), duration_min, formula, runoff_coefficient, drainage_return_period_years
+    )
+    ids = np.array([f"rain-T{t:g}-{duration_min:g}min" for t in periods])
+    asset_ids = city.assets["asset_id"].to_numpy(dtype=str)
+    return HazardEvents("pluvial_flood", ids, frequency, sp.csr_array(depth), asset_ids)
