@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from resilientcity.errors import DataFileError
 
-__all__ = ["atomic_path", "write_text_atomic"]
+__all__ = ["atomic_path", "ensure_folder", "read_data_file", "write_text_atomic"]
 
 
 @contextmanager
@@ -40,3 +44,36 @@ def write_text_atomic(target: str | os.PathLike[str], text: str, what: str = "fi
     """Write UTF-8 ``text`` to ``target`` atomically (see :func:`atomic_path`)."""
     with atomic_path(target, what) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_data_file(path: str | os.PathLike[str], what: str, as_yaml: bool = False) -> Any:
+    """Parse a JSON or YAML data file: YAML for ``.yaml``/``.yml`` or ``as_yaml``, else JSON.
+
+    YAML is a superset of JSON, so ``as_yaml`` also reads JSON files.
+
+    Raises
+    ------
+    DataFileError
+        ``no such <what> file: <path>`` when missing; ``<path> is not a readable JSON (YAML)
+        file: <reason>`` when it cannot be read or parsed.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise DataFileError(f"no such {what} file: {source}")
+    is_yaml = as_yaml or source.suffix.lower() in {".yaml", ".yml"}
+    try:
+        text = source.read_text(encoding="utf-8")
+        return yaml.safe_load(text) if is_yaml else json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        kind = "YAML" if is_yaml else "JSON"
+        raise DataFileError(f"{source} is not a readable {kind} file: {exc}") from exc
+
+
+def ensure_folder(path: str | os.PathLike[str]) -> Path:
+    """Create the output folder ``path`` (and its parents) when missing; return it."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataFileError(f"cannot create output folder {folder}: {exc}") from exc
+    return folder

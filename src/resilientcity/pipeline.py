@@ -1,7 +1,7 @@
 """The main job, end to end, as a library function (the CLI's ``demo`` is a thin wrapper).
 
-Today it builds the demo city, writes it, and reports on it; later stages (hazard, impact,
-networks, decisions, recovery, assessment) add their steps and report sections here.
+It builds the demo city, writes it, and runs the default scenario on it through
+:mod:`resilientcity.scenario` (hazards, impact; later stages add theirs there).
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from resilientcity._files import write_text_atomic
-from resilientcity.errors import DataFileError
+from resilientcity._files import ensure_folder, write_text_atomic
+from resilientcity.scenario.config import Scenario
 from resilientcity.twin.city import City
 from resilientcity.twin.demo import demo_city
 
-__all__ = ["DemoResult", "run_demo", "write_json"]
+__all__ = ["DEMO_EXTRA_STEPS", "DemoResult", "demo_scenario", "run_demo", "write_json"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,23 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2), what="JSON")
 
 
+def demo_scenario(size: str = "small", seed: int = 20170703) -> Scenario:
+    """The demo's default scenario (``data/scenarios/demo.yaml``) on the demo city of ``size``."""
+    from importlib import resources
+
+    from resilientcity.scenario.config import load_scenario
+
+    packaged = resources.files("resilientcity").joinpath("data/scenarios/demo.yaml")
+    with resources.as_file(packaged) as path:
+        scenario = load_scenario(path)
+    city = scenario.city.model_copy(update={"demo": size, "seed": seed})
+    return scenario.model_copy(update={"city": city})
+
+
+#: Progress steps of :func:`run_demo` after the city's own (for a progress bar).
+DEMO_EXTRA_STEPS = 1 + 7 + 3
+
+
 def run_demo(
     out: str | os.PathLike[str],
     size: str = "small",
@@ -43,7 +59,12 @@ def run_demo(
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> DemoResult:
-    """Build the demo city and write ``city.gpkg``, ``summary.json`` and ``report.html``.
+    """Build the demo city, run the default scenario on it, and write the outputs.
+
+    The default scenario (:func:`demo_scenario`) is the 100-year river flood together with its
+    rainstorm, plus the probabilistic river-flood and rainstorm event sets for the expected
+    annual loss. Writes ``city.gpkg``, ``impact_assets.parquet``, ``summary.json`` and
+    ``report.html``.
 
     Parameters
     ----------
@@ -56,33 +77,17 @@ def run_demo(
     timings
         Step → seconds, filled by the caller's progress tracker; copied into the summary.
     """
-    from resilientcity import __version__
-    from resilientcity.report import write_report
+    from resilientcity.scenario.run import run_scenario, write_outputs
 
     say = progress or (lambda _step: None)
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataFileError(f"cannot create output folder {folder}: {exc}") from exc
+    folder = ensure_folder(out)
+    scenario = demo_scenario(size, seed)
     city = demo_city(size, seed=seed, progress=say)
     say("writing city.gpkg")
     city.write(folder / "city.gpkg")
-    say("writing summary.json")
-    summary: dict[str, Any] = {
-        "resilientcity_version": __version__,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "job": {"kind": "demo", "size": size, "seed": seed},
-        "city": city.summary(),
-        "timings_s": dict(timings or {}),
-    }
-    outputs = {
-        "report": folder / "report.html",
-        "summary": folder / "summary.json",
-        "city": folder / "city.gpkg",
-    }
-    summary["outputs"] = {k: str(v.name) for k, v in outputs.items()}
-    write_json(outputs["summary"], summary)
-    say("writing report.html")
-    write_report(outputs["report"], city, summary)
-    return DemoResult(city=city, summary=summary, outputs=outputs)
+    run = run_scenario(scenario, city=city, progress=say)
+    job = {"kind": "demo", "size": size, "seed": seed, "scenario": scenario.name}
+    written = write_outputs(
+        run, folder, job, timings, progress=say, extra_outputs={"city": folder / "city.gpkg"}
+    )
+    return DemoResult(city=city, summary=written.summary, outputs=written.outputs)

@@ -1,7 +1,8 @@
 """The ``resilientcity`` command line: thin wrappers that parse, call the library and print.
 
-Errors raised on purpose (:class:`~resilientcity.errors.ResilientCityError`) print one line and
-exit with code 1; ``--debug`` shows the traceback instead.
+Errors raised on purpose (:class:`~resilientcity.errors.ResilientCityError`) print one line (for
+a :class:`~resilientcity.errors.ValidationError`, followed by its problems, one per line) and exit
+with code 1; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import typer
 
 from resilientcity.cli._console import err_console, state
 from resilientcity.cli.demo import demo
+from resilientcity.cli.run import run
 from resilientcity.cli.twin import twin_app
-from resilientcity.errors import ResilientCityError
+from resilientcity.errors import ResilientCityError, ValidationError
 
 __all__ = ["app", "main"]
+
+#: Problems of a ValidationError printed under its first line.
+_PROBLEMS_SHOWN = 10
 
 app = typer.Typer(
     name="resilientcity",
@@ -27,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(twin_app, name="twin")
 app.command("demo")(demo)
+app.command("run")(run)
 
 
 @app.callback()
@@ -49,8 +55,13 @@ def main(argv: list[str] | None = None) -> None:
     except ResilientCityError as exc:
         if state.debug:
             raise
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        err_console.print(f"[bold red]error:[/] {first}", highlight=False, soft_wrap=True)
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        err_console.print(f"[bold red]error:[/] {lines[0]}", highlight=False, soft_wrap=True)
+        if isinstance(exc, ValidationError):  # the problems, each naming field, rows, rule
+            for line in lines[1 : 1 + _PROBLEMS_SHOWN]:
+                err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+            if len(lines) > 1 + _PROBLEMS_SHOWN:
+                err_console.print(f"  … and {len(lines) - 1 - _PROBLEMS_SHOWN} more problems")
         sys.exit(1)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", None)

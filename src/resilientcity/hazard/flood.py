@@ -23,7 +23,6 @@ No-data (``NaN``) ground never floods and does not connect its neighbours.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS
 from scipy import ndimage
 
+from resilientcity._files import read_data_file
 from resilientcity.errors import CRSMismatch, DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.twin.city import City
@@ -345,12 +345,7 @@ class StageFrequency:
             A table that breaks the rules (every problem listed with its row).
         """
         source = Path(path)
-        if not source.is_file():
-            raise DataFileError(f"no such stage-frequency file: {source}")
-        try:
-            spec = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataFileError(f"{source} is not a readable JSON file: {exc}") from exc
+        spec = read_data_file(source, "stage-frequency")
         keys = ("stage_m", "return_period_years")
         rows = spec.get("stages") if isinstance(spec, dict) else None
         if not isinstance(rows, list):

@@ -63,6 +63,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
+from resilientcity._files import read_data_file
 from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.hazard.flood import asset_depths, channel_mask
@@ -222,12 +223,7 @@ class StormIntensityFormula:
             Coefficients that break the rules of the formula (every one listed).
         """
         source = Path(path)
-        if not source.is_file():
-            raise DataFileError(f"no such storm intensity file: {source}")
-        try:
-            spec = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataFileError(f"{source} is not a readable JSON file: {exc}") from exc
+        spec = read_data_file(source, "storm intensity")
         coef = spec.get("coefficients") if isinstance(spec, dict) else None
         if not isinstance(coef, dict):
             raise DataFileError(f"{source}: expected an object with an object 'coefficients'")

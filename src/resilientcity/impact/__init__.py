@@ -1,10 +1,34 @@
-"""Impact: from hazard intensity at every asset to damage and loss, per event and per year."""
+"""Impact: from hazard intensity at every asset to damage, loss and consequences.
 
+:mod:`~resilientcity.impact.engine` is the vectorised, chunked engine (numba kernels; damage
+functions and fragility curves; channels per event, asset and group; EAL; exceedance curves);
+:mod:`~resilientcity.impact.assess` wires the vulnerability library's curves and consequence data
+into it for a city's assets.
+"""
+
+from resilientcity.impact.assess import CHANNELS, assess_impact, scenario_impact
 from resilientcity.impact.engine import (
+    CHUNK_ENTRIES,
+    ChannelResult,
     ImpactResult,
     damage_function_impact,
     damage_ratio,
     exceedance_curve,
+    fragility_impact,
 )
+from resilientcity.impact.results import EventSetImpact, ScenarioImpact
 
-__all__ = ["ImpactResult", "damage_function_impact", "damage_ratio", "exceedance_curve"]
+__all__ = [
+    "CHANNELS",
+    "CHUNK_ENTRIES",
+    "ChannelResult",
+    "EventSetImpact",
+    "ImpactResult",
+    "ScenarioImpact",
+    "assess_impact",
+    "damage_function_impact",
+    "damage_ratio",
+    "exceedance_curve",
+    "fragility_impact",
+    "scenario_impact",
+]

@@ -1,21 +1,36 @@
-"""The impact engine for damage functions: hazard intensity → damage ratio → loss, chunked.
+"""The impact engine: hazard intensity → damage → loss and other consequences, chunked.
 
-For every event ``e`` and asset ``a`` with intensity ``x[e, a] > 0`` the loss is
+Damage functions (:func:`damage_function_impact`): for every event ``e`` and asset ``a`` with
+intensity ``x[e, a] > 0``
 
     loss[e, a] = value[a] × MDD_c(x[e, a]) × PAA_c(x[e, a]),
 
-with ``c`` the asset's curve (CLIMADA's definition of impact). Assets without hazard (intensity
-not stored in the sparse matrix) lose nothing. The expected annual impact of an asset is
-``EAI[a] = Σ_e frequency[e] × loss[e, a]`` and the average annual impact ``AAI = Σ_a EAI[a]``.
-Events are processed in chunks of rows so that memory stays bounded; the full loss matrix is
-kept only on request.
+with ``c`` the asset's curve (CLIMADA's definition of impact). Fragility curves
+(:func:`fragility_impact`): per entry the damage-state probabilities ``P_k`` (lognormal CDF
+differences, state ``none`` first) and, per channel, ``scale[a] × Σ_k P_k × weight[c, k]``.
+
+Every *channel* (``loss``, and casualties, displaced people, loss of function … when asked)
+is reduced the same way: per event (sum over assets), per event and group (zone, sector …),
+and per asset per year, ``annual[a] = Σ_e frequency[e] × value[e, a]`` (for the loss, the
+expected annual impact EAI; ``AAI = Σ_a EAI[a]``). Intensity 0 (or not stored) is no hazard.
+
+The work is streamed in chunks of about ``chunk_entries`` stored intensities (CSR: runs of
+whole rows or parts of a row; dense: whole rows, or column ranges of a row), each through a
+reusable buffer, so memory stays bounded; the full ``events × assets`` matrix of a channel is
+kept only on request. The plain damage-function loss of a dense matrix goes through a fused
+kernel that needs no buffer at all (tiles of 16 events × all assets; each thread owns column
+blocks and accumulates the expected annual loss of its assets). The per-entry work runs in
+Numba kernels (:mod:`resilientcity.impact._kernels`) whose sums are deterministic: results are
+identical with any number of threads and any chunk size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -23,64 +38,155 @@ from numpy.typing import ArrayLike, NDArray
 
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
-from resilientcity.vulnerability.curves import DamageFunction
+from resilientcity.impact import _kernels as kernels
+from resilientcity.vulnerability.curves import DamageFunction, FragilityCurves
 
-__all__ = ["ImpactResult", "damage_function_impact", "damage_ratio", "exceedance_curve"]
+__all__ = [
+    "CHUNK_ENTRIES",
+    "MAX_STATE_CELLS",
+    "ChannelResult",
+    "ExtraChannel",
+    "ImpactResult",
+    "damage_function_impact",
+    "damage_ratio",
+    "exceedance_curve",
+    "fragility_impact",
+]
 
-#: Default number of events per chunk.
-CHUNK_EVENTS = 64
+#: Stored intensities per chunk (about 8 MB of float64 per channel buffer).
+CHUNK_ENTRIES = 1 << 20
+#: Largest events × assets × states array that ``keep_states`` may return (128 MB of float64).
+MAX_STATE_CELLS = 1 << 24
+#: Rows of a dense tile of the fused damage-function kernel.
+_TILE_ROWS = 16
+#: Cells of the segment-lookup grid of a damage function, at most.
+_GRID_CELLS = 4096
+
+#: An extra channel of the damage-function path: a scale per asset and a rate function of the
+#: intensities and asset indices of the entries with hazard.
+ExtraChannel = tuple[
+    ArrayLike, Callable[[NDArray[np.float64], NDArray[np.int64]], NDArray[np.float64]]
+]
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelResult:
+    """One consequence (loss, casualties …) of an event set.
+
+    Attributes
+    ----------
+    per_event
+        Sum over the assets for each event (events,).
+    annual
+        Per asset, ``Σ_e frequency[e] × value[e, a]`` (assets,): the expected annual value
+        (for the loss, the expected annual impact in CNY per year).
+    group
+        Per grouping name, an ``events × groups`` DataFrame of sums (index ``event_id``,
+        columns the sorted group labels).
+    matrix
+        ``events × assets`` CSR of ``value − baseline`` on the cells with hazard, when asked for.
+    baseline
+        The value of each asset where there is no hazard, when it is not 0 (fragility channels
+        whose ``none`` state has a non-zero weight, e.g. a functionality channel); every cell is
+        ``baseline[a] + matrix[e, a]``.
+    """
+
+    per_event: NDArray[np.float64]
+    annual: NDArray[np.float64]
+    group: dict[str, pd.DataFrame] = field(default_factory=dict)
+    matrix: sp.csr_array | None = None
+    baseline: NDArray[np.float64] | None = None
+
+    @property
+    def total_annual(self) -> float:
+        """``Σ_a annual[a]`` (for the loss, the average annual impact)."""
+        return float(self.annual.sum())
 
 
 @dataclass(frozen=True, eq=False)
 class ImpactResult:
-    """Losses of an event set.
+    """Consequences of an event set, one :class:`ChannelResult` per channel.
 
     Attributes
     ----------
     event_ids, frequency
         As in the hazard events.
     asset_ids
-        The assets, in the order of the value array.
-    loss_per_event
-        Total loss of each event, CNY.
-    eai
-        Expected annual impact of each asset, CNY per year.
-    group_loss
-        Per grouping name, an ``events × groups`` DataFrame of losses (CNY), e.g. by zone or sector.
-    matrix
-        ``events × assets`` loss matrix (CSR, CNY), when asked for.
+        The assets, in the order of the per-asset arrays.
+    channels
+        Channel name → result; ``loss`` (CNY) is always there for damage functions.
+    states
+        With ``keep_states`` (fragility): ``events × assets × (1 + states)`` damage-state
+        probabilities, ``none`` first (padded with 0 for curves with fewer states).
     """
 
     event_ids: NDArray[np.str_]
     frequency: NDArray[np.float64]
     asset_ids: NDArray[np.str_]
-    loss_per_event: NDArray[np.float64]
-    eai: NDArray[np.float64]
-    group_loss: dict[str, pd.DataFrame] = field(default_factory=dict)
-    matrix: sp.csr_array | None = None
+    channels: dict[str, ChannelResult]
+    states: NDArray[np.float64] | None = None
+
+    @property
+    def loss(self) -> ChannelResult:
+        """The ``loss`` channel (CNY)."""
+        if "loss" not in self.channels:
+            raise KeyError(f"no 'loss' channel in this result (channels: {list(self.channels)})")
+        return self.channels["loss"]
+
+    @property
+    def loss_per_event(self) -> NDArray[np.float64]:
+        """Total loss of each event, CNY."""
+        return self.loss.per_event
+
+    @property
+    def eai(self) -> NDArray[np.float64]:
+        """Expected annual impact (loss) of each asset, CNY per year."""
+        return self.loss.annual
+
+    @property
+    def group_loss(self) -> dict[str, pd.DataFrame]:
+        """Per grouping name, the ``events × groups`` losses (CNY)."""
+        return self.loss.group
+
+    @property
+    def matrix(self) -> sp.csr_array | None:
+        """The ``events × assets`` loss matrix (CSR, CNY), when asked for."""
+        return self.loss.matrix
 
     @property
     def aai(self) -> float:
         """Average annual impact (expected annual loss) of all assets, CNY per year."""
-        return float(self.eai.sum())
+        return self.loss.total_annual
 
 
-def _check_inputs(
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def _fail(problems: list[Problem]) -> None:
+    if problems:
+        raise ValidationError(problems, what="impact inputs")
+
+
+def _per_asset(name: str, values: NDArray[np.float64], events: HazardEvents) -> list[Problem]:
+    """Problems of a per-asset array: its shape, and non-finite or negative values."""
+    n = events.n_assets
+    if values.shape != (n,):
+        return [Problem("impact", name, f"one value per asset ({n})", found=str(values.shape))]
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        return [Problem("impact", name, "a finite value >= 0", tuple(events.asset_ids[bad]))]
+    return []
+
+
+def _curve_problems(
     events: HazardEvents,
-    value: NDArray[np.float64],
     curve_index: NDArray[np.int64],
-    curves: Sequence[DamageFunction | None],
-) -> None:
+    curves: Sequence[DamageFunction | FragilityCurves | None],
+    kind: type,
+) -> list[Problem]:
     problems: list[Problem] = []
     n = events.n_assets
-    if value.shape != (n,):
-        problems.append(
-            Problem("impact", "value", f"one value per asset ({n})", found=str(value.shape))
-        )
-    elif (bad := ~np.isfinite(value) | (value < 0)).any():
-        problems.append(
-            Problem("impact", "value", "a finite value >= 0", tuple(events.asset_ids[bad]))
-        )
     if curve_index.shape != (n,):
         problems.append(
             Problem(
@@ -100,11 +206,311 @@ def _check_inputs(
                 tuple(events.asset_ids[bad]),
             )
         )
+    wrong_type = [i for i, c in enumerate(curves) if c is not None and not isinstance(c, kind)]
+    if wrong_type:
+        problems.append(
+            Problem(
+                "impact",
+                "curves",
+                f"{kind.__name__} or None",
+                tuple(f"curve {i}" for i in wrong_type),
+            )
+        )
     wrong = [c.curve_id for c in curves if c is not None and c.hazard != events.kind]
     if wrong:
         problems.append(Problem("impact", "curves", f"{events.kind} curves", tuple(wrong)))
-    if problems:
-        raise ValidationError(problems, what="impact inputs")
+    return problems
+
+
+def _check_chunks(chunk_entries: int, chunk_events: int | None, threads: int | None) -> None:
+    if chunk_entries < 1:
+        raise ValueError(f"chunk_entries: expected a positive number, got {chunk_entries}")
+    if chunk_events is not None and chunk_events < 1:
+        raise ValueError(f"chunk_events: expected a positive number of events, got {chunk_events}")
+    limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+    if threads is not None and not 1 <= threads <= limit:
+        raise ValueError(f"threads: expected 1 to {limit} (NUMBA_NUM_THREADS), got {threads}")
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """Groupings of the assets: names, labels, and codes offset into one flat group axis."""
+
+    names: tuple[str, ...]
+    labels: tuple[pd.Index, ...]
+    codes: NDArray[np.int64]  # groupings × assets
+    offsets: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return self.offsets[-1] if self.offsets else 0
+
+
+def _groups(groups: Mapping[str, ArrayLike] | None, events: HazardEvents) -> _Groups:
+    names, labels, codes, offsets = [], [], [], [0]
+    problems: list[Problem] = []
+    for name, values in (groups or {}).items():
+        series = pd.Series(values).reset_index(drop=True)
+        if len(series) != events.n_assets:
+            problems.append(
+                Problem(
+                    "impact",
+                    f"groups.{name}",
+                    f"one label per asset ({events.n_assets})",
+                    found=str(len(series)),
+                )
+            )
+            continue
+        code, uniques = pd.factorize(series.to_numpy(), sort=True)
+        if (code < 0).any():
+            problems.append(
+                Problem(
+                    "impact",
+                    f"groups.{name}",
+                    "a label for every asset",
+                    tuple(events.asset_ids[code < 0]),
+                    "missing labels",
+                )
+            )
+            continue
+        names.append(name)
+        labels.append(pd.Index(uniques, name=name))
+        codes.append(code.astype(np.int64) + offsets[-1])
+        offsets.append(offsets[-1] + len(uniques))
+    _fail(problems)
+    stacked = np.vstack(codes) if codes else np.zeros((0, events.n_assets), dtype=np.int64)
+    return _Groups(tuple(names), tuple(labels), stacked, tuple(offsets))
+
+
+# ---------------------------------------------------------------------------------------------
+# Chunks
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Flat positions ``p0:p1`` of the intensity, cut into items (see ``_kernels``)."""
+
+    p0: int
+    p1: int
+    item_row: NDArray[np.int64]
+    item_lo: NDArray[np.int64]
+    item_hi: NDArray[np.int64]
+    tile: tuple[int, int, int, int] | None = None  # dense: rows r0:r1 × columns c0:c1
+
+
+def _dense_chunk(n: int, r0: int, r1: int, c0: int, c1: int) -> _Chunk:
+    starts = np.arange(c0, c1, kernels.BLOCK, dtype=np.int64)
+    rows = np.arange(r0, r1, dtype=np.int64)
+    lo = (rows[:, None] * n + starts[None, :]).ravel()
+    hi = (rows[:, None] * n + np.minimum(starts + kernels.BLOCK, c1)[None, :]).ravel()
+    return _Chunk(
+        r0 * n + c0, (r1 - 1) * n + c1, np.repeat(rows, starts.size), lo, hi, (r0, r1, c0, c1)
+    )
+
+
+def _dense_chunks(
+    n_events: int, n: int, chunk_entries: int, chunk_events: int | None, tiles: bool
+) -> Iterator[_Chunk]:
+    """Chunks of a dense matrix, contiguous in memory unless ``tiles``.
+
+    Contiguous: whole rows (``n <= chunk_entries``) or column ranges of one row. Tiles (for the
+    fused kernel, which needs no entry buffer, so ``chunk_entries`` does not apply):
+    ``_TILE_ROWS`` rows × all columns, so that each asset's curve, value and annual sum are
+    reused from cache over the rows, and the threads share many column blocks.
+    """
+    if n == 0:
+        return
+    width = n
+    if not tiles and n > chunk_entries:
+        width = max(kernels.BLOCK, chunk_entries // kernels.BLOCK * kernels.BLOCK)
+    width = min(width, n)
+    height = 1
+    if tiles:
+        height = _TILE_ROWS
+    elif width == n:
+        height = max(1, chunk_entries // n)
+    if chunk_events is not None:
+        height = min(height, chunk_events)
+    for r0 in range(0, n_events, height):
+        for c0 in range(0, n, width):
+            yield _dense_chunk(n, r0, min(r0 + height, n_events), c0, min(c0 + width, n))
+
+
+def _sparse_chunks(
+    indptr: NDArray[np.int64], chunk_entries: int, chunk_events: int | None
+) -> Iterator[_Chunk]:
+    """Items of at most BLOCK entries per row; chunks of whole items, about chunk_entries each."""
+    lengths = np.diff(indptr)
+    per_row = -(-lengths // kernels.BLOCK)
+    item_row = np.repeat(np.arange(lengths.size, dtype=np.int64), per_row)
+    if item_row.size == 0:
+        return
+    first = np.repeat(np.cumsum(per_row) - per_row, per_row)
+    lo = indptr[item_row] + (np.arange(item_row.size) - first) * kernels.BLOCK
+    hi = np.minimum(lo + kernels.BLOCK, indptr[item_row + 1])
+    key = lo // chunk_entries
+    if chunk_events is not None:
+        key = key + (item_row // chunk_events) * (int(indptr[-1]) // chunk_entries + 1)
+    cuts = np.flatnonzero(np.diff(key)) + 1
+    for s, e in zip(np.r_[0, cuts], np.r_[cuts, item_row.size], strict=True):
+        yield _Chunk(int(lo[s]), int(hi[e - 1]), item_row[s:e], lo[s:e], hi[s:e])
+
+
+def _chunks(
+    events: HazardEvents, chunk_entries: int, chunk_events: int | None, tiles: bool = False
+) -> Iterator[_Chunk]:
+    """The chunks of the events' intensities (dense ``tiles`` for the fused kernel only)."""
+    if isinstance(events.intensity, np.ndarray):
+        n_events, n = events.n_events, events.n_assets
+        return _dense_chunks(n_events, n, chunk_entries, chunk_events, tiles)
+    indptr = events.intensity.indptr.astype(np.int64)
+    return _sparse_chunks(indptr, chunk_entries, chunk_events)
+
+
+def _flat(events: HazardEvents) -> tuple[NDArray[np.float64], NDArray[np.int64], int]:
+    """(data, indices, n_cols): the stored values, their columns (sparse), dense row length."""
+    if isinstance(events.intensity, np.ndarray):
+        return events.intensity.reshape(-1), np.zeros(0, dtype=np.int64), events.n_assets
+    return events.intensity.data, events.intensity.indices, 0
+
+
+def _entry_assets(events: HazardEvents, chunk: _Chunk) -> NDArray[np.int64]:
+    """Asset (column) of every entry of a chunk."""
+    if isinstance(events.intensity, np.ndarray):
+        return np.arange(chunk.p0, chunk.p1, dtype=np.int64) % max(events.n_assets, 1)
+    return events.intensity.indices[chunk.p0 : chunk.p1].astype(np.int64)
+
+
+class _Buffer:
+    """A reusable ``channels × entries`` float64 buffer that grows to the largest chunk."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+        self.flat = np.empty(0)
+
+    def get(self, entries: int) -> NDArray[np.float64]:
+        size = self.channels * entries
+        if self.flat.size < size:
+            self.flat = np.empty(size)
+        return self.flat[:size].reshape(self.channels, entries)
+
+
+@contextmanager
+def _threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` Numba threads (all when None), restoring the setting after."""
+    before = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accumulating channel sums
+
+
+_Kept = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+
+
+class _Sums:
+    """Per-event, per-group, per-asset sums of ``n`` channels, and optionally their matrices."""
+
+    def __init__(
+        self, events: HazardEvents, names: Sequence[str], groups: _Groups, keep_matrix: bool
+    ) -> None:
+        self.events = events
+        self.names = tuple(names)
+        self.groups = groups
+        c = len(self.names)
+        self.per_event = np.zeros((c, events.n_events))
+        self.group = np.zeros((events.n_events, c, groups.size))
+        self.annual = np.zeros((c, events.n_assets))
+        self.parts: list[list[_Kept]] | None = [[] for _ in self.names] if keep_matrix else None
+
+    def item_arrays(self, chunk: _Chunk) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        c = len(self.names)
+        n = chunk.item_row.size
+        return np.zeros((n, c)), np.zeros((n, c, self.groups.size))
+
+    def add_items(
+        self, chunk: _Chunk, item_sum: NDArray[np.float64], item_group: NDArray[np.float64]
+    ) -> None:
+        kernels.add_items(chunk.item_row, item_sum, item_group, self.per_event, self.group)
+
+    def add_values(self, chunk: _Chunk, values: NDArray[np.float64]) -> None:
+        """Reduce a chunk's ``channels × entries`` values into the sums (and keep them)."""
+        _, indices, n_cols = _flat(self.events)
+        item_sum, item_group = self.item_arrays(chunk)
+        kernels.reduce_entries(
+            values,
+            indices,
+            n_cols,
+            chunk.item_row,
+            chunk.item_lo,
+            chunk.item_hi,
+            chunk.p0,
+            self.events.frequency,
+            self.groups.codes,
+            numba.get_num_threads(),
+            item_sum,
+            item_group,
+            self.annual,
+        )
+        self.add_items(chunk, item_sum, item_group)
+        if self.parts is not None:
+            rows = np.repeat(chunk.item_row, chunk.item_hi - chunk.item_lo)
+            cols = _entry_assets(self.events, chunk)
+            for ch, kept in enumerate(self.parts):
+                nonzero = values[ch] != 0
+                kept.append((rows[nonzero], cols[nonzero], values[ch][nonzero]))
+
+    def add_baseline(self, baseline: NDArray[np.float64]) -> None:
+        """Add each channel's no-hazard value per asset (``channels × assets``) to every event."""
+        total_frequency = float(self.events.frequency.sum())
+        for ch in range(len(self.names)):
+            self.per_event[ch] += baseline[ch].sum()
+            self.annual[ch] += total_frequency * baseline[ch]
+            for codes in self.groups.codes:
+                sums = np.bincount(codes, weights=baseline[ch], minlength=self.groups.size)
+                self.group[:, ch, :] += sums[None, :]
+
+    def _matrix(self, ch: int) -> sp.csr_array | None:
+        if self.parts is None:
+            return None
+        shape = (self.events.n_events, self.events.n_assets)
+        kept = self.parts[ch]
+        rows = np.concatenate([k[0] for k in kept]) if kept else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate([k[1] for k in kept]) if kept else np.zeros(0, dtype=np.int64)
+        vals = np.concatenate([k[2] for k in kept]) if kept else np.zeros(0)
+        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+        return sp.csr_array((vals, cols, indptr), shape=shape)
+
+    def results(self, baseline: NDArray[np.float64] | None = None) -> dict[str, ChannelResult]:
+        index = pd.Index(self.events.event_ids, name="event_id")
+        out: dict[str, ChannelResult] = {}
+        for ch, name in enumerate(self.names):
+            group = {
+                g: pd.DataFrame(
+                    self.group[:, ch, self.groups.offsets[i] : self.groups.offsets[i + 1]],
+                    index=index,
+                    columns=self.groups.labels[i],
+                )
+                for i, g in enumerate(self.groups.names)
+            }
+            base = None
+            if baseline is not None and baseline[ch].any():
+                base = baseline[ch]
+            out[name] = ChannelResult(
+                self.per_event[ch], self.annual[ch], group, self._matrix(ch), base
+            )
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Damage functions
 
 
 def damage_ratio(
@@ -112,7 +518,8 @@ def damage_ratio(
 ) -> sp.csr_array:
     """Mean damage ratio on the stored entries of an ``events × assets`` intensity matrix.
 
-    Entries of assets whose curve is ``None`` (no damage) become 0 and are dropped.
+    A plain NumPy helper (``np.interp`` per curve). Entries of assets whose curve is ``None``
+    (no damage) become 0 and are dropped.
     """
     data = intensity.data
     entry_curve = curve_index[intensity.indices]
@@ -128,21 +535,137 @@ def damage_ratio(
     return out
 
 
+def _segments(curve: DamageFunction | None) -> NDArray[np.float64]:
+    """Segment rows of one curve (see ``_kernels.CurveTables``): before, between, after knots."""
+    if curve is None:
+        return np.array([[np.inf, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    x, mdd, paa = curve.intensity, curve.mdd, curve.paa
+    rows = np.zeros((x.size + 1, 6))
+    rows[:-1, 0] = x
+    rows[-1, 0] = np.inf
+    rows[1:, 1] = x
+    rows[0, 2], rows[1:, 2] = mdd[0], mdd
+    rows[0, 4], rows[1:, 4] = paa[0], paa
+    rows[1:-1, 3] = np.diff(mdd) / np.diff(x)  # the slopes np.interp computes
+    rows[1:-1, 5] = np.diff(paa) / np.diff(x)
+    return rows
+
+
+def _curve_tables(
+    curves: Sequence[DamageFunction | None],
+) -> tuple[kernels.CurveTables, int]:
+    """The kernels' damage-function tables, and the number of grid cells per curve.
+
+    The grid is uniform from 0 to the largest last knot, with cells half the smallest knot
+    spacing (so a cell holds at most one knot), at most ``_GRID_CELLS`` cells (beyond, the
+    kernel walks the segments).
+    """
+    active = [c for c in curves if c is not None]
+    x_max = max((float(c.intensity[-1]) for c in active), default=0.0)
+    spacing = min((float(np.diff(c.intensity).min()) for c in active), default=1.0)
+    n_cells = int(np.ceil(x_max * 2.0 / spacing)) + 1
+    walk = n_cells > _GRID_CELLS
+    n_cells = min(n_cells, _GRID_CELLS)
+    cells_per_unit = (n_cells - 1) / x_max if x_max > 0 else 1.0
+    edges = np.arange(n_cells) / cells_per_unit
+    rows, cells, at = [], [], 0
+    for curve in curves:
+        seg = _segments(curve)
+        first = np.zeros(n_cells, dtype=np.int64)
+        if curve is not None:
+            first = np.searchsorted(curve.intensity, edges, side="right").astype(np.int64)
+        rows.append(seg)
+        cells.append(first + at)
+        at += seg.shape[0]
+    segments = np.vstack(rows) if rows else _segments(None)
+    cell_segment = np.concatenate(cells) if cells else np.zeros(n_cells, dtype=np.int64)
+    use_paa = any(not np.all(c.paa == 1.0) for c in active)
+    cell_split = segments[cell_segment, 0]
+    tables = (segments, cell_segment, cell_split, x_max, cells_per_unit, n_cells, use_paa, walk)
+    return tables, n_cells
+
+
+def _curve_of_asset(
+    curve_index: NDArray[np.int64], curves: Sequence[object | None]
+) -> NDArray[np.int32]:
+    active = np.array([c is not None for c in curves], dtype=np.bool_)
+    if curve_index.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    return np.where(active[curve_index], curve_index, -1).astype(np.int32)
+
+
+def _extra_arrays(
+    extra: Mapping[str, ExtraChannel], events: HazardEvents
+) -> dict[str, NDArray[np.float64]]:
+    problems: list[Problem] = []
+    scales: dict[str, NDArray[np.float64]] = {}
+    for name, spec in extra.items():
+        if name == "loss":
+            problems.append(Problem("impact", "extra_channels", "a name other than 'loss'"))
+            continue
+        if not (isinstance(spec, tuple) and len(spec) == 2 and callable(spec[1])):
+            problems.append(
+                Problem("impact", f"extra_channels.{name}", "a (scale per asset, rate function)")
+            )
+            continue
+        scale = np.asarray(spec[0], dtype=np.float64)
+        problems += _per_asset(f"extra_channels.{name}", scale, events)
+        scales[name] = scale
+    _fail(problems)
+    return scales
+
+
+def _extra_values(
+    events: HazardEvents,
+    chunk: _Chunk,
+    extra: Mapping[str, ExtraChannel],
+    scales: Mapping[str, NDArray[np.float64]],
+    out: NDArray[np.float64],
+) -> None:
+    """Each extra channel's ``scale[a] × rate(x, a)`` on the chunk's entries with hazard."""
+    data, _, _ = _flat(events)
+    x = data[chunk.p0 : chunk.p1]
+    hit = x > 0
+    assets = _entry_assets(events, chunk)[hit]
+    xs = x[hit]
+    for row, (name, (_, rate)) in enumerate(extra.items()):
+        values = np.asarray(rate(xs, assets), dtype=np.float64)
+        if values.shape != xs.shape or not np.isfinite(values).all():
+            _fail(
+                [
+                    Problem(
+                        "impact",
+                        f"extra_channels.{name}",
+                        "a rate function returning one finite rate per entry",
+                        found=f"shape {values.shape} for {xs.size} entries"
+                        if values.shape != xs.shape
+                        else "NaN or infinite rates",
+                    )
+                ]
+            )
+        out[row].fill(0.0)
+        out[row][hit] = scales[name][assets] * values
+
+
 def damage_function_impact(
     events: HazardEvents,
     value: ArrayLike,
     curve_index: ArrayLike,
     curves: Sequence[DamageFunction | None],
-    groups: Mapping[str, pd.Series] | None = None,
-    chunk_events: int = CHUNK_EVENTS,
+    groups: Mapping[str, ArrayLike] | None = None,
+    chunk_events: int | None = None,
     keep_matrix: bool = False,
+    *,
+    chunk_entries: int = CHUNK_ENTRIES,
+    threads: int | None = None,
+    extra_channels: Mapping[str, ExtraChannel] | None = None,
 ) -> ImpactResult:
-    """Losses of every event at every asset, from damage functions.
+    """Losses (and other channels) of every event at every asset, from damage functions.
 
     Parameters
     ----------
     events
-        Hazard events (``events × assets`` intensities).
+        Hazard events (``events × assets`` intensities, sparse or dense).
     value
         Value exposed of each asset (CNY), in the events' asset order.
     curve_index
@@ -151,69 +674,258 @@ def damage_function_impact(
     curves
         Damage functions; ``None`` for classes that take no damage.
     groups
-        Optional groupings of the assets (name → Series of group labels, one per asset, e.g.
-        ``{"zone": assets.zone_id, "sector": assets.sector}``) to sum losses by.
+        Optional groupings of the assets (name → labels, one per asset, e.g.
+        ``{"zone": assets.zone_id, "sector": assets.sector}``) to sum every channel by.
     chunk_events
-        Events per chunk (memory bound); results do not depend on it.
+        At most this many events per chunk (None: no limit beyond ``chunk_entries``).
     keep_matrix
-        Keep the full ``events × assets`` loss matrix (sparse).
+        Keep each channel's full ``events × assets`` matrix (sparse).
+    chunk_entries
+        About this many stored intensities per chunk (memory bound). Results do not depend on
+        the chunking.
+    threads
+        Numba threads (None: all); results do not depend on it.
+    extra_channels
+        Name → ``(scale, rate)``: a channel whose value at an entry with hazard (``x > 0``) is
+        ``scale[a] × rate(x, a)``, with ``rate`` called (NumPy, once per chunk) on the
+        intensities and asset indices of the chunk's entries with hazard, e.g. casualties =
+        occupants × mortality(depth). Evaluated whatever the asset's curve; 0 without hazard.
 
     Returns
     -------
     ImpactResult
+        Channel ``loss`` (CNY) and the extra channels.
     """
     values = np.asarray(value, dtype=np.float64)
     index = np.asarray(curve_index, dtype=np.int64)
-    _check_inputs(events, values, index, curves)
-    if chunk_events < 1:
-        raise ValueError(f"chunk_events: expected a positive number of events, got {chunk_events}")
-    indicators: dict[str, tuple[pd.Index, sp.csr_array]] = {}
-    for name, labels in (groups or {}).items():
-        codes, uniques = pd.factorize(pd.Series(labels).to_numpy(), sort=True)
-        if len(codes) != events.n_assets:
-            raise ValidationError(
-                [
-                    Problem(
-                        "impact",
-                        f"groups.{name}",
-                        f"one label per asset ({events.n_assets})",
-                        found=str(len(codes)),
-                    )
-                ],
-                what="impact inputs",
+    _fail(
+        _per_asset("value", values, events) + _curve_problems(events, index, curves, DamageFunction)
+    )
+    _check_chunks(chunk_entries, chunk_events, threads)
+    extra = dict(extra_channels or {})
+    scales = _extra_arrays(extra, events)
+    group_codes = _groups(groups, events)
+    tables, n_cells = _curve_tables(curves)
+    cell_base = index * n_cells
+    sums = _Sums(events, ["loss", *extra], group_codes, keep_matrix)
+    fused = isinstance(events.intensity, np.ndarray) and not extra and not keep_matrix
+    buffers = _Buffer(1 + len(extra))
+    data, indices, n_cols = _flat(events)
+    with _threads(threads):
+        for chunk in _chunks(events, chunk_entries, chunk_events, tiles=fused):
+            if fused and chunk.tile is not None:
+                item_sum, item_group = sums.item_arrays(chunk)
+                kernels.damage_dense_fused(
+                    events.intensity,
+                    *chunk.tile,
+                    cell_base,
+                    values,
+                    tables,
+                    events.frequency,
+                    group_codes.codes,
+                    item_sum,
+                    item_group,
+                    sums.annual,
+                )
+                sums.add_items(chunk, item_sum, item_group)
+                continue
+            buffer = buffers.get(chunk.p1 - chunk.p0)
+            kernels.damage_entries(
+                data,
+                indices,
+                n_cols,
+                chunk.item_row,
+                chunk.item_lo,
+                chunk.item_hi,
+                chunk.p0,
+                cell_base,
+                values,
+                tables,
+                buffer[0],
             )
-        ind = sp.csr_array(
-            (np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), len(uniques))
-        )
-        indicators[name] = (pd.Index(uniques, name=name), ind)
+            if extra:
+                _extra_values(events, chunk, extra, scales, buffer[1:])
+            sums.add_values(chunk, buffer)
+    return ImpactResult(events.event_ids, events.frequency, events.asset_ids, sums.results())
 
-    per_event = np.zeros(events.n_events)
-    eai = np.zeros(events.n_assets)
-    group_rows: dict[str, list[NDArray[np.float64]]] = {name: [] for name in indicators}
-    kept: list[sp.csr_array] = []
-    for start in range(0, events.n_events, chunk_events):
-        stop = min(start + chunk_events, events.n_events)
-        ratio = damage_ratio(events.intensity[start:stop], index, curves)
-        loss = ratio.multiply(values[None, :]).tocsr()
-        per_event[start:stop] = np.asarray(loss.sum(axis=1)).ravel()
-        eai += np.asarray(events.frequency[start:stop] @ loss).ravel()
-        for name, (_, ind) in indicators.items():
-            group_rows[name].append(np.asarray((loss @ ind).todense()))
-        if keep_matrix:
-            kept.append(loss)
-    group_loss = {
-        name: pd.DataFrame(
-            np.vstack(rows) if rows else np.zeros((0, len(indicators[name][0]))),
-            index=pd.Index(events.event_ids, name="event_id"),
-            columns=indicators[name][0],
+
+# ---------------------------------------------------------------------------------------------
+# Fragility curves
+
+
+def _fragility_tables(
+    curves: Sequence[FragilityCurves | None],
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """States per curve, and medians and betas padded to the most states (1 for no curve)."""
+    width = max((len(c.damage_states) for c in curves if c is not None), default=0)
+    n_states = np.zeros(len(curves), dtype=np.int64)
+    median = np.ones((len(curves), max(width, 1)))
+    beta = np.ones((len(curves), max(width, 1)))
+    for c, curve in enumerate(curves):
+        if curve is None:
+            continue
+        k = len(curve.damage_states)
+        n_states[c] = k
+        median[c, :k] = curve.median
+        beta[c, :k] = curve.beta
+    return n_states, median, beta
+
+
+def _channel_arrays(
+    events: HazardEvents,
+    n_curves: int,
+    width: int,
+    state_weights: Mapping[str, ArrayLike],
+    scale: Mapping[str, ArrayLike],
+) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+    """Channel names, ``channels × curves × (1 + states)`` weights, ``channels × assets`` scales."""
+    problems: list[Problem] = []
+    names = list(state_weights)
+    for name in set(names) ^ set(scale):
+        where = "scale" if name in state_weights else "state_weights"
+        problems.append(
+            Problem(
+                "impact",
+                f"{where}.{name}",
+                "the same channels in state_weights and scale",
+                found="missing",
+            )
         )
-        for name, rows in group_rows.items()
-    }
-    matrix = sp.csr_array(sp.vstack(kept)) if keep_matrix and kept else None
-    if keep_matrix and matrix is None:
-        matrix = sp.csr_array((events.n_events, events.n_assets))
+    weights = np.zeros((len(names), n_curves, width + 1))
+    scales = np.zeros((len(names), events.n_assets))
+    for ch, name in enumerate(names):
+        w = np.asarray(state_weights[name], dtype=np.float64)
+        if w.shape != (n_curves, width + 1):
+            problems.append(
+                Problem(
+                    "impact",
+                    f"state_weights.{name}",
+                    f"shape curves × (none + states) = ({n_curves}, {width + 1})",
+                    found=str(w.shape),
+                )
+            )
+        elif not np.isfinite(w).all():
+            problems.append(Problem("impact", f"state_weights.{name}", "finite weights"))
+        else:
+            weights[ch] = w
+        if name in scale:
+            s = np.asarray(scale[name], dtype=np.float64)
+            found = _per_asset(f"scale.{name}", s, events)
+            problems += found
+            if not found:
+                scales[ch] = s
+    _fail(problems)
+    return names, weights, scales
+
+
+def fragility_impact(
+    events: HazardEvents,
+    curve_index: ArrayLike,
+    curves: Sequence[FragilityCurves | None],
+    state_weights: Mapping[str, ArrayLike],
+    scale: Mapping[str, ArrayLike],
+    groups: Mapping[str, ArrayLike] | None = None,
+    chunk_events: int | None = None,
+    keep_matrix: bool = False,
+    keep_states: bool = False,
+    *,
+    chunk_entries: int = CHUNK_ENTRIES,
+    threads: int | None = None,
+) -> ImpactResult:
+    """Consequences of every event at every asset, from lognormal fragility curves.
+
+    Per entry with hazard, the damage-state probabilities are
+    ``P[ds ≥ k] = Φ(ln(x / median_k) / beta_k)``, ``P_k = P[ds ≥ k] − P[ds ≥ k+1]`` and
+    ``P_none = 1 − P[ds ≥ 1]``; channel ``ch`` of asset ``a`` with curve ``c`` is
+
+        scale[ch][a] × Σ_k P_k × w[ch][c, k]  =  scale × (w_none + Σ_{k≥1} P_k (w_k − w_none)).
+
+    Without hazard (intensity 0 or not stored) and for assets whose curve is ``None``,
+    ``P_none = 1``, so the value is ``scale × w_none`` (the channel's *baseline*, 0 when
+    ``w_none`` is 0, as for a loss); the engine visits only entries with hazard and adds the
+    baseline analytically for all cells.
+
+    Parameters
+    ----------
+    events
+        Hazard events (sparse or dense intensities).
+    curve_index
+        Per asset, the index of its curves in ``curves``.
+    curves
+        Fragility curves (their number of states may differ); ``None`` for no damage.
+    state_weights
+        Channel name → ``curves × (1 + max states)`` weights, state ``none`` first, e.g. the
+        repair cost ratio per state for ``loss`` (0 for ``none``), casualty rates, or 1 for the
+        states in which an asset still functions. Columns past a curve's states are ignored.
+    scale
+        Channel name → one scale per asset (value in CNY, occupants, 1 …); same names.
+    groups, chunk_events, keep_matrix, chunk_entries, threads
+        As for :func:`damage_function_impact`.
+    keep_states
+        Return the ``events × assets × (1 + max states)`` state probabilities in
+        ``ImpactResult.states``; refused above :data:`MAX_STATE_CELLS` cells.
+
+    Returns
+    -------
+    ImpactResult
+        One channel per name of ``state_weights``.
+    """
+    index = np.asarray(curve_index, dtype=np.int64)
+    _fail(_curve_problems(events, index, curves, FragilityCurves))
+    _check_chunks(chunk_entries, chunk_events, threads)
+    n_states, median, beta = _fragility_tables(curves)
+    width = int(n_states.max(initial=0))
+    names, weights, scales = _channel_arrays(events, len(curves), width, state_weights, scale)
+    cells = events.n_events * events.n_assets * (width + 1)
+    if keep_states and cells > MAX_STATE_CELLS:
+        _fail(
+            [
+                Problem(
+                    "impact",
+                    "keep_states",
+                    f"events × assets × (1 + states) <= {MAX_STATE_CELLS:,}",
+                    found=f"{cells:,}",
+                )
+            ]
+        )
+    states = np.zeros((events.n_events, events.n_assets, width + 1) if keep_states else (0, 0, 1))
+    states[:, :, 0] = 1.0
+    step = np.zeros((len(names), len(curves), median.shape[1]))
+    step[:, :, :width] = weights[:, :, 1:] - weights[:, :, :1]
+    baseline = scales * weights[:, index, 0] if index.size else scales.copy()
+    curve_of_asset = _curve_of_asset(index, curves)
+    sums = _Sums(events, names, _groups(groups, events), keep_matrix)
+    buffers = _Buffer(len(names))
+    data, indices, n_cols = _flat(events)
+    with _threads(threads):
+        for chunk in _chunks(events, chunk_entries, chunk_events):
+            buffer = buffers.get(chunk.p1 - chunk.p0)
+            kernels.fragility_entries(
+                data,
+                indices,
+                n_cols,
+                chunk.item_row,
+                chunk.item_lo,
+                chunk.item_hi,
+                chunk.p0,
+                curve_of_asset,
+                n_states,
+                median,
+                beta,
+                step,
+                scales,
+                buffer,
+                keep_states,
+                states,
+            )
+            sums.add_values(chunk, buffer)
+    sums.add_baseline(baseline)
     return ImpactResult(
-        events.event_ids, events.frequency, events.asset_ids, per_event, eai, group_loss, matrix
+        events.event_ids,
+        events.frequency,
+        events.asset_ids,
+        sums.results(baseline),
+        states if keep_states else None,
     )
 
 

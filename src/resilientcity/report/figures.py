@@ -24,7 +24,15 @@ from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.schema import ASSET_KINDS
 
-__all__ = ["MAX_BUILDINGS", "MAX_DEM_CELLS", "map_figure", "sector_value_figure", "storeys_figure"]
+__all__ = [
+    "MAX_BUILDINGS",
+    "MAX_DEM_CELLS",
+    "base_traces",
+    "map_figure",
+    "map_layout",
+    "sector_value_figure",
+    "storeys_figure",
+]
 
 #: Above this many buildings the map shows them aggregated to H3 cells, not one by one.
 MAX_BUILDINGS = 20_000
@@ -131,21 +139,31 @@ def map_figure(city: City, max_buildings: int = MAX_BUILDINGS) -> go.Figure:
     ax, ay = _points_xy(assets.geometry)
     is_building = (assets["kind"] == "building").to_numpy()
     aggregated = int(is_building.sum()) > max_buildings
-    traces: list[go.Scatter | go.Scattergl | go.Heatmap] = []
-    if city.dem is not None:
-        traces += _dem_traces(city.dem)
-    traces += _river_traces(city.rivers)
-    traces += _zone_traces(city.zones, aggregated)
-    traces += _road_traces(city)
+    traces = base_traces(city, aggregated)
     b, bx, by = assets[is_building], ax[is_building], ay[is_building]
     traces += (
         _building_cell_traces(b, bx, by, city.zones) if aggregated else _building_traces(b, bx, by)
     )
     traces += _facility_traces(assets[~is_building], ax[~is_building], ay[~is_building])
     traces += _sensor_traces(city.sensors)
+    return map_layout(go.Figure(data=traces), city)
+
+
+def base_traces(city: City, aggregated: bool) -> list[go.Scatter | go.Scattergl | go.Heatmap]:
+    """The base of every map: terrain, rivers, district (and, if ``aggregated``, H3) outlines, roads."""
+    traces: list[go.Scatter | go.Scattergl | go.Heatmap] = []
+    if city.dem is not None:
+        traces += _dem_traces(city.dem)
+    traces += _river_traces(city.rivers)
+    traces += _zone_traces(city.zones, aggregated)
+    traces += _road_traces(city)
+    return traces
+
+
+def map_layout(fig: go.Figure, city: City) -> go.Figure:
+    """Lay out a map of ``city``: projected metres, equal aspect, pan and zoom, district names."""
     crs = html.escape(city.crs.to_string())
     axis = {"showgrid": False, "zeroline": False, "tickformat": ",.0f", "constrain": "domain"}
-    fig = go.Figure(data=traces)
     fig.update_layout(
         height=860,
         margin={"l": 70, "r": 10, "t": 10, "b": 110},

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 
 import pydantic
 
+from resilientcity._files import read_data_file
 from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.twin.schema import RoadClass
 
@@ -145,12 +146,7 @@ class OsmDefaults(pydantic.BaseModel, extra="forbid", validate_default=True):
             A value is out of range, of the wrong type, or its key is unknown (each named).
         """
         source = Path(path)
-        if not source.is_file():
-            raise DataFileError(f"no such OSM defaults file: {source}")
-        try:
-            raw = json.loads(source.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataFileError(f"{source} is not a readable JSON file: {exc}") from exc
+        raw = read_data_file(source, "OSM defaults")
         if not isinstance(raw, dict):
             raise DataFileError(f"{source}: expected a JSON object, found {type(raw).__name__}")
         values = {

@@ -1,0 +1,231 @@
+"""The scenario file: what to run, validated with pydantic before anything runs.
+
+A scenario names a city (the demo city or a GeoPackage), one or more hazards that strike it
+together (a 100-year river flood with its rainstorm, an earthquake, a typhoon, hazard rasters),
+optional probabilistic event sets for the expected annual loss, and options for the impact
+engine. ``docs/scenarios/`` holds an example per hazard. Relative paths in the file are relative
+to the file's folder.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticError
+
+from resilientcity._files import read_data_file
+from resilientcity.errors import Problem, ValidationError
+
+__all__ = [
+    "CitySpec",
+    "EarthquakeSpec",
+    "EventSetSpec",
+    "HazardSpec",
+    "ImpactOptions",
+    "PluvialFloodSpec",
+    "RasterLayerSpec",
+    "RasterSpec",
+    "RiverFloodSpec",
+    "Scenario",
+    "WindSpec",
+    "load_scenario",
+    "scenario_from_dict",
+]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CitySpec(_Spec):
+    """The city: ``demo`` (a size of the built-in demo city) or ``path`` (a GeoPackage)."""
+
+    demo: Literal["small", "default", "large"] | None = None
+    seed: int = 20170703
+    path: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CitySpec:
+        if (self.demo is None) == (self.path is None):
+            raise ValueError("give exactly one of 'demo' (a demo city size) or 'path' (a .gpkg)")
+        return self
+
+
+class RiverFloodSpec(_Spec):
+    """River flood from a river stage: a given stage, or the stage of a return period."""
+
+    kind: Literal["river_flood"]
+    stage_m: float | None = Field(default=None, description="river stage (m, DEM datum)")
+    return_period_years: float | None = Field(default=None, gt=0)
+    stage_frequency: Path | None = Field(
+        None, description="stage-frequency JSON (default packaged)"
+    )
+
+    @model_validator(mode="after")
+    def _one_stage(self) -> RiverFloodSpec:
+        if (self.stage_m is None) == (self.return_period_years is None):
+            raise ValueError("give exactly one of 'stage_m' or 'return_period_years'")
+        return self
+
+
+class PluvialFloodSpec(_Spec):
+    """Rainstorm: the design storm of a return period and duration, ponding in low cells."""
+
+    kind: Literal["pluvial_flood"]
+    return_period_years: float = Field(gt=0)
+    duration_min: float = Field(default=120.0, gt=0)
+    storm_intensity: Path | None = Field(default=None, description="storm intensity formula JSON")
+    swmm_model: Path | None = Field(default=None, description="SWMM .inp of the drainage network")
+
+
+class EarthquakeSpec(_Spec):
+    """Earthquake scenario: magnitude and epicentre; optional correlated realisations."""
+
+    kind: Literal["earthquake"]
+    magnitude: float
+    epicentre_xy: tuple[float, float] | None = Field(default=None, description="city CRS, metres")
+    epicentre_lonlat: tuple[float, float] | None = None
+    depth_km: float = Field(default=10.0, ge=0)
+    mechanism: Literal["unspecified", "normal", "reverse", "strike_slip"] = "unspecified"
+    vs30: float | Literal["slope"] = "slope"
+    region: Literal["global", "china_turkey", "italy_japan"] = "global"
+    realisations: int = Field(default=0, ge=0)
+    seed: int = 1
+
+    @model_validator(mode="after")
+    def _one_epicentre(self) -> EarthquakeSpec:
+        if (self.epicentre_xy is None) == (self.epicentre_lonlat is None):
+            raise ValueError("give exactly one of 'epicentre_xy' or 'epicentre_lonlat'")
+        return self
+
+
+class WindSpec(_Spec):
+    """Typhoon: a track file (CSV) swept over the city with the Holland (1980) profile."""
+
+    kind: Literal["wind"]
+    track: Path
+
+
+class RasterLayerSpec(_Spec):
+    """One GeoTIFF: an event of a raster hazard."""
+
+    path: Path
+    event_id: str
+    frequency: float = Field(default=0.0, ge=0)
+
+
+class RasterSpec(_Spec):
+    """Hazard rasters (GeoTIFF) sampled at the assets, one event per file."""
+
+    kind: Literal["raster"]
+    hazard: Literal["river_flood", "pluvial_flood", "earthquake", "wind"]
+    layers: list[RasterLayerSpec] = Field(min_length=1)
+    band: int = Field(default=1, ge=1)
+    scale: float = Field(default=1.0, gt=0)
+    outside: Literal["error", "zero"] = "error"
+
+
+HazardSpec = Annotated[
+    RiverFloodSpec | PluvialFloodSpec | EarthquakeSpec | WindSpec | RasterSpec,
+    Field(discriminator="kind"),
+]
+
+
+class EventSetSpec(_Spec):
+    """A probabilistic event set for the expected annual loss and the exceedance curve."""
+
+    kind: Literal["river_flood", "pluvial_flood"]
+    stage_frequency: Path | None = None
+    return_periods_years: list[float] = Field(
+        default_factory=lambda: [2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+    )
+    duration_min: float = Field(
+        default=120.0, gt=0, description="rainstorm duration of every event"
+    )
+
+
+class ImpactOptions(_Spec):
+    """Impact engine options."""
+
+    keep_matrix: bool = False
+    threads: int | None = Field(default=None, ge=1)
+    evacuated_share: float = Field(
+        default=0.0, ge=0, le=1, description="share of occupants evacuated before the hazard"
+    )
+    curves: list[Path] = Field(default_factory=list, description="extra curve files (JSON/CSV)")
+
+
+class Scenario(_Spec):
+    """A scenario: a city, the hazards that strike it together, event sets, impact options."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    city: CitySpec
+    hazards: list[HazardSpec] = Field(min_length=1)
+    event_sets: list[EventSetSpec] = Field(default_factory=list)
+    impact: ImpactOptions = ImpactOptions()
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path: Path | None) -> Path | None:
+        """``path`` relative to the scenario file's folder (absolute paths unchanged)."""
+        return None if path is None else (path if path.is_absolute() else self.base_dir / path)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def scenario_from_dict(
+    data: Any, source: str = "scenario", base_dir: Path | None = None
+) -> Scenario:
+    """Validate a scenario given as a mapping (e.g. parsed YAML).
+
+    Raises
+    ------
+    ValidationError
+        Every problem, each naming its field (``hazards[1].stage_m``) and what is expected.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError(
+            [
+                Problem(
+                    source, "", "a mapping with name, city and hazards", found=type(data).__name__
+                )
+            ],
+            what="scenario",
+        )
+    try:
+        scenario = Scenario.model_validate({**data, "base_dir": base_dir or Path(".")})
+    except PydanticError as exc:
+        problems = [
+            Problem(
+                source,
+                _location(tuple(err["loc"])),
+                err["msg"].removeprefix("Value error, "),
+                found=repr(err["input"])[:80] if err["type"] != "missing" else "",
+            )
+            for err in exc.errors()
+        ]
+        raise ValidationError(problems, what="scenario") from None
+    return scenario
+
+
+def load_scenario(path: str | PathLike[str]) -> Scenario:
+    """Read and validate a scenario YAML (or JSON) file.
+
+    Raises
+    ------
+    DataFileError
+        Missing or unreadable file, or not YAML.
+    ValidationError
+        A scenario that breaks the rules, every problem named by its field.
+    """
+    source = Path(path)
+    data = read_data_file(source, "scenario", as_yaml=True)
+    return scenario_from_dict(data, source=source.name, base_dir=source.parent)

@@ -1,0 +1,191 @@
+"""From a scenario's hazard specs to hazard events on the city.
+
+One builder per hazard kind, each a thin call into :mod:`resilientcity.hazard`. Flood hazards
+that strike together (a river flood and its rainstorm, flood-depth rasters) are combined into one
+*compound flood* event: at every asset the depth is the larger of the river and rain depths (the
+water does not add up: the river level and the ponding fill the same low ground; the larger depth
+is the one that reaches the asset). The compound takes the river-flood vulnerability curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents
+from resilientcity.hazard.flood import (
+    StageFrequency,
+    river_flood_events,
+    river_flood_scenario,
+)
+from resilientcity.scenario.config import (
+    EarthquakeSpec,
+    EventSetSpec,
+    HazardSpec,
+    PluvialFloodSpec,
+    RasterSpec,
+    RiverFloodSpec,
+    Scenario,
+    WindSpec,
+)
+from resilientcity.twin.city import City
+
+__all__ = ["FLOOD_KINDS", "NamedEvents", "build_event_set", "build_hazard", "compound_floods"]
+
+#: Hazard kinds whose intensity is a water depth (m) and that combine into a compound flood.
+FLOOD_KINDS = ("river_flood", "pluvial_flood")
+
+
+@dataclass(frozen=True, eq=False)
+class NamedEvents:
+    """Hazard events with a name in words for the report."""
+
+    name: str
+    events: HazardEvents
+
+
+def _stage_table(scenario: Scenario, spec: RiverFloodSpec | EventSetSpec) -> StageFrequency:
+    path = scenario.resolve(spec.stage_frequency)
+    return StageFrequency.from_file(path) if path is not None else StageFrequency.default()
+
+
+def _river(city: City, scenario: Scenario, spec: RiverFloodSpec) -> NamedEvents:
+    if spec.stage_m is not None:
+        stage = spec.stage_m
+        name = f"river flood, stage {stage:.2f} m"
+    else:
+        table = _stage_table(scenario, spec)
+        period = float(spec.return_period_years or 0.0)
+        stage = table.stage_for(period)
+        name = f"{period:g}-year river flood, stage {stage:.2f} m"
+    return NamedEvents(name, river_flood_scenario(city, stage))
+
+
+def _pluvial(city: City, scenario: Scenario, spec: PluvialFloodSpec) -> NamedEvents:
+    from resilientcity.hazard import rainstorm
+
+    name = f"{spec.return_period_years:g}-year rainstorm, {spec.duration_min:g} min"
+    swmm = scenario.resolve(spec.swmm_model)
+    if swmm is not None:
+        from resilientcity.hazard.swmm import swmm_flood_events
+
+        return NamedEvents(f"{name} (SWMM {swmm.name})", swmm_flood_events(swmm, city))
+    formula_path = scenario.resolve(spec.storm_intensity)
+    formula = (
+        rainstorm.StormIntensityFormula.from_file(formula_path)
+        if formula_path is not None
+        else None
+    )
+    events = rainstorm.pluvial_flood_scenario(
+        city, spec.return_period_years, spec.duration_min, formula=formula
+    )
+    return NamedEvents(name, events)
+
+
+def _earthquake(city: City, scenario: Scenario, spec: EarthquakeSpec) -> NamedEvents:
+    from resilientcity.hazard.earthquake import earthquake_scenario
+
+    events = earthquake_scenario(
+        city,
+        magnitude=spec.magnitude,
+        epicentre_xy=spec.epicentre_xy,
+        epicentre_lonlat=spec.epicentre_lonlat,
+        depth_km=spec.depth_km,
+        mechanism=spec.mechanism,
+        vs30=spec.vs30,
+        region=spec.region,
+        n_realisations=spec.realisations,
+        seed=spec.seed,
+    )
+    where = spec.epicentre_xy or spec.epicentre_lonlat
+    realisations = f", {spec.realisations} realisations" if spec.realisations else ""
+    return NamedEvents(f"M{spec.magnitude:g} earthquake at {where}{realisations}", events)
+
+
+def _wind(city: City, scenario: Scenario, spec: WindSpec) -> NamedEvents:
+    from resilientcity.hazard.wind import TyphoonTrack, typhoon_wind_scenario
+
+    path = scenario.resolve(spec.track)
+    assert path is not None  # a required field
+    track = TyphoonTrack.from_csv(path)
+    return NamedEvents(f"typhoon, track {path.name}", typhoon_wind_scenario(city, track))
+
+
+def _raster(city: City, scenario: Scenario, spec: RasterSpec) -> NamedEvents:
+    from resilientcity.hazard.raster_layer import raster_hazard_events
+
+    layers = [
+        (scenario.resolve(layer.path), layer.event_id, layer.frequency) for layer in spec.layers
+    ]
+    events = raster_hazard_events(
+        city, layers, spec.hazard, band=spec.band, scale=spec.scale, outside=spec.outside
+    )
+    files = ", ".join(layer.path.name for layer in spec.layers)
+    return NamedEvents(f"{spec.hazard.replace('_', ' ')} from {files}", events)
+
+
+_BUILDERS: dict[str, Callable[[City, Scenario, object], NamedEvents]] = {
+    "river_flood": _river,  # type: ignore[dict-item]
+    "pluvial_flood": _pluvial,  # type: ignore[dict-item]
+    "earthquake": _earthquake,  # type: ignore[dict-item]
+    "wind": _wind,  # type: ignore[dict-item]
+    "raster": _raster,  # type: ignore[dict-item]
+}
+
+
+def build_hazard(city: City, scenario: Scenario, spec: HazardSpec) -> NamedEvents:
+    """The events of one hazard of the scenario on ``city``."""
+    return _BUILDERS[spec.kind](city, scenario, spec)
+
+
+def compound_floods(hazards: list[NamedEvents]) -> list[NamedEvents]:
+    """Merge the single-event flood hazards into one compound flood (max depth per asset).
+
+    Hazards that are not floods, or have several events, pass through unchanged; one flood
+    passes through as it is.
+    """
+    floods = [h for h in hazards if h.events.kind in FLOOD_KINDS and h.events.n_events == 1]
+    if len(floods) < 2:
+        return hazards
+    depth = np.max([_row(h.events) for h in floods], axis=0)
+    first = floods[0].events
+    name = "compound flood: " + " + ".join(h.name for h in floods)
+    merged = HazardEvents(
+        "river_flood",
+        np.array(["compound-flood"]),
+        np.zeros(1),
+        sp.csr_array(depth[None, :]),
+        first.asset_ids,
+    )
+    rest = [h for h in hazards if h not in floods]
+    return [NamedEvents(name, merged), *rest]
+
+
+def _row(events: HazardEvents) -> np.ndarray:
+    """The intensities of a one-event set as a dense 1-D array (sparse or dense storage)."""
+    return events.to_csr().toarray().reshape(-1)
+
+
+def build_event_set(city: City, scenario: Scenario, spec: EventSetSpec) -> NamedEvents:
+    """The probabilistic event set of ``spec`` (for the expected annual loss)."""
+    if spec.kind == "river_flood":
+        table = _stage_table(scenario, spec)
+        label = f"river flood event set, {table.station or 'stage-frequency table'}"
+        return NamedEvents(label, river_flood_events(city, table))
+    from resilientcity.hazard.rainstorm import pluvial_flood_events
+
+    periods = tuple(spec.return_periods_years)
+    label = (
+        f"rainstorm event set, {spec.duration_min:g} min, "
+        f"T = {', '.join(f'{t:g}' for t in periods)} years"
+    )
+    events = pluvial_flood_events(city, return_periods=periods, duration_min=spec.duration_min)
+    return NamedEvents(label, events)
+
+
+def unit_of(kind: str) -> str:
+    """Unit of the intensity of a hazard kind."""
+    return HAZARD_UNITS[kind][1]

@@ -1,0 +1,228 @@
+"""Run a scenario end to end: city → hazards → impact → summary, tables and report.
+
+This is the one place that wires the processes together; every stage it calls is a pure
+computation in its own package. Later stages (networks, decisions, recovery, assessment) add
+their steps here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from resilientcity._files import atomic_path, ensure_folder
+from resilientcity.impact.assess import assess_impact, scenario_impact
+from resilientcity.impact.engine import exceedance_curve
+from resilientcity.impact.results import EventSetImpact, ScenarioImpact
+from resilientcity.scenario.config import Scenario
+from resilientcity.scenario.hazards import (
+    build_event_set,
+    build_hazard,
+    compound_floods,
+)
+from resilientcity.twin.city import City
+from resilientcity.vulnerability.library import VulnerabilityLibrary
+
+__all__ = [
+    "ScenarioRun",
+    "impact_summary",
+    "load_city",
+    "run_scenario",
+    "steps_of",
+    "write_outputs",
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioRun:
+    """What a scenario run produced."""
+
+    scenario: Scenario
+    city: City
+    impacts: list[ScenarioImpact]
+    event_sets: list[EventSetImpact]
+    summary: dict[str, Any]
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+def steps_of(scenario: Scenario) -> int:
+    """How many progress steps :func:`run_scenario` reports (for a progress bar)."""
+    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 4
+
+
+def load_city(scenario: Scenario, progress: Progress | None = None) -> City:
+    """The scenario's city: the demo city of the given size, or a GeoPackage."""
+    say = progress or (lambda _step: None)
+    if scenario.city.demo is not None:
+        from resilientcity.twin.demo import demo_city
+
+        return demo_city(scenario.city.demo, seed=scenario.city.seed, progress=say)
+    path = scenario.resolve(scenario.city.path)
+    assert path is not None  # the config guarantees demo or path
+    say(f"reading {path.name}")
+    return City.read(path)
+
+
+def _library(scenario: Scenario) -> VulnerabilityLibrary:
+    library = VulnerabilityLibrary.default()
+    for path in scenario.impact.curves:
+        resolved = scenario.resolve(path)
+        assert resolved is not None
+        library = library.with_curves(resolved)
+    return library
+
+
+def impact_summary(impacts: list[ScenarioImpact], sets: list[EventSetImpact]) -> dict[str, Any]:
+    """The ``impact`` block of ``summary.json``.
+
+    Scenario totals add up over the scenario's hazards (they strike together); the expected
+    annual loss adds up over the event sets (independent perils).
+    """
+    total = {k: sum(i.totals[k] for i in impacts) for k in ("loss_cny", "casualties", "displaced")}
+    return {
+        "total_loss": total["loss_cny"],
+        "casualties": total["casualties"],
+        "fatalities": sum(i.totals["fatalities"] for i in impacts),
+        "displaced": total["displaced"],
+        "expected_annual_loss": sum(s.expected_annual_loss for s in sets) if sets else None,
+        "currency": "CNY",
+        "hazards": [
+            {
+                "name": i.name,
+                "kind": i.kind,
+                "unit": i.unit,
+                "events": i.events.n_events,
+                **{k: round(v, 6) for k, v in i.totals.items()},
+            }
+            for i in impacts
+        ],
+        "event_sets": [
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "events": s.events.n_events,
+                "expected_annual_loss": s.expected_annual_loss,
+                "exceedance": s.exceedance.round(6).to_dict(orient="records"),
+            }
+            for s in sets
+        ],
+    }
+
+
+def _notes(kind: str, evacuated_share: float) -> tuple[str, ...]:
+    """Assumptions shown next to a hazard's numbers in the report."""
+    people = (
+        f"Casualties assume {evacuated_share:.0%} of the occupants were evacuated before the "
+        "hazard struck (impact.evacuated_share)."
+    )
+    if kind in ("river_flood", "pluvial_flood"):
+        return (
+            "Flood depths from a static water surface (bathtub with connectivity) and ponding in "
+            "DEM depressions: no levees, pumps or flow dynamics, so an upper screening estimate.",
+            "Flood casualties are fatalities from the Jonkman et al. (2008) mortality function; "
+            + people,
+        )
+    if kind == "wind":
+        return ("No sourced wind mortality function: wind casualties are not estimated.",)
+    return (people,)
+
+
+def run_scenario(
+    scenario: Scenario,
+    city: City | None = None,
+    progress: Progress | None = None,
+) -> ScenarioRun:
+    """Run the hazards and event sets of ``scenario`` on its city (or on ``city``).
+
+    Returns the impacts and the summary; :func:`write_outputs` writes the files.
+    """
+    say = progress or (lambda _step: None)
+    city = city if city is not None else load_city(scenario, say)
+    library = _library(scenario)
+    options = scenario.impact
+    hazards = []
+    for spec in scenario.hazards:
+        say(f"hazard: {spec.kind.replace('_', ' ')}")
+        hazards.append(build_hazard(city, scenario, spec))
+    impacts = []
+    for named in compound_floods(hazards):
+        say(f"impact: {named.name}")
+        impacts.append(
+            scenario_impact(
+                named.name,
+                city.assets,
+                named.events,
+                library,
+                keep_matrix=options.keep_matrix,
+                threads=options.threads,
+                evacuated_share=options.evacuated_share,
+                notes=_notes(named.events.kind, options.evacuated_share),
+            )
+        )
+    sets = []
+    for set_spec in scenario.event_sets:
+        say(f"event set: {set_spec.kind.replace('_', ' ')}")
+        named = build_event_set(city, scenario, set_spec)
+        say(f"impact: {named.name}")
+        result = assess_impact(city.assets, named.events, library, threads=options.threads)
+        curve = exceedance_curve(result.loss_per_event, named.events.frequency)
+        sets.append(EventSetImpact(named.name, named.events.kind, named.events, result, curve))
+    summary = {"impact": impact_summary(impacts, sets)}
+    return ScenarioRun(scenario, city, impacts, sets, summary)
+
+
+def write_outputs(
+    run: ScenarioRun,
+    out: str | os.PathLike[str],
+    job: dict[str, Any],
+    timings: dict[str, float] | None = None,
+    progress: Progress | None = None,
+    extra_outputs: dict[str, Path] | None = None,
+) -> ScenarioRun:
+    """Write ``summary.json``, ``impact_assets.parquet`` and ``report.html`` into ``out``."""
+    from resilientcity import __version__
+    from resilientcity.pipeline import write_json
+    from resilientcity.report import write_report
+    from resilientcity.report.impact import impact_section
+
+    say = progress or (lambda _step: None)
+    folder = ensure_folder(out)
+    outputs = {
+        "report": folder / "report.html",
+        "summary": folder / "summary.json",
+        "impact": folder / "impact_assets.parquet",
+        **(extra_outputs or {}),
+    }
+    say("writing impact_assets.parquet")
+    _write_assets_table(run.impacts, outputs["impact"])
+    summary: dict[str, Any] = {
+        "resilientcity_version": __version__,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "job": job,
+        "city": run.city.summary(),
+        **run.summary,
+        "timings_s": dict(timings or {}),
+        "outputs": {k: v.name for k, v in outputs.items()},
+    }
+    say("writing summary.json")
+    write_json(outputs["summary"], summary)
+    say("writing report.html")
+    section = impact_section(run.city, run.impacts, run.event_sets)
+    write_report(outputs["report"], run.city, summary, [section])
+    return ScenarioRun(run.scenario, run.city, run.impacts, run.event_sets, summary, outputs)
+
+
+def _write_assets_table(impacts: list[ScenarioImpact], path: Path) -> None:
+    """One row per hazard and asset, written atomically."""
+    frames = [i.assets.assign(hazard=i.name) for i in impacts]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    with atomic_path(path, what="impact table") as tmp:
+        table.to_parquet(tmp, index=False)

@@ -1,0 +1,116 @@
+"""Scenario files: every example parses, and bad files are refused with the field named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resilientcity.errors import DataFileError, ValidationError
+from resilientcity.hazard.flood import StageFrequency
+from resilientcity.scenario.config import load_scenario, scenario_from_dict
+
+EXAMPLES = sorted((Path(__file__).parents[1] / "docs" / "scenarios").glob("*.yaml"))
+
+
+def _minimal(**changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": "test",
+        "city": {"demo": "small"},
+        "hazards": [{"kind": "river_flood", "stage_m": 39.51}],
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_documented_example_is_a_valid_scenario(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.name
+    assert scenario.hazards
+    assert scenario.base_dir == path.parent
+
+
+def test_there_is_an_example_per_hazard() -> None:
+    kinds = {h.kind for p in EXAMPLES for h in load_scenario(p).hazards}
+    assert kinds == {"river_flood", "pluvial_flood", "earthquake", "wind", "raster"}
+
+
+def test_paths_resolve_against_the_scenario_folder(tmp_path: Path) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "name: x\ncity: {path: city.gpkg}\nhazards: [{kind: wind, track: t.csv}]\n", "utf-8"
+    )
+    scenario = load_scenario(f)
+    assert scenario.resolve(scenario.city.path) == tmp_path / "city.gpkg"
+    assert scenario.resolve(Path("/abs/t.csv")) == Path("/abs/t.csv")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"hazards": []}, "hazards", "at least 1"),
+        ({"hazards": [{"kind": "tsunami"}]}, "hazards[0]", "river_flood"),
+        ({"hazards": [{"kind": "river_flood"}]}, "hazards[0].river_flood", "exactly one of"),
+        (
+            {"hazards": [{"kind": "river_flood", "stage_m": 39, "return_period_years": 100}]},
+            "hazards[0].river_flood",
+            "exactly one of",
+        ),
+        (
+            {"hazards": [{"kind": "pluvial_flood", "return_period_years": -5}]},
+            "hazards[0].pluvial_flood.return_period_years",
+            "greater than 0",
+        ),
+        (
+            {"hazards": [{"kind": "earthquake", "magnitude": 6.5}]},
+            "hazards[0].earthquake",
+            "epicentre",
+        ),
+        ({"city": {"demo": "small", "path": "c.gpkg"}}, "city", "exactly one of"),
+        ({"city": {"demo": "huge"}}, "city.demo", "small"),
+        ({"colour": "red"}, "colour", "Extra inputs"),
+        ({"name": ""}, "name", "at least 1 character"),
+    ],
+)
+def test_bad_scenarios_name_the_field(changes: dict[str, object], field: str, words: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        scenario_from_dict(_minimal(**changes), source="s.yaml")
+    text = str(info.value)
+    assert f"s.yaml.{field}" in text
+    assert words in text
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = _minimal(name="", city={"demo": "huge"})
+    with pytest.raises(ValidationError) as info:
+        scenario_from_dict(data, source="s.yaml")
+    assert len(info.value.problems) == 2
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="no such scenario file"):
+        load_scenario(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n", "utf-8")
+    with pytest.raises(DataFileError, match="not a readable YAML"):
+        load_scenario(bad)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n", "utf-8")
+    with pytest.raises(ValidationError, match="a mapping"):
+        load_scenario(listy)
+
+
+def test_stage_of_a_return_period_is_log_linear_between_rows() -> None:
+    table = StageFrequency.default()
+    assert table.stage_for(100) == pytest.approx(39.51)
+    assert table.stage_for(20) == pytest.approx(38.37)
+    # Between T=20 (38.37 m) and T=50 (39.18 m): linear in log T.
+    import math
+
+    w = (math.log(30) - math.log(20)) / (math.log(50) - math.log(20))
+    assert table.stage_for(30) == pytest.approx(38.37 + w * (39.18 - 38.37), rel=1e-12)
+    with pytest.raises(ValidationError, match="within the table"):
+        table.stage_for(500)
+    with pytest.raises(ValidationError, match="within the table"):
+        table.stage_for(float("nan"))

@@ -1,0 +1,245 @@
+"""Scenario runs end to end on the small demo city: numbers checked against the parts."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from resilientcity.cli import main
+from resilientcity.hazard.flood import StageFrequency, river_flood_scenario
+from resilientcity.hazard.rainstorm import pluvial_flood_scenario
+from resilientcity.impact.assess import assess_impact, scenario_impact
+from resilientcity.pipeline import demo_scenario
+from resilientcity.scenario.config import scenario_from_dict
+from resilientcity.scenario.hazards import compound_floods
+from resilientcity.scenario.run import ScenarioRun, run_scenario, write_outputs
+from resilientcity.twin import City
+from resilientcity.vulnerability import DamageFunction, VulnerabilityLibrary
+
+DOCS = Path(__file__).parents[1] / "docs" / "scenarios"
+
+
+def _dense(matrix: object) -> np.ndarray:
+    return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def demo_run(small_city: City) -> ScenarioRun:
+    return run_scenario(demo_scenario("small"), city=small_city)
+
+
+def test_demo_scenario_is_the_100_year_flood_with_its_rainstorm(demo_run: ScenarioRun) -> None:
+    kinds = [h.kind for h in demo_run.scenario.hazards]
+    assert kinds == ["river_flood", "pluvial_flood"]
+    assert len(demo_run.impacts) == 1  # one compound flood
+    impact = demo_run.impacts[0]
+    assert impact.name.startswith("compound flood: 100-year river flood, stage 39.51 m")
+    assert {s.kind for s in demo_run.event_sets} == {"river_flood", "pluvial_flood"}
+
+
+def test_compound_depth_is_the_larger_of_river_and_rain(
+    demo_run: ScenarioRun, small_city: City
+) -> None:
+    river = _dense(river_flood_scenario(small_city, 39.51).intensity)[0]
+    rain = _dense(pluvial_flood_scenario(small_city, 100, 120).intensity)[0]
+    compound = demo_run.impacts[0].assets["intensity"].to_numpy()
+    np.testing.assert_allclose(compound, np.maximum(river, rain), rtol=1e-12)
+    assert (rain > river).any() and (river > rain).any()  # both hazards matter somewhere
+
+
+def test_flood_losses_equal_value_times_curve_by_hand(
+    demo_run: ScenarioRun, small_city: City
+) -> None:
+    library = VulnerabilityLibrary.default()
+    table = demo_run.impacts[0].assets
+    assets = small_city.assets.reset_index(drop=True)
+    for vuln in ("RES3/C2H", "COM4/C2M", "RES1/URML"):
+        curve = library.curves[library.curve_id_for("river_flood", vuln) or ""]
+        assert isinstance(curve, DamageFunction)
+        rows = np.flatnonzero((assets["vuln"] == vuln).to_numpy() & (table["intensity"] > 0))
+        assert rows.size
+        depth = table["intensity"].to_numpy()[rows]
+        expected = (
+            assets["value_cny"].to_numpy()[rows]
+            * np.interp(depth, curve.intensity, curve.mdd)
+            * np.interp(depth, curve.intensity, curve.paa)
+        )
+        np.testing.assert_allclose(table["loss_cny"].to_numpy()[rows], expected, rtol=1e-9)
+
+
+def test_flood_fatalities_follow_the_jonkman_mortality_function(demo_run: ScenarioRun) -> None:
+    table = demo_run.impacts[0].assets
+    occupants = demo_run.city.assets["occupants"].to_numpy()
+    depth = table["intensity"].to_numpy()
+    wet = depth > 0
+    # Jonkman et al. (2008): F_D(h) = Φ((ln h − 7.60) / 2.75)
+    phi = np.array(
+        [0.5 * math.erfc(-((math.log(h) - 7.60) / 2.75) / math.sqrt(2)) for h in depth[wet]]
+    )
+    np.testing.assert_allclose(table["fatalities"].to_numpy()[wet], occupants[wet] * phi, rtol=1e-9)
+    assert (table["fatalities"].to_numpy()[~wet] == 0).all()
+
+
+def test_totals_add_up_and_summary_has_the_issue_keys(demo_run: ScenarioRun) -> None:
+    impact = demo_run.impacts[0]
+    block = demo_run.summary["impact"]
+    assert block["total_loss"] == pytest.approx(impact.assets["loss_cny"].sum(), rel=1e-12)
+    assert block["casualties"] == pytest.approx(impact.assets["casualties"].sum(), rel=1e-12)
+    assert block["displaced"] == pytest.approx(impact.assets["displaced"].sum(), rel=1e-12)
+    assert block["total_loss"] > 0 and block["displaced"] > 0
+    eal = sum(
+        float(np.dot(s.events.frequency, s.result.loss_per_event)) for s in demo_run.event_sets
+    )
+    assert block["expected_annual_loss"] == pytest.approx(eal, rel=1e-12)
+    assert (impact.assets["loss_cny"] <= demo_run.city.assets["value_cny"].to_numpy() + 1e-6).all()
+    p = impact.assets["p_functional"]
+    assert ((p >= 0) & (p <= 1)).all()
+
+
+def test_river_event_set_eal_by_hand(small_city: City) -> None:
+    library = VulnerabilityLibrary.default()
+    table = StageFrequency.default()
+    f = table.event_frequency()
+    losses = []
+    for stage in table.stages_m:
+        ev = river_flood_scenario(small_city, float(stage))
+        losses.append(assess_impact(small_city.assets, ev, library).loss_per_event[0])
+    scenario = scenario_from_dict(
+        {
+            "name": "t",
+            "city": {"demo": "small"},
+            "hazards": [{"kind": "river_flood", "stage_m": 36.0}],
+            "event_sets": [{"kind": "river_flood"}],
+        }
+    )
+    run = run_scenario(scenario, city=small_city)
+    assert run.summary["impact"]["expected_annual_loss"] == pytest.approx(
+        float(np.dot(f, losses)), rel=1e-9
+    )
+    curve = run.event_sets[0].exceedance
+    assert curve["return_period_years"].iloc[0] == pytest.approx(100.0)
+
+
+def test_earthquake_scenario_uses_fragility_and_consequences(small_city: City) -> None:
+    scenario = scenario_from_dict(
+        {
+            "name": "eq",
+            "city": {"demo": "small"},
+            "hazards": [
+                {
+                    "kind": "earthquake",
+                    "magnitude": 6.5,
+                    "epicentre_lonlat": [113.10, 28.10],
+                    "realisations": 4,
+                    "seed": 3,
+                    "region": "china_turkey",
+                }
+            ],
+        }
+    )
+    run = run_scenario(scenario, city=small_city)
+    impact = run.impacts[0]
+    assert impact.kind == "earthquake" and impact.events.n_events == 4
+    totals = impact.totals
+    assert totals["loss_cny"] > 0 and totals["casualties"] > 0
+    assert totals["fatalities"] <= totals["casualties"]
+    assert totals["assets_exposed"] == len(small_city.assets)  # PGA > 0 everywhere
+    # The per-asset table is the mean of the realisations.
+    per_event = impact.result.channels["loss"].per_event
+    assert totals["loss_cny"] == pytest.approx(per_event.mean(), rel=1e-9)
+
+
+def test_typhoon_example_runs(small_city: City) -> None:
+    from resilientcity.scenario.config import load_scenario
+
+    scenario = load_scenario(DOCS / "typhoon.yaml")
+    run = run_scenario(scenario, city=small_city)
+    impact = run.impacts[0]
+    assert impact.kind == "wind" and impact.unit == "m/s"
+    assert impact.assets["intensity"].min() > 0
+    assert impact.totals["fatalities"] == 0  # no sourced wind mortality function
+
+
+def test_scenario_impact_of_no_hazard_is_zero(small_city: City) -> None:
+    ev = river_flood_scenario(small_city, 20.0)  # below the river bed: nothing floods
+    impact = scenario_impact("dry", small_city.assets, ev, VulnerabilityLibrary.default())
+    assert impact.totals["loss_cny"] == 0 and impact.totals["assets_exposed"] == 0
+    assert (impact.assets["p_functional"] == 1).all()
+
+
+def test_compound_of_one_flood_is_unchanged(small_city: City) -> None:
+    from resilientcity.scenario.hazards import NamedEvents
+
+    one = [NamedEvents("river", river_flood_scenario(small_city, 39.0))]
+    assert compound_floods(one) == one
+
+
+def test_write_outputs_and_report(demo_run: ScenarioRun, tmp_path: Path) -> None:
+    written = write_outputs(demo_run, tmp_path / "out", job={"kind": "test"})
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))
+    for key in ("total_loss", "casualties", "displaced", "expected_annual_loss"):
+        assert isinstance(summary["impact"][key], float)
+    table = pd.read_parquet(written.outputs["impact"])
+    assert len(table) == len(demo_run.city.assets)
+    assert table["loss_cny"].sum() == pytest.approx(summary["impact"]["total_loss"], rel=1e-12)
+    page = (tmp_path / "out" / "report.html").read_text("utf-8")
+    assert "Impact: damage and loss" in page
+    assert 'id="damage-map-0"' in page and 'id="exceedance"' in page
+    assert page.count("Plotly.newPlot") >= 6
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_run_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _cli(["run", str(DOCS / "river-flood.yaml"), "--out", str(tmp_path)], capsys)
+    assert code == 0, out
+    text = " ".join(out.split())  # the console wraps long lines
+    assert "assets exposed" in text and "expected annual loss" in text
+    assert (tmp_path / "report.html").is_file() and (tmp_path / "summary.json").is_file()
+
+
+def test_cli_run_bad_scenario_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncity: {demo: small}\nhazards: [{kind: river_flood}]\n", "utf-8")
+    code, _, err = _cli(["run", str(bad), "--out", str(tmp_path / "o")], capsys)
+    assert code == 1
+    assert "bad.yaml.hazards[0].river_flood" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_evacuation_scales_casualties_not_displacement(small_city: City) -> None:
+    library = VulnerabilityLibrary.default()
+    ev = river_flood_scenario(small_city, 39.51)
+    none = scenario_impact("a", small_city.assets, ev, library)
+    most = scenario_impact("b", small_city.assets, ev, library, evacuated_share=0.9)
+    assert most.totals["fatalities"] == pytest.approx(0.1 * none.totals["fatalities"], rel=1e-9)
+    assert most.totals["displaced"] == pytest.approx(none.totals["displaced"], rel=1e-12)
+    from resilientcity.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="evacuated_share"):
+        scenario_impact("c", small_city.assets, ev, library, evacuated_share=1.5)
+
+
+def test_classes_without_damage_have_no_consequences(demo_run: ScenarioRun) -> None:
+    """Bridges map to 'none' for floods: the river under the deck does not close them."""
+    table = demo_run.impacts[0].assets
+    bridges = (demo_run.city.assets["kind"] == "bridge").to_numpy()
+    assert (table["intensity"].to_numpy()[bridges] > 0).any()
+    assert (table["p_functional"].to_numpy()[bridges] == 1).all()
+    assert (table["loss_cny"].to_numpy()[bridges] == 0).all()
