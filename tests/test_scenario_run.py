@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from resilientcity.cli import main
+from cli_runner import run_cli
 from resilientcity.hazard.flood import StageFrequency, river_flood_scenario
 from resilientcity.hazard.rainstorm import pluvial_flood_scenario
 from resilientcity.impact.assess import assess_impact, scenario_impact
@@ -194,14 +194,7 @@ def test_write_outputs_and_report(demo_run: ScenarioRun, tmp_path: Path) -> None
     assert page.count("Plotly.newPlot") >= 6
 
 
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+_cli = run_cli
 
 
 def test_cli_run_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
