@@ -236,3 +236,25 @@ def test_classes_without_damage_have_no_consequences(demo_run: ScenarioRun) -> N
     assert (table["intensity"].to_numpy()[bridges] > 0).any()
     assert (table["p_functional"].to_numpy()[bridges] == 1).all()
     assert (table["loss_cny"].to_numpy()[bridges] == 0).all()
+
+
+def test_scenario_storm_intensity_file_is_used(small_city: City, tmp_path: Path) -> None:
+    from resilientcity.hazard.rainstorm import StormIntensityFormula
+
+    default = StormIntensityFormula.default()
+    wetter = tmp_path / "idf.json"
+    wetter.write_text(
+        json.dumps(
+            {"coefficients": {"A1": 2 * default.a1, "C": default.c, "b": default.b, "n": default.n}}
+        ),
+        "utf-8",
+    )
+    data = {
+        "name": "rain",
+        "city": {"demo": "small"},
+        "hazards": [{"kind": "pluvial_flood", "return_period_years": 20}],
+    }
+    base = run_scenario(scenario_from_dict(data), city=small_city)
+    data["hazards"][0]["storm_intensity"] = "idf.json"  # type: ignore[index]
+    more = run_scenario(scenario_from_dict(data, base_dir=tmp_path), city=small_city)
+    assert more.impacts[0].totals["loss_cny"] > base.impacts[0].totals["loss_cny"]

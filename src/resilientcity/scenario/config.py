@@ -145,6 +145,7 @@ class EventSetSpec(_Spec):
     duration_min: float = Field(
         default=120.0, gt=0, description="rainstorm duration of every event"
     )
+    storm_intensity: Path | None = Field(default=None, description="storm intensity formula JSON")
 
 
 class ImpactOptions(_Spec):

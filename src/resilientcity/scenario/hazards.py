@@ -15,12 +15,21 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from resilientcity.hazard.earthquake import earthquake_scenario
 from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents
 from resilientcity.hazard.flood import (
     StageFrequency,
     river_flood_events,
     river_flood_scenario,
 )
+from resilientcity.hazard.rainstorm import (
+    StormIntensityFormula,
+    pluvial_flood_events,
+    pluvial_flood_scenario,
+)
+from resilientcity.hazard.raster_layer import raster_hazard_events
+from resilientcity.hazard.swmm import swmm_flood_events
+from resilientcity.hazard.wind import TyphoonTrack, typhoon_wind_scenario
 from resilientcity.scenario.config import (
     EarthquakeSpec,
     EventSetSpec,
@@ -64,30 +73,27 @@ def _river(city: City, scenario: Scenario, spec: RiverFloodSpec) -> NamedEvents:
     return NamedEvents(name, river_flood_scenario(city, stage))
 
 
-def _pluvial(city: City, scenario: Scenario, spec: PluvialFloodSpec) -> NamedEvents:
-    from resilientcity.hazard import rainstorm
+def _formula(
+    scenario: Scenario, spec: PluvialFloodSpec | EventSetSpec
+) -> StormIntensityFormula | None:
+    """The scenario's storm intensity formula, or ``None`` for the packaged default."""
+    path = scenario.resolve(spec.storm_intensity)
+    return StormIntensityFormula.from_file(path) if path is not None else None
 
+
+def _pluvial(city: City, scenario: Scenario, spec: PluvialFloodSpec) -> NamedEvents:
     name = f"{spec.return_period_years:g}-year rainstorm, {spec.duration_min:g} min"
     swmm = scenario.resolve(spec.swmm_model)
     if swmm is not None:
-        from resilientcity.hazard.swmm import swmm_flood_events
-
         return NamedEvents(f"{name} (SWMM {swmm.name})", swmm_flood_events(swmm, city))
-    formula_path = scenario.resolve(spec.storm_intensity)
-    formula = (
-        rainstorm.StormIntensityFormula.from_file(formula_path)
-        if formula_path is not None
-        else None
-    )
-    events = rainstorm.pluvial_flood_scenario(
+    formula = _formula(scenario, spec)
+    events = pluvial_flood_scenario(
         city, spec.return_period_years, spec.duration_min, formula=formula
     )
     return NamedEvents(name, events)
 
 
 def _earthquake(city: City, scenario: Scenario, spec: EarthquakeSpec) -> NamedEvents:
-    from resilientcity.hazard.earthquake import earthquake_scenario
-
     events = earthquake_scenario(
         city,
         magnitude=spec.magnitude,
@@ -106,8 +112,6 @@ def _earthquake(city: City, scenario: Scenario, spec: EarthquakeSpec) -> NamedEv
 
 
 def _wind(city: City, scenario: Scenario, spec: WindSpec) -> NamedEvents:
-    from resilientcity.hazard.wind import TyphoonTrack, typhoon_wind_scenario
-
     path = scenario.resolve(spec.track)
     assert path is not None  # a required field
     track = TyphoonTrack.from_csv(path)
@@ -115,8 +119,6 @@ def _wind(city: City, scenario: Scenario, spec: WindSpec) -> NamedEvents:
 
 
 def _raster(city: City, scenario: Scenario, spec: RasterSpec) -> NamedEvents:
-    from resilientcity.hazard.raster_layer import raster_hazard_events
-
     layers = [
         (scenario.resolve(layer.path), layer.event_id, layer.frequency) for layer in spec.layers
     ]
@@ -175,14 +177,15 @@ def build_event_set(city: City, scenario: Scenario, spec: EventSetSpec) -> Named
         table = _stage_table(scenario, spec)
         label = f"river flood event set, {table.station or 'stage-frequency table'}"
         return NamedEvents(label, river_flood_events(city, table))
-    from resilientcity.hazard.rainstorm import pluvial_flood_events
-
     periods = tuple(spec.return_periods_years)
     label = (
         f"rainstorm event set, {spec.duration_min:g} min, "
         f"T = {', '.join(f'{t:g}' for t in periods)} years"
     )
-    events = pluvial_flood_events(city, return_periods=periods, duration_min=spec.duration_min)
+    formula = _formula(scenario, spec)
+    events = pluvial_flood_events(
+        city, return_periods=periods, duration_min=spec.duration_min, formula=formula
+    )
     return NamedEvents(label, events)
 
 
