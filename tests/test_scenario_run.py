@@ -150,6 +150,8 @@ def test_earthquake_scenario_uses_fragility_and_consequences(small_city: City) -
     assert totals["loss_cny"] > 0 and totals["casualties"] > 0
     assert totals["fatalities"] <= totals["casualties"]
     assert totals["assets_exposed"] == len(small_city.assets)  # PGA > 0 everywhere
+    days = impact.assets["restoration_days"]
+    assert days.max() > 0 and (days >= 0).all()
     # The per-asset table is the mean of the realisations.
     per_event = impact.result.channels["loss"].per_event
     assert totals["loss_cny"] == pytest.approx(per_event.mean(), rel=1e-9)
@@ -258,3 +260,15 @@ def test_scenario_storm_intensity_file_is_used(small_city: City, tmp_path: Path)
     data["hazards"][0]["storm_intensity"] = "idf.json"  # type: ignore[index]
     more = run_scenario(scenario_from_dict(data, base_dir=tmp_path), city=small_city)
     assert more.impacts[0].totals["loss_cny"] > base.impacts[0].totals["loss_cny"]
+
+
+def test_restoration_days_per_asset(demo_run: ScenarioRun, small_city: City) -> None:
+    table = demo_run.impacts[0].assets
+    ic = VulnerabilityLibrary.default().intensity_consequences("river_flood")
+    damaged = table["loss_cny"].to_numpy() > 0
+    expected = ic.restoration_days(
+        table["intensity"].to_numpy()[damaged], table["damage_ratio"].to_numpy()[damaged]
+    )
+    np.testing.assert_allclose(table["restoration_days"].to_numpy()[damaged], expected)
+    assert (table["restoration_days"].to_numpy()[~damaged] == 0).all()
+    assert expected.max() > 0

@@ -20,6 +20,10 @@ functions (flood, wind) or fragility curves (earthquake). Each path computes the
     probability that the asset does not function: Σ_k P_k × (1 − functional_k), or
     1 − functional probability(intensity).
 
+The per-asset table of :func:`scenario_impact` adds ``restoration_days``: Σ_k P_k × restoration
+days_k for fragility curves, and the intensity consequences' restoration days (of the damage
+ratio or intensity) for damage functions, for the recovery stage.
+
 The consequence data (repair ratios, casualty rates, displacement and functionality per damage
 state; mortality and thresholds per intensity) come from the vulnerability library, each with
 its source. Assets without hazard, and assets whose class the class map gives no curve for the
@@ -155,6 +159,7 @@ def assess_impact(
         consequences = library.assign_consequences(events.kind, assets["vuln"].astype(str))
         weights = _state_weights(fragility, consequences)
         scale = {
+            "restoration_days": np.ones(len(assets)),
             "loss": value,
             "casualties": occupants,
             "fatalities": occupants,
@@ -190,7 +195,7 @@ def _state_weights(
 ) -> dict[str, NDArray[np.float64]]:
     """Per channel, a ``curves × (states + 1)`` weight table (state ``none`` first, weight 0)."""
     width = 1 + max((len(c.damage_states) for c in curves if c is not None), default=0)
-    tables = {name: np.zeros((len(curves), width)) for name in CHANNELS}
+    tables = {name: np.zeros((len(curves), width)) for name in (*CHANNELS, "restoration_days")}
     for k, (curve, cons) in enumerate(zip(curves, consequences, strict=True)):
         if curve is None or cons is None:
             continue
@@ -200,6 +205,7 @@ def _state_weights(
         tables["fatalities"][k, 1 : n + 1] = cons.fatality_rate
         tables["displaced"][k, 1 : n + 1] = cons.displaced_rate
         tables["nonfunctional"][k, 1 : n + 1] = 1.0 - cons.functional
+        tables["restoration_days"][k, 1 : n + 1] = cons.restoration_days
     return tables
 
 
@@ -240,6 +246,11 @@ def scenario_impact(
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(value > 0, loss / value, 0.0)
     intensity = np.asarray(events.to_csr().sum(axis=0)).ravel() / n
+    if "restoration_days" in ch:  # fragility: Σ_k P_k × days_k, mean over the events
+        days = ch["restoration_days"].annual
+    else:  # damage functions: the intensity consequences' restoration of the mean event
+        ic = library.intensity_consequences(events.kind)
+        days = np.where(loss > 0, ic.restoration_days(intensity, ratio), 0.0)
     table = pd.DataFrame(
         {
             "asset_id": events.asset_ids,
@@ -250,6 +261,7 @@ def scenario_impact(
             "fatalities": ch["fatalities"].annual,
             "displaced": ch["displaced"].annual,
             "p_functional": 1.0 - ch["nonfunctional"].annual,
+            "restoration_days": days,
         }
     )
     totals = {

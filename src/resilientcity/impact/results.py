@@ -27,6 +27,7 @@ ASSET_COLUMNS: dict[str, str] = {
     "fatalities": "expected people killed",
     "displaced": "expected residents displaced from their homes",
     "p_functional": "probability that the asset still functions (0–1)",
+    "restoration_days": "expected days to restore the asset (0 when undamaged)",
 }
 
 
