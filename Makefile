@@ -29,6 +29,9 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/bench_demo_city.py
+	$(BIN)/python benchmarks/bench_impact.py
+	$(BIN)/python benchmarks/bench_accessibility.py
+	$(BIN)/python benchmarks/bench_recovery.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -284,7 +284,8 @@ def limit_threads(threads: int) -> str:
 def warm_up(curves: Sequence[Any]) -> None:
     """Call the engines once on a tiny event set, so that Numba loads its cached kernels."""
     from resilientcity.hazard.events import HazardEvents
-    from resilientcity.impact.engine import damage_function_impact, fragility_impact
+    from resilientcity.impact.engine import damage_function_impact
+    from resilientcity.impact.fragility import fragility_impact
 
     x = np.array([[0.5, 0.0], [1.0, 2.0]])
     for sparse in (True, False):
@@ -419,7 +420,7 @@ def child_fragility(spec: Result) -> Result:
     from scipy.special import ndtr
 
     from resilientcity.hazard.events import HazardEvents
-    from resilientcity.impact.engine import fragility_impact
+    from resilientcity.impact.fragility import fragility_impact
 
     out: Result = {"threads": limit_threads(spec["threads"])}
     curve = fragility_curve()

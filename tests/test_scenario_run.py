@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from cli_runner import run_cli
 from resilientcity.hazard.flood import StageFrequency, river_flood_scenario
 from resilientcity.hazard.rainstorm import pluvial_flood_scenario
-from resilientcity.impact.assess import assess_impact, scenario_impact
+from resilientcity.impact.assess import LIFELINE_KINDS, assess_impact, scenario_impact
 from resilientcity.pipeline import demo_scenario
 from resilientcity.scenario.config import scenario_from_dict
 from resilientcity.scenario.hazards import compound_floods
@@ -193,6 +193,11 @@ def test_write_outputs_and_report(demo_run: ScenarioRun, tmp_path: Path) -> None
     page = (tmp_path / "out" / "report.html").read_text("utf-8")
     assert "Impact: damage and loss" in page
     assert 'id="damage-map-0"' in page and 'id="exceedance"' in page
+    assert 'id="service-loss-map"' in page and 'id="recovery-curves"' in page
+    assert "Why is it down?" in page
+    curves = pd.read_csv(written.outputs["service_curves"], index_col="day")
+    assert "city:all" in curves.columns and len(curves) == 181
+    assert summary["resilience"]["index"] == pytest.approx(demo_run.summary["resilience"]["index"])
     assert page.count("Plotly.newPlot") >= 6
 
 
@@ -264,11 +269,62 @@ def test_scenario_storm_intensity_file_is_used(small_city: City, tmp_path: Path)
 
 def test_restoration_days_per_asset(demo_run: ScenarioRun, small_city: City) -> None:
     table = demo_run.impacts[0].assets
-    ic = VulnerabilityLibrary.default().intensity_consequences("river_flood")
-    damaged = table["loss_cny"].to_numpy() > 0
+    library = VulnerabilityLibrary.default()
+    ic = library.intensity_consequences("river_flood")
+    lifeline = small_city.assets["kind"].isin(LIFELINE_KINDS).to_numpy()
+    damaged = (table["loss_cny"].to_numpy() > 0) & ~lifeline
     expected = ic.restoration_days(
         table["intensity"].to_numpy()[damaged], table["damage_ratio"].to_numpy()[damaged]
     )
     np.testing.assert_allclose(table["restoration_days"].to_numpy()[damaged], expected)
-    assert (table["restoration_days"].to_numpy()[~damaged] == 0).all()
+    assert (table["restoration_days"].to_numpy()[table["loss_cny"].to_numpy() == 0] == 0).all()
     assert expected.max() > 0
+
+
+def test_flooded_lifelines_take_hazus_lifeline_restoration_days(demo_run: ScenarioRun) -> None:
+    """The water plant (PWT3): its damage ratio on the Hazus scale 0.08/0.40/0.77/1.0 →
+    restoration 0.9/1.9/32/95 days (hazus_eq_consequences.json), interpolated."""
+    table = demo_run.impacts[0].assets.set_index("asset_id")
+    library = VulnerabilityLibrary.default()
+    cons = library.assign_consequences("earthquake", ["PWT3"])[0]
+    assert cons is not None
+    ratio = table.loc["WP001", "damage_ratio"]
+    assert ratio > 0
+    expected = np.interp(ratio, np.r_[0.0, cons.repair_ratio], np.r_[0.0, cons.restoration_days])
+    assert table.loc["WP001", "restoration_days"] == pytest.approx(expected, rel=1e-12)
+    assert expected < 95  # at most the complete state's days
+
+
+def test_network_stage_and_resilience_summary(demo_run: ScenarioRun, small_city: City) -> None:
+    stage = demo_run.network
+    assert stage is not None
+    summary = demo_run.summary
+    res = summary["resilience"]
+    for key in ("robustness", "rapidity_days", "loss", "index"):
+        assert key in res
+    assert 0 <= res["robustness"] <= res["index"] <= 1
+    curve = stage.curve.city.to_numpy()
+    t = stage.curve.times
+    # loss = ∫(1 − Q) dt and index = ∫Q dt / T, by the trapezoid rule on the curve itself.
+    integral = float(np.sum((curve[1:] + curve[:-1]) / 2 * np.diff(t)))
+    assert res["loss"] == pytest.approx(t[-1] - integral, rel=1e-9)
+    assert res["index"] == pytest.approx(integral / t[-1], rel=1e-9)
+    assert set(res["sectors"]) >= {"energy", "water", "medical", "transport"}
+    # Every damaged asset is down at t = 0, and the cascade adds more (buildings lose water).
+    frame = stage.cascade.frame()
+    assert not frame["functional"].to_numpy()[stage.damaged].any()
+    assert summary["network"]["assets_down"] > summary["network"]["assets_damaged"]
+    # A flooded hospital's chain names its own damage.
+    hospitals = frame[(small_city.assets["kind"] == "hospital").to_numpy() & frame["damaged"]]
+    assert len(hospitals) and (hospitals["cause"] == "damaged").all()
+
+
+def test_recovery_can_be_switched_off(small_city: City) -> None:
+    data = {
+        "name": "no recovery",
+        "city": {"demo": "small"},
+        "hazards": [{"kind": "river_flood", "stage_m": 38.0}],
+        "recovery": {"enabled": False},
+    }
+    run = run_scenario(scenario_from_dict(data), city=small_city)
+    assert run.network is None and "resilience" not in run.summary

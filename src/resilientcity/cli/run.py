@@ -19,6 +19,14 @@ def print_impact(summary: dict[str, Any]) -> None:
             f"loss {h['loss_cny'] / 1e8:,.2f} 亿 CNY, casualties {h['casualties']:,.1f}, "
             f"displaced {h['displaced']:,.0f}, assets down {h['assets_nonfunctional']:,.1f}"
         )
+    res = summary.get("resilience")
+    if res:
+        rapid = res["rapidity_days"]
+        back = f"{rapid:,.0f} days" if rapid is not None else f"not within {res['days']:g} days"
+        console.print(
+            f"[bold]resilience[/]: index {res['index']:.3f}, robustness {res['robustness']:.1%}, "
+            f"back to 95 % in {back}, loss {res['loss']:,.1f} service-days"
+        )
     for s in impact.get("event_sets", []):
         console.print(
             f"[bold]{s['name']}[/]: expected annual loss "

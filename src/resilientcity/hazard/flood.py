@@ -42,7 +42,7 @@ from scipy import ndimage
 
 from resilientcity._files import read_data_file
 from resilientcity.errors import CRSMismatch, DataFileError, Problem, ValidationError
-from resilientcity.hazard.events import HazardEvents
+from resilientcity.hazard.events import HazardEvents, HazardKind
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.schema import RIVERS
@@ -53,6 +53,7 @@ __all__ = [
     "asset_depths",
     "channel_mask",
     "flood_depth",
+    "grid_events",
     "river_flood_events",
     "river_flood_scenario",
 ]
@@ -220,12 +221,36 @@ def _dem_of(city: City) -> DEM:
     return city.dem
 
 
+def grid_events(
+    city: City,
+    kind: HazardKind,
+    grids: NDArray[Any],
+    event_ids: Sequence[str],
+    frequency: ArrayLike,
+) -> HazardEvents:
+    """Flood events from depth grids on the city's DEM: the depth at every asset, per grid.
+
+    Parameters
+    ----------
+    city
+        The city (its DEM's grid is the grids' grid).
+    kind
+        ``"river_flood"`` or ``"pluvial_flood"``.
+    grids
+        ``events × rows × cols`` water depths (m).
+    event_ids, frequency
+        One id and one annual frequency per grid.
+    """
+    depth = asset_depths(_dem_of(city), city.assets, grids)
+    asset_ids = city.assets["asset_id"].to_numpy(dtype=str)
+    ids = np.array(list(event_ids))
+    return HazardEvents(kind, ids, np.asarray(frequency), sp.csr_array(depth), asset_ids)
+
+
 def _events(city: City, stages: NDArray[Any], ids: list[str], freq: NDArray[Any]) -> HazardEvents:
     """River flood events: the depth at every asset of the city for each stage."""
-    dem = _dem_of(city)
-    depth = asset_depths(dem, city.assets, flood_depth(dem, city.rivers, stages))
-    asset_ids = city.assets["asset_id"].to_numpy(dtype=str)
-    return HazardEvents("river_flood", np.array(ids), freq, sp.csr_array(depth), asset_ids)
+    grids = flood_depth(_dem_of(city), city.rivers, stages)
+    return grid_events(city, "river_flood", grids, ids, freq)
 
 
 def river_flood_scenario(city: City, stage_m: float, event_id: str | None = None) -> HazardEvents:

@@ -59,14 +59,13 @@ from typing import Any, NoReturn
 import numba
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
 from resilientcity._files import read_data_file
 from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
-from resilientcity.hazard.flood import asset_depths, channel_mask
+from resilientcity.hazard.flood import channel_mask, grid_events
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 
@@ -78,6 +77,7 @@ __all__ = [
     "pluvial_flood_events",
     "pluvial_flood_scenario",
     "ponding_depth",
+    "ponding_grids",
     "rainfall_excess_mm",
 ]
 
@@ -679,15 +679,20 @@ def _dem_of(city: City) -> DEM:
     return city.dem
 
 
-def _city_depths(
+def ponding_grids(
     city: City,
     periods: Sequence[float],
     duration_min: float,
-    formula: StormIntensityFormula | None,
-    runoff_coefficient: float | ArrayLike | None,
-    drainage_return_period_years: float | None,
-) -> NDArray[np.float64]:
-    """``periods × assets`` ponding depth (m) at the assets of the city."""
+    formula: StormIntensityFormula | None = None,
+    runoff_coefficient: float | ArrayLike | None = None,
+    drainage_return_period_years: float | None = None,
+) -> NDArray[np.float32]:
+    """``periods × rows × cols`` ponding depth (m) on the city's DEM, one grid per return period.
+
+    The storm of each return period and ``duration_min`` (``formula``, default
+    :meth:`StormIntensityFormula.default`) → :func:`rainfall_excess_mm` →
+    :func:`ponding_depth`, with the river channels as outlets.
+    """
     dem = _dem_of(city)
     formula = formula if formula is not None else StormIntensityFormula.default()
     channels = channel_mask(dem, city.rivers) if len(city.rivers) else None
@@ -701,7 +706,7 @@ def _city_depths(
         )
         for t in periods
     ]
-    return asset_depths(dem, city.assets, np.stack(grids))
+    return np.stack(grids)
 
 
 def pluvial_flood_scenario(
@@ -742,7 +747,7 @@ def pluvial_flood_scenario(
     ValidationError
         A city without DEM, or a parameter out of its range (see :func:`rainfall_excess_mm`).
     """
-    depth = _city_depths(
+    grids = ponding_grids(
         city,
         [return_period_years],
         duration_min,
@@ -751,10 +756,7 @@ def pluvial_flood_scenario(
         drainage_return_period_years,
     )
     event_id = event_id or f"rain-T{return_period_years:g}-{duration_min:g}min"
-    asset_ids = city.assets["asset_id"].to_numpy(dtype=str)
-    return HazardEvents(
-        "pluvial_flood", np.array([event_id]), np.zeros(1), sp.csr_array(depth), asset_ids
-    )
+    return grid_events(city, "pluvial_flood", grids, [event_id], np.zeros(1))
 
 
 def pluvial_flood_events(
@@ -801,9 +803,8 @@ def pluvial_flood_events(
         _fail(_MODEL, "return_periods", "return periods > 0, strictly increasing", str(periods))
     exceedance = 1.0 / periods
     frequency = exceedance - np.append(exceedance[1:], 0.0)
-    depth = _city_depths(
+    grids = ponding_grids(
         city, list(periods), duration_min, formula, runoff_coefficient, drainage_return_period_years
     )
-    ids = np.array([f"rain-T{t:g}-{duration_min:g}min" for t in periods])
-    asset_ids = city.assets["asset_id"].to_numpy(dtype=str)
-    return HazardEvents("pluvial_flood", ids, frequency, sp.csr_array(depth), asset_ids)
+    ids = [f"rain-T{t:g}-{duration_min:g}min" for t in periods]
+    return grid_events(city, "pluvial_flood", grids, ids, frequency)

@@ -1,9 +1,10 @@
 """Impact: from hazard intensity at every asset to damage, loss and consequences.
 
 :mod:`~resilientcity.impact.engine` is the vectorised, chunked engine (numba kernels; damage
-functions and fragility curves; channels per event, asset and group; EAL; exceedance curves);
+functions; channels per event, asset and group; EAL; exceedance curves) and
+:mod:`~resilientcity.impact.fragility` its fragility-curve path;
 :mod:`~resilientcity.impact.assess` wires the vulnerability library's curves and consequence data
-into it for a city's assets.
+into them for a city's assets.
 """
 
 from resilientcity.impact.assess import CHANNELS, assess_impact, scenario_impact
@@ -14,8 +15,8 @@ from resilientcity.impact.engine import (
     damage_function_impact,
     damage_ratio,
     exceedance_curve,
-    fragility_impact,
 )
+from resilientcity.impact.fragility import fragility_impact
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
 
 __all__ = [

@@ -40,7 +40,8 @@ from numpy.typing import NDArray
 
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
-from resilientcity.impact.engine import ImpactResult, damage_function_impact, fragility_impact
+from resilientcity.impact.engine import ImpactResult, damage_function_impact
+from resilientcity.impact.fragility import fragility_impact
 from resilientcity.impact.results import ScenarioImpact
 from resilientcity.vulnerability.consequences import DamageStateConsequences
 from resilientcity.vulnerability.curves import DamageFunction, FragilityCurves
@@ -209,6 +210,45 @@ def _state_weights(
     return tables
 
 
+#: Asset kinds whose restoration follows the Hazus lifeline restoration data, not buildings'.
+LIFELINE_KINDS = frozenset(
+    {"substation", "feeder", "power_plant", "water_plant", "pump_station", "telecom"}
+)
+
+
+def _lifeline_days(
+    assets: pd.DataFrame,
+    library: VulnerabilityLibrary,
+    ratio: NDArray[np.float64],
+    days: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Restoration days of lifeline facilities under a damage function (flood, wind).
+
+    Hazus has no flood restoration functions for utility facilities, so the damage ratio is
+    placed on the facility's Hazus damage-ratio scale (its repair ratio per damage state) and
+    the days interpolated between the states' Hazus restoration days (the earthquake lifeline
+    data of the library, ``hazus_eq_consequences.json``). Assumption: a facility with the
+    repair cost of a damage state takes that state's restoration time, whatever the hazard.
+    Buildings keep the intensity consequences' days.
+    """
+    lifeline = assets["kind"].isin(LIFELINE_KINDS).to_numpy() & (ratio > 0)
+    if not lifeline.any():
+        return days
+    vuln = assets["vuln"].astype(str).to_numpy()[lifeline]
+    index, _ = library.assign("earthquake", vuln)
+    consequences = library.assign_consequences("earthquake", vuln)
+    out = days.copy()
+    rows = np.flatnonzero(lifeline)
+    for k, cons in enumerate(consequences):
+        if cons is None:
+            continue
+        members = rows[index == k]
+        xp = np.r_[0.0, cons.repair_ratio]
+        fp = np.r_[0.0, cons.restoration_days]
+        out[members] = np.interp(ratio[members], xp, fp)
+    return out
+
+
 def _with_weights(events: HazardEvents, weights: NDArray[np.float64]) -> HazardEvents:
     return HazardEvents(events.kind, events.event_ids, weights, events.intensity, events.asset_ids)
 
@@ -251,6 +291,7 @@ def scenario_impact(
     else:  # damage functions: the intensity consequences' restoration of the mean event
         ic = library.intensity_consequences(events.kind)
         days = np.where(loss > 0, ic.restoration_days(intensity, ratio), 0.0)
+        days = _lifeline_days(assets, library, ratio, days)
     table = pd.DataFrame(
         {
             "asset_id": events.asset_ids,

@@ -28,6 +28,7 @@ __all__ = [
     "PluvialFloodSpec",
     "RasterLayerSpec",
     "RasterSpec",
+    "RecoveryOptions",
     "RiverFloodSpec",
     "Scenario",
     "WindSpec",
@@ -159,6 +160,18 @@ class ImpactOptions(_Spec):
     curves: list[Path] = Field(default_factory=list, description="extra curve files (JSON/CSV)")
 
 
+class RecoveryOptions(_Spec):
+    """Network, cascade and recovery stage options."""
+
+    enabled: bool = True
+    days: float = Field(default=180.0, gt=0, description="simulated span (daily steps)")
+    policy: Literal["critical_first", "population", "given"] = "critical_first"
+    given: list[str] = Field(default_factory=list, description="repair order for 'given'")
+    crews: dict[str, int] | None = Field(
+        default=None, description="crews per sector (default: data/recovery)"
+    )
+
+
 class Scenario(_Spec):
     """A scenario: a city, the hazards that strike it together, event sets, impact options."""
 
@@ -168,6 +181,7 @@ class Scenario(_Spec):
     hazards: list[HazardSpec] = Field(min_length=1)
     event_sets: list[EventSetSpec] = Field(default_factory=list)
     impact: ImpactOptions = ImpactOptions()
+    recovery: RecoveryOptions = RecoveryOptions()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def resolve(self, path: Path | None) -> Path | None:

@@ -11,21 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from resilientcity.hazard.earthquake import earthquake_scenario
 from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents
 from resilientcity.hazard.flood import (
     StageFrequency,
+    flood_depth,
+    grid_events,
     river_flood_events,
     river_flood_scenario,
 )
 from resilientcity.hazard.rainstorm import (
     StormIntensityFormula,
     pluvial_flood_events,
-    pluvial_flood_scenario,
+    ponding_grids,
 )
 from resilientcity.hazard.raster_layer import raster_hazard_events
 from resilientcity.hazard.swmm import swmm_flood_events
@@ -54,6 +58,7 @@ class NamedEvents:
 
     name: str
     events: HazardEvents
+    depth_grid: NDArray[Any] | None = None
 
 
 def _stage_table(scenario: Scenario, spec: RiverFloodSpec | EventSetSpec) -> StageFrequency:
@@ -70,7 +75,11 @@ def _river(city: City, scenario: Scenario, spec: RiverFloodSpec) -> NamedEvents:
         period = float(spec.return_period_years or 0.0)
         stage = table.stage_for(period)
         name = f"{period:g}-year river flood, stage {stage:.2f} m"
-    return NamedEvents(name, river_flood_scenario(city, stage))
+    if city.dem is None:  # river_flood_scenario names the missing DEM
+        return NamedEvents(name, river_flood_scenario(city, stage))
+    grid = flood_depth(city.dem, city.rivers, stage)
+    events = grid_events(city, "river_flood", grid[None], [f"stage-{stage:.2f}m"], [0.0])
+    return NamedEvents(name, events, grid)
 
 
 def _formula(
@@ -87,10 +96,10 @@ def _pluvial(city: City, scenario: Scenario, spec: PluvialFloodSpec) -> NamedEve
     if swmm is not None:
         return NamedEvents(f"{name} (SWMM {swmm.name})", swmm_flood_events(swmm, city))
     formula = _formula(scenario, spec)
-    events = pluvial_flood_scenario(
-        city, spec.return_period_years, spec.duration_min, formula=formula
-    )
-    return NamedEvents(name, events)
+    grids = ponding_grids(city, [spec.return_period_years], spec.duration_min, formula)
+    event_id = f"rain-T{spec.return_period_years:g}-{spec.duration_min:g}min"
+    events = grid_events(city, "pluvial_flood", grids, [event_id], [0.0])
+    return NamedEvents(name, events, grids[0])
 
 
 def _earthquake(city: City, scenario: Scenario, spec: EarthquakeSpec) -> NamedEvents:
@@ -153,6 +162,8 @@ def compound_floods(hazards: list[NamedEvents]) -> list[NamedEvents]:
     if len(floods) < 2:
         return hazards
     depth = np.max([_row(h.events) for h in floods], axis=0)
+    grids = [h.depth_grid for h in floods if h.depth_grid is not None]
+    grid = np.fmax.reduce(grids) if grids else None
     first = floods[0].events
     name = "compound flood: " + " + ".join(h.name for h in floods)
     merged = HazardEvents(
@@ -163,7 +174,7 @@ def compound_floods(hazards: list[NamedEvents]) -> list[NamedEvents]:
         first.asset_ids,
     )
     rest = [h for h in hazards if h not in floods]
-    return [NamedEvents(name, merged), *rest]
+    return [NamedEvents(name, merged, grid), *rest]
 
 
 def _row(events: HazardEvents) -> np.ndarray:

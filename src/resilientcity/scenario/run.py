@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from resilientcity._files import atomic_path, ensure_folder
@@ -26,6 +27,7 @@ from resilientcity.scenario.hazards import (
     build_hazard,
     compound_floods,
 )
+from resilientcity.scenario.network_stage import NetworkStage, network_stage, resilience_summary
 from resilientcity.twin.city import City
 from resilientcity.vulnerability.library import VulnerabilityLibrary
 
@@ -50,12 +52,13 @@ class ScenarioRun:
     impacts: list[ScenarioImpact]
     event_sets: list[EventSetImpact]
     summary: dict[str, Any]
+    network: NetworkStage | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
 def steps_of(scenario: Scenario) -> int:
     """How many progress steps :func:`run_scenario` reports (for a progress bar)."""
-    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 4
+    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 5
 
 
 def load_city(scenario: Scenario, progress: Progress | None = None) -> City:
@@ -153,7 +156,8 @@ def run_scenario(
         say(f"hazard: {spec.kind.replace('_', ' ')}")
         hazards.append(build_hazard(city, scenario, spec))
     impacts = []
-    for named in compound_floods(hazards):
+    combined = compound_floods(hazards)
+    for named in combined:
         say(f"impact: {named.name}")
         impacts.append(
             scenario_impact(
@@ -175,8 +179,23 @@ def run_scenario(
         result = assess_impact(city.assets, named.events, library, threads=options.threads)
         curve = exceedance_curve(result.loss_per_event, named.events.frequency)
         sets.append(EventSetImpact(named.name, named.events.kind, named.events, result, curve))
-    summary = {"impact": impact_summary(impacts, sets)}
-    return ScenarioRun(scenario, city, impacts, sets, summary)
+    summary: dict[str, Any] = {"impact": impact_summary(impacts, sets)}
+    stage = None
+    if scenario.recovery.enabled:
+        say("networks, cascade and recovery")
+        grids = [h.depth_grid for h in combined if h.depth_grid is not None]
+        rec = scenario.recovery
+        stage = network_stage(
+            city,
+            impacts,
+            np.fmax.reduce(grids) if grids else None,
+            days=rec.days,
+            policy=rec.policy,
+            given=rec.given or None,
+            crews=dict(rec.crews) if rec.crews is not None else None,
+        )
+        summary.update(resilience_summary(stage, city))
+    return ScenarioRun(scenario, city, impacts, sets, summary, network=stage)
 
 
 def write_outputs(
@@ -192,6 +211,7 @@ def write_outputs(
     from resilientcity.pipeline import write_json
     from resilientcity.report import write_report
     from resilientcity.report.impact import impact_section
+    from resilientcity.report.recovery import recovery_section
 
     say = progress or (lambda _step: None)
     folder = ensure_folder(out)
@@ -203,6 +223,12 @@ def write_outputs(
     }
     say("writing impact_assets.parquet")
     _write_assets_table(run.impacts, outputs["impact"])
+    if run.network is not None:
+        outputs["service_curves"] = folder / "service_curves.csv"
+        levels = run.network.curve.levels
+        table = levels.set_axis([":".join(map(str, c)) for c in levels.columns], axis=1)
+        with atomic_path(outputs["service_curves"], what="service curves") as tmp:
+            table.rename_axis("day").to_csv(tmp)
     summary: dict[str, Any] = {
         "resilientcity_version": __version__,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -215,9 +241,13 @@ def write_outputs(
     say("writing summary.json")
     write_json(outputs["summary"], summary)
     say("writing report.html")
-    section = impact_section(run.city, run.impacts, run.event_sets)
-    write_report(outputs["report"], run.city, summary, [section])
-    return ScenarioRun(run.scenario, run.city, run.impacts, run.event_sets, summary, outputs)
+    sections = [impact_section(run.city, run.impacts, run.event_sets)]
+    if run.network is not None:
+        sections.append(recovery_section(run.city, run.network))
+    write_report(outputs["report"], run.city, summary, sections)
+    return ScenarioRun(
+        run.scenario, run.city, run.impacts, run.event_sets, summary, run.network, outputs
+    )
 
 
 def _write_assets_table(impacts: list[ScenarioImpact], path: Path) -> None:
