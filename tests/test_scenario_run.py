@@ -328,3 +328,21 @@ def test_recovery_can_be_switched_off(small_city: City) -> None:
     }
     run = run_scenario(scenario_from_dict(data), city=small_city)
     assert run.network is None and "resilience" not in run.summary
+
+
+def test_sampled_repair_durations_are_reproducible(small_city: City) -> None:
+    data = {
+        "name": "sampled",
+        "city": {"demo": "small"},
+        "hazards": [{"kind": "river_flood", "stage_m": 39.0}],
+        "recovery": {"sampled": True, "seed": 5, "days": 60},
+    }
+    a = run_scenario(scenario_from_dict(data), city=small_city)
+    b = run_scenario(scenario_from_dict(data), city=small_city)
+    assert a.network is not None and b.network is not None
+    np.testing.assert_array_equal(a.network.restoration_days, b.network.restoration_days)
+    data["recovery"] = {"days": 60}
+    c = run_scenario(scenario_from_dict(data), city=small_city)
+    assert c.network is not None
+    assert not np.array_equal(a.network.restoration_days, c.network.restoration_days)
+    assert a.summary["network"]["road_network_problems"] == []

@@ -22,7 +22,7 @@ from resilientcity.report.figures import (
     base_traces,
     map_layout,
 )
-from resilientcity.report.html import Section, _num, _table, figure_html
+from resilientcity.report.html import Section, _e, _num, _table, figure_html
 from resilientcity.scenario.network_stage import NetworkStage
 from resilientcity.twin.city import City
 
@@ -250,6 +250,7 @@ def recovery_section(
         f"{_num(people)} people with no functioning hospital reachable by road. "
         "Flood water on the roads is assumed to recede before repairs start: the recovery "
         "closes only the edges of damaged road assets.</p>",
+        *(f'<p class="note">Road network: {_e(p)}</p>' for p in stage.road_problems),
         figure_html(service_loss_map(city, stage, max_buildings), "service-loss-map"),
         "<h3>Why is it down?</h3>",
         _why_table(city, stage),

@@ -170,6 +170,10 @@ class RecoveryOptions(_Spec):
     crews: dict[str, int] | None = Field(
         default=None, description="crews per sector (default: data/recovery)"
     )
+    sampled: bool = Field(
+        default=False, description="sample repair durations (lognormal around the mean)"
+    )
+    seed: int = 1
 
 
 class Scenario(_Spec):

@@ -35,12 +35,17 @@ from resilientcity.network.roads import (
     edge_flood_depth,
     edge_state,
     has_road_access,
+    road_network_problems,
     zone_accessibility,
 )
 from resilientcity.network.service import ServiceModel
 from resilientcity.recovery.metrics import ServiceCurve
 from resilientcity.recovery.policies import Policy
-from resilientcity.recovery.simulation import RecoveryResult, simulate_recovery
+from resilientcity.recovery.simulation import (
+    RecoveryResult,
+    sample_restoration_days,
+    simulate_recovery,
+)
 from resilientcity.twin.city import City
 
 __all__ = ["DOWN_BELOW", "NetworkStage", "network_stage", "resilience_summary"]
@@ -71,6 +76,9 @@ class NetworkStage:
         The recovery simulation (service curves, schedule).
     metrics
         Resilience metrics per (sector, zone) of the recovery curves.
+    road_problems
+        Problems of the intact road network (e.g. not strongly connected: the nodes outside
+        the main part count as isolated), reported, not hidden.
     """
 
     damaged: NDArray[np.bool_]
@@ -82,6 +90,7 @@ class NetworkStage:
     levels: pd.DataFrame
     recovery: RecoveryResult
     metrics: pd.DataFrame
+    road_problems: tuple[str, ...] = ()
 
     @property
     def curve(self) -> ServiceCurve:
@@ -112,6 +121,7 @@ def network_stage(
     policy: Policy = "critical_first",
     given: Sequence[str] | None = None,
     crews: dict[str, int | None] | None = None,
+    sample_seed: int | None = None,
 ) -> NetworkStage:
     """Roads, cascade and recovery of the scenario's combined damage.
 
@@ -127,10 +137,18 @@ def network_stage(
     days, policy, given, crews
         Recovery span (days, daily steps), priority policy (with its asset list for
         ``"given"``) and crews per sector (default: ``data/recovery/recovery_defaults.json``).
+    sample_seed
+        Sample the repair durations (lognormal around their means,
+        :func:`~resilientcity.recovery.simulation.sample_restoration_days`) with this seed;
+        ``None``: the expected durations.
     """
     assets = city.assets
     ids = assets["asset_id"].to_numpy(dtype=str)
     damaged, repair_days = _combined(city, impacts)
+    if sample_seed is not None:
+        rng = np.random.default_rng(sample_seed)
+        repair_days = np.where(damaged, sample_restoration_days(repair_days, rng), 0.0)
+    problems = road_network_problems(city)
     edge_depth = (
         edge_flood_depth(city, depth_grid)
         if depth_grid is not None and city.dem is not None
@@ -172,6 +190,7 @@ def network_stage(
         levels,
         recovery,
         recovery.curve.metrics(),
+        tuple(p.describe() for p in problems),
     )
 
 
@@ -215,5 +234,6 @@ def resilience_summary(stage: NetworkStage, city: City) -> dict[str, Any]:
             "roads_closed": int((~stage.edges["open"]).sum()),
             "isolated_people": float(occupants[isolated].sum()),
             "hospitals_down": sorted(frame["asset_id"].to_numpy(dtype=str)[hospitals].tolist()),
+            "road_network_problems": list(stage.road_problems),
         },
     }

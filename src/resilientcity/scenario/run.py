@@ -193,6 +193,7 @@ def run_scenario(
             policy=rec.policy,
             given=rec.given or None,
             crews=dict(rec.crews) if rec.crews is not None else None,
+            sample_seed=rec.seed if rec.sampled else None,
         )
         summary.update(resilience_summary(stage, city))
     return ScenarioRun(scenario, city, impacts, sets, summary, network=stage)
