@@ -154,7 +154,10 @@ def network_stage(
         if depth_grid is not None and city.dem is not None
         else None
     )
-    up = pd.Series(~damaged, index=ids)
+    # Only facilities and road assets matter to roads and accessibility; leaving the (up to a
+    # million) buildings out keeps the per-step lookups small.
+    facility = (assets["kind"] != "building").to_numpy()
+    up = pd.Series(~damaged[facility], index=ids[facility])
     edges = edge_state(city, edge_depth, up)
     access = accessibility(city, edges, up, allow_disconnected=True)
     zones = zone_accessibility(city, access)
@@ -164,8 +167,11 @@ def network_stage(
     model = ServiceModel.build(assets, city.roads.edges)
     levels = model.frame(model.levels(cascade, edge_open=edges["open"].to_numpy()))
 
+    on_roads = np.isin(ids, city.roads.edges["asset_id"].to_numpy(dtype=str))
+    road_ids = ids[on_roads]
+
     def access_fn(functional: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        state = edge_state(city, None, pd.Series(functional, index=ids))
+        state = edge_state(city, None, pd.Series(functional[on_roads], index=road_ids))
         return has_road_access(city, state, allow_disconnected=True)
 
     recovery = simulate_recovery(
