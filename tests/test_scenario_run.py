@@ -152,6 +152,11 @@ def test_earthquake_scenario_uses_fragility_and_consequences(small_city: City) -
     assert totals["assets_exposed"] == len(small_city.assets)  # PGA > 0 everywhere
     days = impact.assets["restoration_days"]
     assert days.max() > 0 and (days >= 0).all()
+    # The network stage draws one realisation of who is down: about the expected number.
+    assert run.network is not None
+    q = 1 - impact.assets["p_functional"].to_numpy()
+    spread = 4 * math.sqrt(float(np.sum(q * (1 - q)))) + 1
+    assert abs(int(run.network.damaged.sum()) - q.sum()) < spread
     # The per-asset table is the mean of the realisations.
     per_event = impact.result.channels["loss"].per_event
     assert totals["loss_cny"] == pytest.approx(per_event.mean(), rel=1e-9)

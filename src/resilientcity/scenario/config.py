@@ -170,6 +170,10 @@ class RecoveryOptions(_Spec):
     crews: dict[str, int] | None = Field(
         default=None, description="crews per sector (default: data/recovery)"
     )
+    damage: Literal["sampled", "threshold"] = Field(
+        default="sampled", description="down assets: one seeded draw, or P(functional) < 0.5"
+    )
+    damage_seed: int = 1
     sampled: bool = Field(
         default=False, description="sample repair durations (lognormal around the mean)"
     )

@@ -2,8 +2,9 @@
 
 From the scenario impacts to what the damage does to the city:
 
-1. an asset is *damaged* when its probability of functioning is below 0.5 under any of the
-   scenario's hazards (they strike together), and its repair takes the longest of their
+1. an asset is *damaged* (down) in one seeded realisation drawn from its probability of
+   functioning under all the scenario's hazards (they strike together; independent damage), or,
+   on request, when that probability is below 0.5; its repair takes the longest of the hazards'
    expected restoration times;
 2. roads: flooded edges are slowed or closed by the compound flood depth, and road assets
    (bridges) that are damaged close their edges; travel minutes from every building to the
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -99,14 +100,22 @@ class NetworkStage:
 
 
 def _combined(
-    city: City, impacts: Sequence[ScenarioImpact]
+    city: City, impacts: Sequence[ScenarioImpact], rng: np.random.Generator | None
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """Down or not per asset, and its repair days.
+
+    The probability of functioning under all the hazards is the product of the hazards'
+    (independent damage). With ``rng`` each asset is drawn down with the complement of that
+    probability (one seeded realisation: the expected number of assets down is kept); without,
+    an asset is down when the probability is below :data:`DOWN_BELOW`.
+    """
     n = len(city.assets)
-    damaged = np.zeros(n, dtype=bool)
+    p_up = np.ones(n)
     days = np.zeros(n)
     for impact in impacts:
-        damaged |= impact.assets["p_functional"].to_numpy() < DOWN_BELOW
+        p_up *= impact.assets["p_functional"].to_numpy()
         days = np.maximum(days, impact.assets["restoration_days"].to_numpy())
+    damaged = rng.random(n) >= p_up if rng is not None else p_up < DOWN_BELOW
     # A damaged asset takes at least one day to repair (none of the curves says less).
     days = np.where(damaged, np.maximum(days, 1.0), 0.0)
     return damaged, days
@@ -122,6 +131,8 @@ def network_stage(
     given: Sequence[str] | None = None,
     crews: dict[str, int | None] | None = None,
     sample_seed: int | None = None,
+    damage: Literal["sampled", "threshold"] = "sampled",
+    damage_seed: int = 1,
 ) -> NetworkStage:
     """Roads, cascade and recovery of the scenario's combined damage.
 
@@ -141,10 +152,15 @@ def network_stage(
         Sample the repair durations (lognormal around their means,
         :func:`~resilientcity.recovery.simulation.sample_restoration_days`) with this seed;
         ``None``: the expected durations.
+    damage, damage_seed
+        ``"sampled"``: each asset is down with its probability of not functioning (one seeded
+        realisation); ``"threshold"``: down when that probability exceeds 0.5. Flood damage is
+        0 or 1, so both agree there; for earthquakes the threshold would hide most damage.
     """
     assets = city.assets
     ids = assets["asset_id"].to_numpy(dtype=str)
-    damaged, repair_days = _combined(city, impacts)
+    rng = np.random.default_rng(damage_seed) if damage == "sampled" else None
+    damaged, repair_days = _combined(city, impacts, rng)
     if sample_seed is not None:
         rng = np.random.default_rng(sample_seed)
         repair_days = np.where(damaged, sample_restoration_days(repair_days, rng), 0.0)

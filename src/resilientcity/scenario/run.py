@@ -194,6 +194,8 @@ def run_scenario(
             given=rec.given or None,
             crews=dict(rec.crews) if rec.crews is not None else None,
             sample_seed=rec.seed if rec.sampled else None,
+            damage=rec.damage,
+            damage_seed=rec.damage_seed,
         )
         summary.update(resilience_summary(stage, city))
     return ScenarioRun(scenario, city, impacts, sets, summary, network=stage)
