@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_impact.py
 	$(BIN)/python benchmarks/bench_accessibility.py
 	$(BIN)/python benchmarks/bench_recovery.py
+	$(BIN)/python benchmarks/bench_assessment.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

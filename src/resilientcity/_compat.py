@@ -8,7 +8,13 @@ from types import ModuleType
 from resilientcity.errors import MissingDependency
 
 #: The extra that installs each optional package.
-_EXTRAS = {"pyrosm": "osm", "pyswmm": "swmm", "pandapower": "power", "wntr": "water"}
+_EXTRAS = {
+    "pyrosm": "osm",
+    "pyswmm": "swmm",
+    "pandapower": "power",
+    "wntr": "water",
+    "openpyxl": "excel",
+}
 
 
 def import_optional_dependency(name: str, purpose: str) -> ModuleType:

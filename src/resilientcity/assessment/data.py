@@ -1,0 +1,394 @@
+"""Indicator data: a table of units (districts, cities) × years × indicators, read and validated.
+
+Two layouts are accepted, in CSV or Excel (``.xlsx``/``.xlsm``, needs ``openpyxl``), and in a
+:class:`pandas.DataFrame` for :func:`validate_indicator_table`:
+
+* **long**: the columns ``unit``, ``year``, ``indicator``, ``value`` — one row per cell;
+* **wide**: the columns ``unit``, ``year`` and one column per indicator id — one row per unit
+  and year.
+
+The column names ``unit``, ``year``, ``indicator`` and ``value`` are matched without regard to
+case or surrounding spaces; indicator ids are matched exactly. In CSV files, lines starting with
+``#`` are comments. Empty cells and the usual NA spellings (``NA``, ``NaN``, ``n/a``, …) are
+missing values.
+
+The table is a full grid: every unit × every year × every indicator that occurs in it. A cell
+that is empty, or absent from a long table, is missing and is handled by the imputation policy:
+
+* ``none``: missing values are refused, every missing cell listed;
+* ``unit_mean``: the mean of the same unit's values of that indicator in the other years;
+* ``indicator_median``: the median of that indicator over the other units in the same year;
+* ``previous_year``: the unit's value of that indicator in the latest earlier year (carried
+  forward).
+
+A cell the policy cannot fill (e.g. no earlier year) is refused with the policy named. A unit
+whose values are all missing is refused under every policy. An indicator whose value is the same
+for every unit in a year (zero variance) is reported, not refused: normalisation and objective
+weights cannot use it, and the methods module refuses it there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Literal, NamedTuple, cast, get_args
+
+import numpy as np
+import pandas as pd
+
+from resilientcity._compat import import_optional_dependency
+from resilientcity.assessment.indicators import IndicatorLibrary
+from resilientcity.errors import DataFileError, Problem, ValidationError
+
+__all__ = [
+    "ImputationPolicy",
+    "ImputationReport",
+    "IndicatorData",
+    "read_indicator_table",
+    "validate_indicator_table",
+]
+
+ImputationPolicy = Literal["none", "unit_mean", "indicator_median", "previous_year"]
+
+_LAYER = "indicator table"
+_KEYS = ("unit", "year", "indicator")
+_COLUMNS = (*_KEYS, "value", "imputed")
+_EXCEL = {".xlsx", ".xlsm"}
+
+
+@dataclass(frozen=True)
+class ImputationReport:
+    """What :func:`validate_indicator_table` filled in and what it noticed.
+
+    Attributes
+    ----------
+    policy
+        The imputation policy applied.
+    imputed
+        One row per filled cell: ``unit``, ``year``, ``indicator``, ``value`` (the filled value).
+    zero_variance
+        One row per indicator and year whose value is the same for every unit (only with two
+        units or more): ``indicator``, ``year``, ``value``.
+    """
+
+    policy: ImputationPolicy
+    imputed: pd.DataFrame
+    zero_variance: pd.DataFrame
+
+    @property
+    def n_imputed(self) -> int:
+        """The number of cells filled in."""
+        return len(self.imputed)
+
+    def describe(self) -> str:
+        """A short text for a report: how many cells were filled, which indicators are constant."""
+        lines = [f"imputation policy {self.policy}: {self.n_imputed:,} cell(s) filled in"]
+        lines += [
+            f"  {r.unit} {r.year} {r.indicator} = {r.value:g}"
+            for r in self.imputed.itertuples(index=False)
+        ]
+        lines += [
+            f"zero variance: {r.indicator} in {r.year} is {r.value:g} for every unit"
+            for r in self.zero_variance.itertuples(index=False)
+        ]
+        return "\n".join(lines)
+
+
+class IndicatorData(NamedTuple):
+    """A validated indicator table and the report of what was imputed.
+
+    Attributes
+    ----------
+    frame
+        Tidy (long) frame, one row per unit × year × indicator, sorted by unit, year and
+        library order of the indicators, default index: ``unit`` (str), ``year`` (int),
+        ``indicator`` (str, an id of the library), ``value`` (float, finite, in the
+        indicator's unit), ``imputed`` (bool, True where the policy filled the value).
+    report
+        The :class:`ImputationReport`.
+    """
+
+    frame: pd.DataFrame
+    report: ImputationReport
+
+
+def _cell_names(frame: pd.DataFrame) -> tuple[str, ...]:
+    """``unit/year/indicator`` for each row of a long frame."""
+    return tuple(f"{u}/{y}/{i}" for u, y, i in frame[list(_KEYS)].itertuples(index=False))
+
+
+def _to_long(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """The table in long form with text keys and raw values, or the layout problems."""
+    names = {c: str(c).strip() for c in raw.columns}
+    renamed = raw.rename(
+        columns={c: n.lower() if n.lower() in (*_KEYS, "value") else n for c, n in names.items()}
+    )
+    columns = list(renamed.columns)
+    missing = [c for c in ("unit", "year") if c not in columns]
+    if missing:
+        expected = (
+            "the columns unit, year and either indicator, value (long) or one per indicator (wide)"
+        )
+        return renamed, [Problem(_LAYER, ", ".join(missing), expected, found=f"{columns}")]
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        return renamed, [Problem(_LAYER, ", ".join(duplicated), "each column once", (), "twice")]
+    if "indicator" in columns or "value" in columns:
+        extra = [c for c in columns if c not in (*_KEYS, "value")]
+        if extra or not {"indicator", "value"} <= set(columns):
+            expected = "a long table with exactly the columns unit, year, indicator, value"
+            return renamed, [Problem(_LAYER, ", ".join(extra), expected, found=f"{columns}")]
+        long = renamed[[*_KEYS, "value"]].copy()
+    else:
+        long = renamed.melt(id_vars=["unit", "year"], var_name="indicator", value_name="value")
+    long["unit"] = long["unit"].map(_key_text)
+    long["indicator"] = long["indicator"].map(_key_text)
+    return long, []
+
+
+def _key_text(value: object) -> str:
+    """A unit or indicator key as text; missing becomes ``""``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() in {"nan", "<na>", "none"} else text
+
+
+def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Values as floats, and the mask of values present but not finite numbers."""
+    present = series.notna() & (series.map(_key_text) != "")
+    numbers = pd.to_numeric(series.where(present), errors="coerce").astype(np.float64)
+    bad = present & ~np.isfinite(numbers)
+    return numbers.where(present & ~bad), bad
+
+
+def _key_problems(
+    long: pd.DataFrame, library: IndicatorLibrary, units: Collection[str] | None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Checks of the keys and values: empty keys, years, unknown ids, duplicates, non-numbers."""
+    problems: list[Problem] = []
+    positions = tuple(str(i + 1) for i in range(len(long)))
+    for key in ("unit", "indicator"):
+        empty = long[key] == ""
+        if empty.any():
+            rows = tuple(p for p, e in zip(positions, empty, strict=True) if e)
+            problems.append(Problem(_LAYER, key, "a non-empty id", rows))
+    years = pd.to_numeric(long["year"], errors="coerce")
+    bad_year = ~(np.isfinite(years) & (years == np.round(years)))
+    if bad_year.any():
+        found = ", ".join(sorted({str(v) for v in long.loc[bad_year, "year"]})[:5])
+        rows = tuple(p for p, b in zip(positions, bad_year, strict=True) if b)
+        problems.append(Problem(_LAYER, "year", "a whole number (e.g. 2023)", rows, found))
+    unknown = sorted({i for i in long["indicator"] if i and i not in library})
+    if unknown:
+        problems.append(
+            Problem(_LAYER, "indicator", "an indicator id of the library", tuple(unknown))
+        )
+    if units is not None:
+        allowed = {str(u) for u in units}
+        strangers = sorted({u for u in long["unit"] if u and u not in allowed})
+        if strangers:
+            problems.append(Problem(_LAYER, "unit", "one of the given units", tuple(strangers)))
+    if problems:
+        return long, problems
+    long = long.assign(year=years.astype(np.int64))
+    doubled = long.duplicated(list(_KEYS), keep=False)
+    if doubled.any():
+        cells = tuple(dict.fromkeys(_cell_names(long.loc[doubled])))
+        problems.append(Problem(_LAYER, "unit, year, indicator", "one value per cell", cells))
+    values, bad = _numbers(long["value"])
+    if bad.any():
+        found = ", ".join(sorted({str(v) for v in long.loc[bad, "value"]})[:5])
+        rows = _cell_names(long.loc[bad])
+        problems.append(Problem(_LAYER, "value", "a finite number or an empty cell", rows, found))
+    return long.assign(value=values), problems
+
+
+def _grid(long: pd.DataFrame, library: IndicatorLibrary) -> pd.DataFrame:
+    """Values as a wide frame: index (unit, year) over every unit × year, one column per indicator."""
+    present = set(long["indicator"].unique())
+    indicators = [i for i in library.ids if i in present]
+    wide = long.pivot(index=["unit", "year"], columns="indicator", values="value")
+    full = pd.MultiIndex.from_product(
+        [sorted(long["unit"].unique()), sorted(long["year"].unique())], names=["unit", "year"]
+    )
+    return wide.reindex(index=full, columns=pd.Index(indicators, name="indicator"))
+
+
+def _missing_cells(wide: pd.DataFrame) -> tuple[str, ...]:
+    """``unit/year/indicator`` of every missing cell of a wide frame."""
+    stacked = cast(pd.Series, wide.isna().stack())
+    cells = stacked.index[stacked.to_numpy(dtype=bool)]
+    return tuple(f"{u}/{y}/{i}" for u, y, i in cells.to_list())
+
+
+def _impute(wide: pd.DataFrame, policy: ImputationPolicy) -> pd.DataFrame:
+    """``wide`` with its missing cells filled by ``policy`` (cells it cannot fill stay NaN)."""
+    if policy == "unit_mean":
+        return wide.fillna(wide.groupby(level="unit").transform("mean"))
+    if policy == "indicator_median":
+        return wide.fillna(wide.groupby(level="year").transform("median"))
+    if policy == "previous_year":
+        return wide.groupby(level="unit").ffill()
+    return wide
+
+
+def _zero_variance(wide: pd.DataFrame) -> pd.DataFrame:
+    """Indicator and year pairs whose value is the same for every unit (two units or more)."""
+    columns = ["indicator", "year", "value"]
+    if wide.index.get_level_values("unit").nunique() < 2:
+        return pd.DataFrame(columns=columns)
+    by_year = wide.groupby(level="year")
+    constant = cast(pd.Series, (by_year.max() == by_year.min()).stack())
+    first = cast(pd.Series, by_year.first().stack())
+    hits = constant.index[constant.to_numpy(dtype=bool)]
+    return pd.DataFrame(
+        {
+            "indicator": hits.get_level_values("indicator").astype(str),
+            "year": hits.get_level_values("year").astype(np.int64),
+            "value": first.reindex(hits).to_numpy(dtype=np.float64),
+        },
+        columns=columns,
+    )
+
+
+def validate_indicator_table(
+    raw: pd.DataFrame,
+    library: IndicatorLibrary,
+    imputation: ImputationPolicy = "none",
+    units: Collection[str] | None = None,
+) -> IndicatorData:
+    """Validate a units × years × indicators table (long or wide) and impute missing values.
+
+    Parameters
+    ----------
+    raw
+        The table in long or wide layout (see the module docstring); values as numbers or text.
+    library
+        The indicators the table may hold.
+    imputation
+        How missing cells are filled: ``none`` (refused), ``unit_mean``, ``indicator_median``
+        or ``previous_year`` (see the module docstring).
+    units
+        The unit ids allowed (e.g. a city's district ids); ``None`` accepts any.
+
+    Returns
+    -------
+    IndicatorData
+        The tidy frame and the :class:`ImputationReport`.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem it can name at once: missing ``unit``/``year`` columns, empty
+        unit or indicator ids, years that are not whole numbers, unknown indicators, unknown
+        units, duplicate cells (``unit/year/indicator``), values that are not finite numbers;
+        then units whose values are all missing; then missing cells (policy ``none``) or cells
+        the policy cannot fill.
+    """
+    if imputation not in get_args(ImputationPolicy):
+        policies = ", ".join(get_args(ImputationPolicy))
+        problem = Problem(_LAYER, "imputation", f"one of {policies}", found=repr(imputation))
+        raise ValidationError([problem], what=_LAYER)
+    long, problems = _to_long(raw)
+    if not problems:
+        long, problems = _key_problems(long, library, units)
+    if not problems and long.empty:
+        problems = [Problem(_LAYER, "", "at least one unit, year and indicator", found="no rows")]
+    if problems:
+        raise ValidationError(problems, what=_LAYER)
+    wide = _grid(long, library)
+    _refuse_empty_units(wide)
+    filled = _impute(wide, imputation)
+    _refuse_missing(filled, imputation)
+    return _result(wide, filled, imputation)
+
+
+def _refuse_empty_units(wide: pd.DataFrame) -> None:
+    """Raise naming every unit whose values are all missing."""
+    empty = wide.isna().groupby(level="unit").all().all(axis=1)
+    if empty.any():
+        rows = tuple(str(u) for u in empty.index[empty])
+        problem = Problem(_LAYER, "unit", "at least one value per unit", rows, "all values missing")
+        raise ValidationError([problem], what=_LAYER)
+
+
+def _refuse_missing(filled: pd.DataFrame, policy: ImputationPolicy) -> None:
+    """Raise naming every cell still missing after imputation."""
+    cells = _missing_cells(filled)
+    if not cells:
+        return
+    expected = {
+        "none": "a value in every unit × year × indicator cell (imputation 'none')",
+        "unit_mean": "a value of the indicator for the unit in some other year (imputation 'unit_mean')",
+        "indicator_median": "a value of the indicator for some unit in the same year (imputation 'indicator_median')",
+        "previous_year": "a value of the indicator for the unit in an earlier year (imputation 'previous_year')",
+    }[policy]
+    raise ValidationError([Problem(_LAYER, "value", expected, cells, "missing")], what=_LAYER)
+
+
+def _result(wide: pd.DataFrame, filled: pd.DataFrame, policy: ImputationPolicy) -> IndicatorData:
+    """The tidy frame and report from the grid before and after imputation."""
+    was_missing = cast(pd.Series, wide.isna().stack())
+    frame = cast(pd.Series, filled.stack()).to_frame("value")
+    frame["imputed"] = was_missing.reindex(frame.index).to_numpy(dtype=bool)
+    frame = frame.reset_index()[list(_COLUMNS)]
+    frame["year"] = frame["year"].astype(np.int64)
+    frame["value"] = frame["value"].astype(np.float64)
+    imputed = frame.loc[frame["imputed"], ["unit", "year", "indicator", "value"]]
+    report = ImputationReport(policy, imputed.reset_index(drop=True), _zero_variance(filled))
+    return IndicatorData(frame, report)
+
+
+def read_indicator_table(
+    path: str | PathLike[str],
+    library: IndicatorLibrary,
+    imputation: ImputationPolicy = "none",
+    units: Collection[str] | None = None,
+    sheet: str | int = 0,
+) -> IndicatorData:
+    """Read and validate a units × years × indicators table from a CSV or Excel file.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (UTF-8, ``#`` comment lines) or ``.xlsx``/``.xlsm`` (needs
+        ``openpyxl``), in long or wide layout (see the module docstring).
+    library, imputation, units
+        As :func:`validate_indicator_table`.
+    sheet
+        The Excel sheet, by name or position.
+
+    Returns
+    -------
+    IndicatorData
+        As :func:`validate_indicator_table`.
+
+    Raises
+    ------
+    DataFileError
+        The file is missing, unreadable, or of another kind.
+    MissingDependency
+        An Excel file without ``openpyxl`` installed.
+    ValidationError
+        As :func:`validate_indicator_table`.
+    """
+    return validate_indicator_table(_read(Path(path), sheet), library, imputation, units)
+
+
+def _read(source: Path, sheet: str | int) -> pd.DataFrame:
+    """The raw table of a CSV or Excel file, every cell as text or missing."""
+    suffix = source.suffix.lower()
+    if suffix not in {".csv", *_EXCEL}:
+        raise DataFileError(f"{source}: an indicator table must be .csv, .xlsx or .xlsm")
+    if not source.is_file():
+        raise DataFileError(f"no such indicator table file: {source}")
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(source, dtype=str, comment="#", skipinitialspace=True)
+        import_optional_dependency("openpyxl", "reading Excel indicator tables")
+        return pd.read_excel(source, sheet_name=sheet, dtype=str)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataFileError(f"{source} is not a readable indicator table: {exc}") from exc
