@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_accessibility.py
 	$(BIN)/python benchmarks/bench_recovery.py
 	$(BIN)/python benchmarks/bench_assessment.py
+	$(BIN)/python benchmarks/bench_decision.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "CRSMismatch",
@@ -15,6 +16,11 @@ __all__ = [
     "MissingDependency",
     "Problem",
     "ResilientCityError",
+    "SolverError",
+    "SolverInfeasible",
+    "SolverNumericalTrouble",
+    "SolverTimeLimit",
+    "SolverUnbounded",
     "ValidationError",
 ]
 
@@ -103,3 +109,56 @@ class DataFileError(ResilientCityError, OSError):
 
 class MissingDependency(ResilientCityError, ImportError):
     """An optional package needed for this feature is not installed."""
+
+
+class SolverError(ResilientCityError, RuntimeError):
+    """HiGHS did not return an optimal solution.
+
+    Attributes
+    ----------
+    status
+        ``infeasible``, ``unbounded``, ``time_limit`` or ``numerical``.
+    problems
+        What is at fault (constraint families and rows, variables, data), when known.
+    """
+
+    status: str = "error"
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        self.problems = list(problems)
+        super().__init__(message + "".join(f"\n  - {p}" for p in self.problems))
+
+
+class SolverInfeasible(SolverError, ValueError):
+    """No solution satisfies every constraint; ``problems`` say which constraints or data."""
+
+    status = "infeasible"
+
+
+class SolverUnbounded(SolverError, ValueError):
+    """The objective improves without limit; ``problems`` name the variables that run away."""
+
+    status = "unbounded"
+
+
+class SolverTimeLimit(SolverError):
+    """The time limit was reached before optimality was proven.
+
+    Attributes
+    ----------
+    best
+        The best solution found (a MIP's incumbent, a
+        :class:`resilientcity.decision.lp.Solution`), or ``None``.
+    """
+
+    status = "time_limit"
+
+    def __init__(self, message: str, problems: Sequence[Problem] = (), best: Any = None) -> None:
+        super().__init__(message, problems)
+        self.best = best
+
+
+class SolverNumericalTrouble(SolverError):
+    """HiGHS stopped on numerical difficulties or another unexpected status."""
+
+    status = "numerical"

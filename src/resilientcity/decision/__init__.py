@@ -1,0 +1,28 @@
+"""Decisions, solved to optimality with HiGHS: evacuation to shelters and relief distribution.
+
+* :mod:`~resilientcity.decision.lp`: the one small modelling helper (sparse constraints,
+  lexicographic objectives, every solver status explained: which constraints or data make a
+  model infeasible, which variables run away in an unbounded one);
+* :mod:`~resilientcity.decision.evacuation`: people in the hazard zone → functioning shelters
+  within capacity, least person-minutes on the damaged roads, who cannot be sheltered and why;
+* :mod:`~resilientcity.decision.relief`: warehouses' stocks → shelters' needs over several days,
+  least unmet demand then least cost, or the fairest fill rate.
+"""
+
+from resilientcity.decision.evacuation import EvacuationPlan, evacuate, plan_evacuation
+from resilientcity.decision.lp import LinearModel, Objective, Solution, solve_lexicographic
+from resilientcity.decision.relief import ReliefPlan, plan_relief, relief_needs, shelter_needs
+
+__all__ = [
+    "EvacuationPlan",
+    "LinearModel",
+    "Objective",
+    "ReliefPlan",
+    "Solution",
+    "evacuate",
+    "plan_evacuation",
+    "plan_relief",
+    "relief_needs",
+    "shelter_needs",
+    "solve_lexicographic",
+]
