@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from resilientcity.decision.lp import (
@@ -120,3 +121,23 @@ def test_bad_constraints() -> None:
         m.add_constraints("c", [0], x.index([0]), [1.0])
     with pytest.raises(ValidationError, match="lower <= upper"):
         m.add_constraints("c", [0], x.index([0]), [1.0], lower=[2.0], upper=[1.0], labels=["r"])
+
+
+def test_empty_model_is_trivially_optimal() -> None:
+    """Nothing to decide (no variables, e.g. nobody to evacuate): optimal at 0, not an error."""
+    from resilientcity.decision.evacuation import plan_evacuation
+
+    model = LinearModel()
+    model.add_variables("x", 0)
+    solution = model.solve()
+    assert solution.objective == 0 and solution.x.size == 0
+    origins = pd.DataFrame(
+        {
+            "origin_id": pd.Series([], dtype=str),
+            "node_id": pd.Series([], dtype=int),
+            "people": pd.Series([], dtype=float),
+        }
+    )
+    shelters = pd.DataFrame({"shelter_id": ["S1"], "node_id": [1], "capacity_people": [10.0]})
+    plan = plan_evacuation(origins, shelters, np.zeros((0, 1)))
+    assert plan.totals["people"] == 0 and plan.totals["unsheltered"] == 0

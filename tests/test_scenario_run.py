@@ -199,7 +199,7 @@ def test_write_outputs_and_report(demo_run: ScenarioRun, tmp_path: Path) -> None
     assert "Impact: damage and loss" in page
     assert 'id="damage-map-0"' in page and 'id="exceedance"' in page
     assert 'id="service-loss-map"' in page and 'id="recovery-curves"' in page
-    assert "Why is it down?" in page
+    assert "Why is it down?" in page and 'id="shelter-fill"' in page
     curves = pd.read_csv(written.outputs["service_curves"], index_col="day")
     assert "city:all" in curves.columns and len(curves) == 181
     assert summary["resilience"]["index"] == pytest.approx(demo_run.summary["resilience"]["index"])
@@ -351,3 +351,17 @@ def test_sampled_repair_durations_are_reproducible(small_city: City) -> None:
     assert c.network is not None
     assert not np.array_equal(a.network.restoration_days, c.network.restoration_days)
     assert a.summary["network"]["road_network_problems"] == []
+
+
+def test_evacuation_of_the_displaced(demo_run: ScenarioRun, small_city: City) -> None:
+    plan = demo_run.evacuation
+    assert plan is not None
+    block = demo_run.summary["decision"]
+    people = demo_run.impacts[0].assets["displaced"].sum()
+    assert block["evacuated"] + block["unsheltered"] == pytest.approx(people, rel=1e-6)
+    assert block["evacuated"] > 0
+    s = plan.shelters
+    assert (s["assigned_people"] <= s["capacity_people"] + 1e-6).all()
+    # Damaged shelters take nobody.
+    damaged = set(small_city.assets["asset_id"].to_numpy(dtype=str)[demo_run.network.damaged])  # type: ignore[union-attr]
+    assert not (s["shelter_id"].isin(damaged) & (s["assigned_people"] > 0)).any()

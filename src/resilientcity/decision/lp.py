@@ -348,6 +348,9 @@ class LinearModel:
             a = sp.vstack([a, sp.csr_array(np.vstack([e[0] for e in extra]))], format="csr")
             lo = np.concatenate([lo, [e[1] for e in extra]])
             hi = np.concatenate([hi, [e[2] for e in extra]])
+        if c.size == 0 and np.all(lo <= 0) and np.all(hi >= 0):
+            # Nothing to decide (e.g. nobody to evacuate): HiGHS refuses an empty model.
+            return Solution(np.zeros(0), 0.0, dict(self.blocks))
         result = self._run(c, a, lo, hi, time_limit_s)
         status = int(result.status)
         if status == 0:

@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from resilientcity._files import atomic_path, ensure_folder
+from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.impact.assess import assess_impact, scenario_impact
 from resilientcity.impact.engine import exceedance_curve
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
 from resilientcity.scenario.config import Scenario
+from resilientcity.scenario.decision_stage import decision_summary, evacuation_stage
 from resilientcity.scenario.hazards import (
     build_event_set,
     build_hazard,
@@ -53,12 +55,13 @@ class ScenarioRun:
     event_sets: list[EventSetImpact]
     summary: dict[str, Any]
     network: NetworkStage | None = None
+    evacuation: EvacuationPlan | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
 def steps_of(scenario: Scenario) -> int:
     """How many progress steps :func:`run_scenario` reports (for a progress bar)."""
-    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 5
+    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 6
 
 
 def load_city(scenario: Scenario, progress: Progress | None = None) -> City:
@@ -181,6 +184,7 @@ def run_scenario(
         sets.append(EventSetImpact(named.name, named.events.kind, named.events, result, curve))
     summary: dict[str, Any] = {"impact": impact_summary(impacts, sets)}
     stage = None
+    evacuation = None
     if scenario.recovery.enabled:
         say("networks, cascade and recovery")
         grids = [h.depth_grid for h in combined if h.depth_grid is not None]
@@ -198,7 +202,10 @@ def run_scenario(
             damage_seed=rec.damage_seed,
         )
         summary.update(resilience_summary(stage, city))
-    return ScenarioRun(scenario, city, impacts, sets, summary, network=stage)
+        say("decisions: evacuation")
+        evacuation = evacuation_stage(city, impacts, stage)
+        summary["decision"] = decision_summary(evacuation)
+    return ScenarioRun(scenario, city, impacts, sets, summary, stage, evacuation)
 
 
 def write_outputs(
@@ -213,6 +220,7 @@ def write_outputs(
     from resilientcity import __version__
     from resilientcity.pipeline import write_json
     from resilientcity.report import write_report
+    from resilientcity.report.evacuation import evacuation_section
     from resilientcity.report.impact import impact_section
     from resilientcity.report.recovery import recovery_section
 
@@ -247,9 +255,18 @@ def write_outputs(
     sections = [impact_section(run.city, run.impacts, run.event_sets)]
     if run.network is not None:
         sections.append(recovery_section(run.city, run.network))
+    if run.evacuation is not None:
+        sections.append(evacuation_section(run.evacuation))
     write_report(outputs["report"], run.city, summary, sections)
     return ScenarioRun(
-        run.scenario, run.city, run.impacts, run.event_sets, summary, run.network, outputs
+        run.scenario,
+        run.city,
+        run.impacts,
+        run.event_sets,
+        summary,
+        run.network,
+        run.evacuation,
+        outputs,
     )
 
 

@@ -1,0 +1,54 @@
+"""The report's decision section (so far): the evacuation of the displaced to shelters."""
+
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+
+from resilientcity.decision.evacuation import EvacuationPlan
+from resilientcity.report.figures import _CHART_LAYOUT
+from resilientcity.report.html import Section, _num, _table, figure_html
+
+__all__ = ["evacuation_section", "shelter_fill_figure"]
+
+
+def shelter_fill_figure(plan: EvacuationPlan, top: int = 30) -> go.Figure:
+    """Bars of the people assigned to each shelter against its capacity (busiest first)."""
+    s = plan.shelters.sort_values("assigned_people", ascending=False).head(top)
+    labels = [html.escape(str(i)) for i in s["shelter_id"]]
+    fig = go.Figure(
+        [
+            go.Bar(x=labels, y=s["capacity_people"].to_numpy(), name="capacity",
+                   marker_color="#c7e9c0"),
+            go.Bar(x=labels, y=s["assigned_people"].to_numpy(), name="assigned",
+                   marker_color="#238b45"),
+        ]
+    )  # fmt: skip
+    fig.update_layout(
+        _CHART_LAYOUT,
+        barmode="overlay",
+        title="Shelter fill (busiest shelters)",
+        yaxis_title="people",
+        legend={"x": 0.75, "y": 0.98},
+    )
+    return fig
+
+
+def evacuation_section(plan: EvacuationPlan) -> Section:
+    """Totals, unsheltered people by reason and the shelters' fill."""
+    t = plan.totals
+    rows = [
+        ["people to shelter (displaced residents)", _num(t["people"])],
+        ["sheltered", _num(t["sheltered"])],
+        ["not sheltered: no open road to a functioning shelter", _num(t["unsheltered_isolated"])],
+        ["not sheltered: shelters full", _num(t["unsheltered_capacity"])],
+        ["mean trip (minutes, on the damaged roads)", _num(t["mean_travel_min"])],
+    ]
+    parts = [
+        '<p class="note">The displaced residents go to the functioning shelters within capacity '
+        "by the least total person-minutes (HiGHS, solved to optimality).</p>",
+        _table(["evacuation", "value"], rows, caption="Evacuation to shelters"),
+        figure_html(shelter_fill_figure(plan), "shelter-fill"),
+    ]
+    return Section("Decisions: evacuation to shelters", "\n".join(parts))
