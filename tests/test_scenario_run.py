@@ -365,3 +365,20 @@ def test_evacuation_of_the_displaced(demo_run: ScenarioRun, small_city: City) ->
     # Damaged shelters take nobody.
     damaged = set(small_city.assets["asset_id"].to_numpy(dtype=str)[demo_run.network.damaged])  # type: ignore[union-attr]
     assert not (s["shelter_id"].isin(damaged) & (s["assigned_people"] > 0)).any()
+
+
+def test_demo_writes_every_summary_block(tmp_path: Path) -> None:
+    from resilientcity.pipeline import run_demo
+
+    result = run_demo(tmp_path / "demo", size="small")
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text("utf-8"))
+    for block, keys in {
+        "impact": ("total_loss", "casualties", "displaced", "expected_annual_loss"),
+        "resilience": ("robustness", "rapidity_days", "loss", "index"),
+        "decision": ("evacuated", "unsheltered"),
+        "assessment": ("city_score", "weakest_dimension", "maturity_level"),
+    }.items():
+        for key in keys:
+            assert key in summary[block], (block, key)
+    page = result.outputs["report"].read_text("utf-8")
+    assert "assessment" in page.lower() and page.count("<script") >= 2

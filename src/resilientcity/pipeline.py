@@ -49,7 +49,7 @@ def demo_scenario(size: str = "small", seed: int = 20170703) -> Scenario:
 
 
 #: Progress steps of :func:`run_demo` after the city's own (for a progress bar).
-DEMO_EXTRA_STEPS = 1 + 9 + 3
+DEMO_EXTRA_STEPS = 1 + 10 + 3
 
 
 def run_demo(
@@ -77,6 +77,8 @@ def run_demo(
     timings
         Step → seconds, filled by the caller's progress tracker; copied into the summary.
     """
+    from resilientcity.assessment.run import demo_assessment
+    from resilientcity.report.assessment import assessment_section
     from resilientcity.scenario.run import run_scenario, write_outputs
 
     say = progress or (lambda _step: None)
@@ -86,8 +88,17 @@ def run_demo(
     say("writing city.gpkg")
     city.write(folder / "city.gpkg")
     run = run_scenario(scenario, city=city, progress=say)
+    say("assessment of the districts")
+    result, maturity, block = demo_assessment(city, run)
     job = {"kind": "demo", "size": size, "seed": seed, "scenario": scenario.name}
     written = write_outputs(
-        run, folder, job, timings, progress=say, extra_outputs={"city": folder / "city.gpkg"}
+        run,
+        folder,
+        job,
+        timings,
+        progress=say,
+        extra_outputs={"city": folder / "city.gpkg"},
+        extra_sections=[assessment_section(result, maturity)],
+        extra_summary={"assessment": block},
     )
     return DemoResult(city=city, summary=written.summary, outputs=written.outputs)

@@ -27,9 +27,16 @@ from resilientcity.assessment.data import (
     read_indicator_table,
     validate_indicator_table,
 )
+from resilientcity.assessment.from_twin import TWIN_INDICATORS, twin_indicators
 from resilientcity.assessment.indicators import DIMENSIONS, IndicatorLibrary, dimensions
 from resilientcity.assessment.maturity import MaturityResult, Questionnaire, assess_maturity
 from resilientcity.assessment.normalise import minmax, normalise, target_based, vector, zscore
+from resilientcity.assessment.run import (
+    AssessmentResult,
+    assess,
+    demo_assessment,
+    read_ahp_matrix,
+)
 from resilientcity.assessment.sensitivity import (
     SensitivityResult,
     sample_weights,
@@ -52,7 +59,9 @@ from resilientcity.assessment.weights import (
 
 __all__ = [
     "DIMENSIONS",
+    "TWIN_INDICATORS",
     "AHPResult",
+    "AssessmentResult",
     "ImputationReport",
     "IndicatorData",
     "IndicatorLibrary",
@@ -60,9 +69,11 @@ __all__ = [
     "Questionnaire",
     "SensitivityResult",
     "ahp_weights",
+    "assess",
     "assess_maturity",
     "combine_weights",
     "critic_weights",
+    "demo_assessment",
     "dimension_obstacles",
     "dimension_scores",
     "dimensions",
@@ -73,10 +84,12 @@ __all__ = [
     "normalise",
     "obstacle_degree",
     "rank",
+    "read_ahp_matrix",
     "read_indicator_table",
     "sample_weights",
     "target_based",
     "topsis",
+    "twin_indicators",
     "validate_indicator_table",
     "vector",
     "vikor",

@@ -13,6 +13,7 @@ import sys
 import typer
 
 from resilientcity.cli._console import err_console, state
+from resilientcity.cli.assess import assess
 from resilientcity.cli.demo import demo
 from resilientcity.cli.run import run
 from resilientcity.cli.twin import twin_app
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(twin_app, name="twin")
 app.command("demo")(demo)
 app.command("run")(run)
+app.command("assess")(assess)
 
 
 @app.callback()

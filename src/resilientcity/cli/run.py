@@ -27,6 +27,12 @@ def print_impact(summary: dict[str, Any]) -> None:
             f"[bold]resilience[/]: index {res['index']:.3f}, robustness {res['robustness']:.1%}, "
             f"back to 95 % in {back}, loss {res['loss']:,.1f} service-days"
         )
+    assessment = summary.get("assessment")
+    if assessment:
+        console.print(
+            f"[bold]assessment[/]: city score {assessment['city_score']:.3f}, weakest dimension "
+            f"{assessment['weakest_dimension']}, maturity {assessment['maturity_name']}"
+        )
     for s in impact.get("event_sets", []):
         console.print(
             f"[bold]{s['name']}[/]: expected annual loss "

@@ -8,7 +8,7 @@ their steps here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.impact.assess import assess_impact, scenario_impact
 from resilientcity.impact.engine import exceedance_curve
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
+from resilientcity.report.html import Section
 from resilientcity.scenario.config import Scenario
 from resilientcity.scenario.decision_stage import decision_summary, evacuation_stage
 from resilientcity.scenario.hazards import (
@@ -215,6 +216,8 @@ def write_outputs(
     timings: dict[str, float] | None = None,
     progress: Progress | None = None,
     extra_outputs: dict[str, Path] | None = None,
+    extra_sections: Sequence[Section] = (),
+    extra_summary: dict[str, Any] | None = None,
 ) -> ScenarioRun:
     """Write ``summary.json``, ``impact_assets.parquet`` and ``report.html`` into ``out``."""
     from resilientcity import __version__
@@ -246,6 +249,7 @@ def write_outputs(
         "job": job,
         "city": run.city.summary(),
         **run.summary,
+        **(extra_summary or {}),
         "timings_s": dict(timings or {}),
         "outputs": {k: v.name for k, v in outputs.items()},
     }
@@ -257,6 +261,7 @@ def write_outputs(
         sections.append(recovery_section(run.city, run.network))
     if run.evacuation is not None:
         sections.append(evacuation_section(run.evacuation))
+    sections += list(extra_sections)
     write_report(outputs["report"], run.city, summary, sections)
     return ScenarioRun(
         run.scenario,
