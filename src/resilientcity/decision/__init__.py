@@ -6,23 +6,30 @@
 * :mod:`~resilientcity.decision.evacuation`: people in the hazard zone → functioning shelters
   within capacity, least person-minutes on the damaged roads, who cannot be sheltered and why;
 * :mod:`~resilientcity.decision.relief`: warehouses' stocks → shelters' needs over several days,
-  least unmet demand then least cost, or the fairest fill rate.
+  least unmet demand then least cost, or the fairest fill rate;
+* :mod:`~resilientcity.decision.plans`: contingency plans (预案): triggers on hazards, warning
+  levels and scenario results → tasks per agency with deadlines, in dependency order.
 """
 
 from resilientcity.decision.evacuation import EvacuationPlan, evacuate, plan_evacuation
 from resilientcity.decision.lp import LinearModel, Objective, Solution, solve_lexicographic
+from resilientcity.decision.plans import PlanSet, evaluate_plans, load_plans, tasks_of
 from resilientcity.decision.relief import ReliefPlan, plan_relief, relief_needs, shelter_needs
 
 __all__ = [
     "EvacuationPlan",
     "LinearModel",
     "Objective",
+    "PlanSet",
     "ReliefPlan",
     "Solution",
     "evacuate",
+    "evaluate_plans",
+    "load_plans",
     "plan_evacuation",
     "plan_relief",
     "relief_needs",
     "shelter_needs",
     "solve_lexicographic",
+    "tasks_of",
 ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.report.figures import _CHART_LAYOUT
 from resilientcity.report.html import Section, _num, _table, figure_html
 
-__all__ = ["evacuation_section", "shelter_fill_figure"]
+__all__ = ["evacuation_section", "plans_section", "shelter_fill_figure"]
 
 
 def shelter_fill_figure(plan: EvacuationPlan, top: int = 30) -> go.Figure:
@@ -52,3 +53,32 @@ def evacuation_section(plan: EvacuationPlan) -> Section:
         figure_html(shelter_fill_figure(plan), "shelter-fill"),
     ]
     return Section("Decisions: evacuation to shelters", "\n".join(parts))
+
+
+def plans_section(fired: pd.DataFrame, tasks: pd.DataFrame) -> Section:
+    """The contingency plans (预案) that fire, why, and the tasks they create per agency."""
+    if fired.empty:
+        body = '<p class="note">No contingency plan fires for this scenario.</p>'
+        return Section("Decisions: contingency plans", body)
+    plan_rows = [
+        [str(pid), str(level), f"{zh} {en}", str(reason), str(n)]
+        for pid, level, zh, en, reason, n in zip(
+            fired.index, fired["level"], fired["name_zh"], fired["name_en"], fired["reason"],
+            fired["n_tasks"], strict=True,
+        )
+    ]  # fmt: skip
+    task_rows = [
+        [str(plan), str(task), f"{agency_zh} ({agency})", f"{float(deadline):g}", f"{zh} {en}",
+         ", ".join(str(d) for d in (after if isinstance(after, list | tuple) else ()))]
+        for plan, task, agency, agency_zh, deadline, zh, en, after in zip(
+            tasks["plan"], tasks["task"], tasks["agency"], tasks["agency_zh"], tasks["deadline_h"],
+            tasks["text_zh"], tasks["text_en"], tasks["depends_on"], strict=True,
+        )
+    ]  # fmt: skip
+    parts = [
+        _table(["plan", "response level", "name", "why it fires", "tasks"], plan_rows,
+               caption="Contingency plans that fire"),
+        _table(["plan", "task", "agency", "deadline (h)", "task text", "after"], task_rows,
+               caption="Tasks created, in dependency order"),
+    ]  # fmt: skip
+    return Section("Decisions: contingency plans", "\n".join(parts))

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticError
 
 from resilientcity._files import read_data_file
+from resilientcity._pydantic import pydantic_problems
 from resilientcity.errors import Problem, ValidationError
 
 __all__ = [
@@ -190,18 +191,17 @@ class Scenario(_Spec):
     event_sets: list[EventSetSpec] = Field(default_factory=list)
     impact: ImpactOptions = ImpactOptions()
     recovery: RecoveryOptions = RecoveryOptions()
+    warning_level: Literal["blue", "yellow", "orange", "red"] | None = Field(
+        default=None, description="the warning in force (four-level scheme), for the plans"
+    )
+    plans: list[Path] = Field(
+        default_factory=list, description="contingency plan files (default: the packaged ones)"
+    )
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def resolve(self, path: Path | None) -> Path | None:
         """``path`` relative to the scenario file's folder (absolute paths unchanged)."""
         return None if path is None else (path if path.is_absolute() else self.base_dir / path)
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def scenario_from_dict(
@@ -226,16 +226,7 @@ def scenario_from_dict(
     try:
         scenario = Scenario.model_validate({**data, "base_dir": base_dir or Path(".")})
     except PydanticError as exc:
-        problems = [
-            Problem(
-                source,
-                _location(tuple(err["loc"])),
-                err["msg"].removeprefix("Value error, "),
-                found=repr(err["input"])[:80] if err["type"] != "missing" else "",
-            )
-            for err in exc.errors()
-        ]
-        raise ValidationError(problems, what="scenario") from None
+        raise ValidationError(pydantic_problems(exc, source), what="scenario") from None
     return scenario
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from resilientcity._files import atomic_path, ensure_folder
 from resilientcity.decision.evacuation import EvacuationPlan
+from resilientcity.decision.plans import evaluate_plans, load_plans, tasks_of
 from resilientcity.impact.assess import assess_impact, scenario_impact
 from resilientcity.impact.engine import exceedance_curve
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
@@ -57,12 +58,13 @@ class ScenarioRun:
     summary: dict[str, Any]
     network: NetworkStage | None = None
     evacuation: EvacuationPlan | None = None
+    plans: tuple[pd.DataFrame, pd.DataFrame] | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
 def steps_of(scenario: Scenario) -> int:
     """How many progress steps :func:`run_scenario` reports (for a progress bar)."""
-    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 6
+    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 7
 
 
 def load_city(scenario: Scenario, progress: Progress | None = None) -> City:
@@ -206,7 +208,14 @@ def run_scenario(
         say("decisions: evacuation")
         evacuation = evacuation_stage(city, impacts, stage)
         summary["decision"] = decision_summary(evacuation)
-    return ScenarioRun(scenario, city, impacts, sets, summary, stage, evacuation)
+    say("decisions: contingency plans")
+    plan_set = load_plans([scenario.resolve(p) for p in scenario.plans] or None)  # type: ignore[misc]
+    fired = evaluate_plans(plan_set, summary, warning_level=scenario.warning_level)
+    tasks = tasks_of(fired, plan_set)
+    summary.setdefault("decision", {}).update(
+        {"plans_fired": fired.index.astype(str).tolist(), "tasks": len(tasks)}
+    )
+    return ScenarioRun(scenario, city, impacts, sets, summary, stage, evacuation, (fired, tasks))
 
 
 def write_outputs(
@@ -223,7 +232,7 @@ def write_outputs(
     from resilientcity import __version__
     from resilientcity.pipeline import write_json
     from resilientcity.report import write_report
-    from resilientcity.report.evacuation import evacuation_section
+    from resilientcity.report.evacuation import evacuation_section, plans_section
     from resilientcity.report.impact import impact_section
     from resilientcity.report.recovery import recovery_section
 
@@ -261,6 +270,8 @@ def write_outputs(
         sections.append(recovery_section(run.city, run.network))
     if run.evacuation is not None:
         sections.append(evacuation_section(run.evacuation))
+    if run.plans is not None:
+        sections.append(plans_section(*run.plans))
     sections += list(extra_sections)
     write_report(outputs["report"], run.city, summary, sections)
     return ScenarioRun(
@@ -271,6 +282,7 @@ def write_outputs(
         summary,
         run.network,
         run.evacuation,
+        run.plans,
         outputs,
     )
 

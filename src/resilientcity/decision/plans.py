@@ -1,0 +1,584 @@
+"""Contingency plans (预案): declarative files, a validator, and which plans a scenario fires.
+
+A plan file (YAML or JSON) lists the agencies that take part and the plans. A plan has an id,
+a name in Chinese and English, the hazard kinds it covers, a response level (I highest … IV
+lowest, the four levels of the Chinese national emergency plans), a trigger (``any`` or ``all``
+of its conditions) and tasks, each for one agency, due a number of hours after activation and
+depending on other tasks of the plan.
+
+A condition is one of
+
+* ``hazard: river_flood`` — the hazard kind strikes;
+* ``warning: orange`` — the warning level issued is at least this colour
+  (blue < yellow < orange < red, the four-colour scheme of CMA Order No. 16, 2007);
+* ``when: "impact.displaced > 10000"`` — a threshold on the scenario summary: a dotted path
+  into ``summary.json`` (list items as ``[0]``), optionally followed by ``count`` (the length
+  of a list), an operator (``> >= < <= == !=``) and a number. Parsed by a regular expression
+  and compared in Python: never evaluated as code.
+
+``data/decision/plans/`` holds illustrative flood and earthquake plans for the demo city.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticError
+
+from resilientcity._files import read_data_file
+from resilientcity._pydantic import pydantic_problems
+from resilientcity.errors import Problem, ValidationError
+from resilientcity.hazard.events import HAZARD_UNITS, HazardKind
+
+__all__ = [
+    "WARNING_LEVELS",
+    "Agency",
+    "Condition",
+    "Expression",
+    "Plan",
+    "PlanFile",
+    "PlanSet",
+    "ResponseLevel",
+    "Task",
+    "Text",
+    "Trigger",
+    "WarningLevel",
+    "evaluate_plans",
+    "load_plans",
+    "parse_expression",
+    "plans_from_dict",
+    "tasks_of",
+]
+
+WarningLevel = Literal["blue", "yellow", "orange", "red"]
+ResponseLevel = Literal["I", "II", "III", "IV"]
+
+#: Warning colours from lowest to highest (CMA Order No. 16, 2007: blue IV … red I).
+WARNING_LEVELS: tuple[WarningLevel, ...] = ("blue", "yellow", "orange", "red")
+#: Response levels from highest (I, 特别重大) to lowest (IV, 一般).
+_RESPONSE_RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+_PATH = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*"
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_EXPRESSION = re.compile(
+    rf"^\s*(?P<path>{_PATH})(?:\s+(?P<count>count))?\s*(?P<op>>=|<=|==|!=|>|<)\s*"
+    rf"(?P<value>{_NUMBER})\s*$"
+)
+_STEP = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed threshold: ``path [count] op value``."""
+
+    path: str
+    op: str
+    value: float
+    count: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}{' count' if self.count else ''} {self.op} {self.value:g}"
+
+    def lookup(self, summary: Mapping[str, Any]) -> float | None:
+        """The number at ``path`` in ``summary`` (a list's length with ``count``), or ``None``.
+
+        ``None`` when the path is missing, the value is null, or it is not a number (a list
+        without ``count``).
+        """
+        node: Any = summary
+        for key, index in _STEP.findall(self.path):
+            if key and isinstance(node, Mapping) and key in node:
+                node = node[key]
+            elif index and isinstance(node, list) and int(index) < len(node):
+                node = node[int(index)]
+            else:
+                return None
+        if self.count:
+            return float(len(node)) if isinstance(node, list | tuple | dict) else None
+        if isinstance(node, bool) or not isinstance(node, numbers.Real):
+            return None
+        return float(node)
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value op threshold`` is true."""
+        return _OPERATORS[self.op](value, self.value)
+
+
+def parse_expression(text: str) -> Expression:
+    """Parse ``"impact.displaced > 10000"`` or ``"network.hospitals_down count >= 1"``.
+
+    Raises
+    ------
+    ValueError
+        Text that is not ``path [count] operator number``.
+    """
+    match = _EXPRESSION.match(text)
+    if match is None:
+        raise ValueError(
+            "an expression 'path [count] op number' with op one of > >= < <= == != "
+            f"(e.g. 'impact.displaced > 10000'), not {text!r}"
+        )
+    value = float(match["value"])
+    if not math.isfinite(value):
+        raise ValueError(f"a finite number in the expression {text!r}")
+    return Expression(match["path"], match["op"], value, match["count"] is not None)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Spec):
+    """A text in Chinese and English."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Agency(_Spec):
+    """An agency that takes part in the plans (``id`` is what tasks refer to)."""
+
+    id: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    name: Text
+
+
+class Condition(_Spec):
+    """One trigger condition: exactly one of ``hazard``, ``warning`` or ``when``."""
+
+    hazard: HazardKind | None = None
+    warning: WarningLevel | None = None
+    when: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        given = [k for k in ("hazard", "warning", "when") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("exactly one of 'hazard', 'warning' or 'when'")
+        if self.when is not None:
+            parse_expression(self.when)
+        return self
+
+
+class Trigger(_Spec):
+    """The plan fires when ``any`` (or ``all``) of the conditions hold."""
+
+    any: list[Condition] | None = Field(default=None, min_length=1)
+    all: list[Condition] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Trigger:
+        if (self.any is None) == (self.all is None):
+            raise ValueError("exactly one of 'any' or 'all' (a list of conditions)")
+        return self
+
+
+class Task(_Spec):
+    """A task of a plan: one agency, due ``deadline_h`` hours after the plan is activated."""
+
+    id: str = Field(min_length=1)
+    agency: str
+    text: Text
+    deadline_h: float = Field(ge=0, allow_inf_nan=False)
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class Plan(_Spec):
+    """A contingency plan: trigger → tasks per agency."""
+
+    id: str = Field(min_length=1)
+    name: Text
+    family: str = Field(
+        min_length=1, description="plans of one family are the levels of one response"
+    )
+    hazards: list[HazardKind] = Field(min_length=1)
+    level: ResponseLevel
+    trigger: Trigger
+    tasks: list[Task] = Field(min_length=1)
+
+
+class PlanFile(_Spec):
+    """A plan file: where it comes from, the agencies, and the plans."""
+
+    city: str = ""
+    basis: str = Field(min_length=1, description="the framework the plans follow, cited")
+    level_source: str = Field(min_length=1, description="source of the response levels")
+    note: str = ""
+    agencies: list[Agency] = Field(min_length=1)
+    plans: list[Plan] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class PlanSet:
+    """Validated plans from one or more files, with their agencies (by id)."""
+
+    plans: tuple[Plan, ...]
+    agencies: Mapping[str, Agency]
+
+    def plan(self, plan_id: str) -> Plan:
+        """The plan with id ``plan_id`` (``KeyError`` if none)."""
+        for plan in self.plans:
+            if plan.id == plan_id:
+                return plan
+        raise KeyError(plan_id)
+
+
+def _find_cycle(tasks: Sequence[Task]) -> list[str] | None:
+    """A dependency cycle among ``tasks`` as ``[a, b, …, a]``, or ``None``."""
+    edges = {t.id: list(t.depends_on) for t in tasks}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in edges.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt in edges and nxt not in state and (cycle := visit(nxt)) is not None:
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for task in tasks:
+        if task.id not in state and (cycle := visit(task.id)) is not None:
+            return cycle
+    return None
+
+
+def _task_problems(source: str, where: str, plan: Plan, agencies: set[str]) -> list[Problem]:
+    """Unknown agencies, duplicate or unknown task ids, deadlines before dependencies, cycles."""
+    problems = []
+    by_id: dict[str, Task] = {}
+    for k, task in enumerate(plan.tasks):
+        at = f"{where}.tasks[{k}]"
+        if task.id in by_id:
+            problems.append(Problem(source, f"{at}.id", "a task id unique in the plan", (task.id,)))
+        by_id[task.id] = task
+        if task.agency not in agencies:
+            problems.append(
+                Problem(
+                    source,
+                    f"{at}.agency",
+                    "an agency id listed in 'agencies'",
+                    (task.id,),
+                    repr(task.agency),
+                )
+            )
+    for k, task in enumerate(plan.tasks):
+        for d, dep in enumerate(task.depends_on):
+            at = f"{where}.tasks[{k}].depends_on[{d}]"
+            if dep not in by_id:
+                problems.append(
+                    Problem(source, at, "a task id of the same plan", (task.id,), repr(dep))
+                )
+            elif by_id[dep].deadline_h > task.deadline_h:
+                problems.append(
+                    Problem(
+                        source,
+                        f"{where}.tasks[{k}].deadline_h",
+                        f"a deadline no earlier than that of {dep!r} ({by_id[dep].deadline_h:g} h)",
+                        (task.id,),
+                        f"{task.deadline_h:g}",
+                    )
+                )
+    cycle = _find_cycle(plan.tasks)
+    if cycle is not None:
+        problems.append(
+            Problem(
+                source,
+                f"{where}.tasks",
+                "no cycle in depends_on",
+                tuple(cycle[:-1]),
+                " → ".join(cycle),
+            )
+        )
+    return problems
+
+
+def _cross_problems(source: str, spec: PlanFile) -> list[Problem]:
+    """Rules across fields: unique ids, known agencies, task dependencies without cycles."""
+    problems = []
+    agencies = [a.id for a in spec.agencies]
+    for k, agency_id in enumerate(agencies):
+        if agency_id in agencies[:k]:
+            problems.append(
+                Problem(source, f"agencies[{k}].id", "a unique agency id", (agency_id,))
+            )
+    seen: set[str] = set()
+    for p, plan in enumerate(spec.plans):
+        if plan.id in seen:
+            problems.append(Problem(source, f"plans[{p}].id", "a unique plan id", (plan.id,)))
+        seen.add(plan.id)
+        problems += _task_problems(source, f"plans[{p}]", plan, set(agencies))
+    return problems
+
+
+def plans_from_dict(data: Any, source: str = "plans") -> PlanFile:
+    """Validate a plan file given as a mapping (e.g. parsed YAML).
+
+    Raises
+    ------
+    ValidationError
+        Every problem, each naming its field (``plans[0].tasks[2].agency``), the task or plan
+        ids concerned, and what is expected.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError(
+            [
+                Problem(
+                    source,
+                    "",
+                    "a mapping with basis, agencies and plans",
+                    found=type(data).__name__,
+                )
+            ],
+            what="plan file",
+        )
+    try:
+        spec = PlanFile.model_validate(data)
+    except PydanticError as exc:
+        raise ValidationError(pydantic_problems(exc, source), what="plan file") from None
+    problems = _cross_problems(source, spec)
+    if problems:
+        raise ValidationError(problems, what="plan file")
+    return spec
+
+
+def _default_paths() -> list[Path]:
+    folder = files("resilientcity") / "data" / "decision" / "plans"
+    return sorted(
+        Path(str(p)) for p in folder.iterdir() if p.name.endswith((".yaml", ".yml", ".json"))
+    )
+
+
+def load_plans(paths: Iterable[str | PathLike[str]] | None = None) -> PlanSet:
+    """Read and validate plan files (default: the packaged example plans for the demo city).
+
+    Plan ids must be unique across the files; an agency id used in several files must name the
+    same agency.
+
+    Raises
+    ------
+    DataFileError
+        A missing or unreadable file.
+    ValidationError
+        Every problem of every file, named by file and field.
+    """
+    problems: list[Problem] = []
+    plans: list[Plan] = []
+    agencies: dict[str, Agency] = {}
+    for path in _default_paths() if paths is None else [Path(p) for p in paths]:
+        try:
+            spec = plans_from_dict(read_data_file(path, "plan", as_yaml=True), source=path.name)
+        except ValidationError as exc:
+            problems += exc.problems
+            continue
+        for k, agency in enumerate(spec.agencies):
+            if agencies.setdefault(agency.id, agency) != agency:
+                problems.append(
+                    Problem(
+                        path.name,
+                        f"agencies[{k}]",
+                        "the same agency as in the other plan files",
+                        (agency.id,),
+                    )
+                )
+        known = {p.id for p in plans}
+        for p, plan in enumerate(spec.plans):
+            if plan.id in known:
+                problems.append(
+                    Problem(
+                        path.name, f"plans[{p}].id", "a plan id unique across the files", (plan.id,)
+                    )
+                )
+        plans += spec.plans
+    if problems:
+        raise ValidationError(problems, what="plan files")
+    return PlanSet(tuple(plans), agencies)
+
+
+def _active_kinds(summary: Mapping[str, Any]) -> set[str]:
+    impact = summary.get("impact")
+    hazards = impact.get("hazards", []) if isinstance(impact, Mapping) else []
+    return {h["kind"] for h in hazards if isinstance(h, Mapping) and "kind" in h}
+
+
+def _match(
+    condition: Condition, summary: Mapping[str, Any], warning: WarningLevel | None, kinds: set[str]
+) -> str | None:
+    """Why ``condition`` holds (the condition with the value found), or ``None``."""
+    if condition.hazard is not None:
+        return f"hazard {condition.hazard}" if condition.hazard in kinds else None
+    if condition.warning is not None:
+        if warning is None or WARNING_LEVELS.index(warning) < WARNING_LEVELS.index(
+            condition.warning
+        ):
+            return None
+        return f"warning {warning} >= {condition.warning}"
+    expression = parse_expression(str(condition.when))
+    value = expression.lookup(summary)
+    if value is None or not expression.holds(value):
+        return None
+    return f"{expression} (value {value:g})"
+
+
+def evaluate_plans(
+    plans: PlanSet,
+    summary: Mapping[str, Any],
+    warning_level: WarningLevel | None = None,
+    hazard_kinds: Iterable[str] | None = None,
+    highest_only: bool = True,
+) -> pd.DataFrame:
+    """The plans a scenario fires, and why.
+
+    A plan is considered when one of its hazard kinds strikes, and fires when its trigger
+    holds. With ``highest_only`` only the highest response level of each family is kept (a
+    level I flood response replaces the level II–IV ones).
+
+    Parameters
+    ----------
+    plans
+        Plans from :func:`load_plans`.
+    summary
+        The scenario summary (``summary.json``: blocks ``impact``, ``network``, ``resilience``,
+        ``decision``).
+    warning_level
+        The highest warning colour issued for the hazards (``None``: no warning issued).
+    hazard_kinds
+        The hazard kinds that strike; default: the kinds in ``summary["impact"]["hazards"]``.
+    highest_only
+        Keep only the highest level that fires in each plan family.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fired plan, in file order; index ``plan`` (plan id); columns ``family``,
+        ``level`` (I–IV), ``name_zh``, ``name_en``, ``reason`` (the conditions that hold with
+        the values found, joined by ``"; "``), ``n_tasks``.
+
+    Raises
+    ------
+    ValidationError
+        An unknown warning level or hazard kind.
+    """
+    kinds = _active_kinds(summary) if hazard_kinds is None else set(hazard_kinds)
+    problems = []
+    if warning_level is not None and warning_level not in WARNING_LEVELS:
+        problems.append(
+            Problem(
+                "evaluate_plans",
+                "warning_level",
+                f"one of {', '.join(WARNING_LEVELS)}",
+                found=repr(warning_level),
+            )
+        )
+    unknown = sorted(kinds - set(HAZARD_UNITS))
+    if unknown:
+        problems.append(
+            Problem(
+                "evaluate_plans",
+                "hazard_kinds",
+                f"hazard kinds among {', '.join(HAZARD_UNITS)}",
+                tuple(unknown),
+            )
+        )
+    if problems:
+        raise ValidationError(problems, what="plan evaluation")
+    rows = []
+    for plan in plans.plans:
+        if not kinds.intersection(plan.hazards):
+            continue
+        mode_all = plan.trigger.all is not None
+        conditions = plan.trigger.all if plan.trigger.all is not None else plan.trigger.any or []
+        reasons = [_match(c, summary, warning_level, kinds) for c in conditions]
+        matched = [r for r in reasons if r is not None]
+        if matched and (not mode_all or len(matched) == len(reasons)):
+            rows.append(
+                {
+                    "plan": plan.id,
+                    "family": plan.family,
+                    "level": plan.level,
+                    "name_zh": plan.name.zh,
+                    "name_en": plan.name.en,
+                    "reason": "; ".join(matched),
+                    "n_tasks": len(plan.tasks),
+                }
+            )
+    columns = ["plan", "family", "level", "name_zh", "name_en", "reason", "n_tasks"]
+    fired = pd.DataFrame(rows, columns=columns)
+    if highest_only and not fired.empty:
+        rank = fired["level"].map(_RESPONSE_RANK)
+        fired = fired[rank == rank.groupby(fired["family"]).transform("max")]
+    return fired.set_index("plan")
+
+
+def tasks_of(fired: pd.DataFrame | Iterable[str], plans: PlanSet) -> pd.DataFrame:
+    """The tasks the fired plans create, in dependency order.
+
+    Parameters
+    ----------
+    fired
+        The frame from :func:`evaluate_plans` (its index is the plan ids) or plan ids.
+    plans
+        The plans ``fired`` was evaluated from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task, every task after the tasks it depends on, ties by deadline then file
+        order; columns ``plan``, ``task``, ``agency``, ``agency_zh``, ``deadline_h`` (hours
+        after activation), ``depends_on`` (tuple of task ids of the same plan), ``text_zh``,
+        ``text_en``.
+    """
+    ids = list(fired.index) if isinstance(fired, pd.DataFrame) else list(fired)
+    pending = [(plan_id, task) for plan_id in ids for task in plans.plan(plan_id).tasks]
+    done: set[tuple[str, str]] = set()
+    rows = []
+    while pending:
+        ready = [(p, t) for p, t in pending if all((p, d) in done for d in t.depends_on)]
+        plan_id, task = min(ready, key=lambda pt: pt[1].deadline_h)
+        pending.remove((plan_id, task))
+        done.add((plan_id, task.id))
+        rows.append(
+            {
+                "plan": plan_id,
+                "task": task.id,
+                "agency": task.agency,
+                "agency_zh": plans.agencies[task.agency].name.zh,
+                "deadline_h": task.deadline_h,
+                "depends_on": tuple(task.depends_on),
+                "text_zh": task.text.zh,
+                "text_en": task.text.en,
+            }
+        )
+    columns = [
+        "plan",
+        "task",
+        "agency",
+        "agency_zh",
+        "deadline_h",
+        "depends_on",
+        "text_zh",
+        "text_en",
+    ]
+    return pd.DataFrame(rows, columns=columns)
