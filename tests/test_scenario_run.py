@@ -384,3 +384,20 @@ def test_demo_writes_every_summary_block(tmp_path: Path) -> None:
     assert "assessment" in page.lower() and page.count("<script") >= 2
     assert "Decisions: contingency plans" in page
     assert "flood_shelter_shortfall" in summary["decision"]["plans_fired"]  # people unsheltered
+
+
+def test_rescue_dispatch_and_repair_policy_comparison(small_city: City) -> None:
+    data = {
+        "name": "flood with policy comparison",
+        "city": {"demo": "small"},
+        "hazards": [{"kind": "river_flood", "stage_m": 39.51}],
+        "recovery": {"compare_policies": True, "days": 60},
+    }
+    run = run_scenario(scenario_from_dict(data), city=small_city)
+    block = run.summary["decision"]
+    assert run.dispatch is not None
+    assert block["incidents"] == len(run.dispatch.incidents) > 0
+    assert block["mean_response_min"] is None or block["mean_response_min"] >= 0
+    policies = {p["policy"]: p for p in block["repair_policies"]}
+    assert set(policies) == {"naive", "critical_first", "population", "greedy"}
+    assert policies["greedy"]["resilience_loss"] <= policies["naive"]["resilience_loss"] + 1e-9

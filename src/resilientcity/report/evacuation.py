@@ -7,6 +7,7 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
+from resilientcity.decision.dispatch import DispatchPlan
 from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.report.figures import _CHART_LAYOUT
 from resilientcity.report.html import Section, _num, _table, figure_html
@@ -36,8 +37,25 @@ def shelter_fill_figure(plan: EvacuationPlan, top: int = 30) -> go.Figure:
     return fig
 
 
-def evacuation_section(plan: EvacuationPlan) -> Section:
-    """Totals, unsheltered people by reason and the shelters' fill."""
+def _dispatch_table(dispatch: DispatchPlan) -> str:
+    t = dispatch.totals
+    rows = [
+        [
+            "incidents (collapsed or deeply flooded occupied buildings)",
+            _num(len(dispatch.incidents)),
+        ],
+        ["served", _num(t["served"])],
+        ["not served", _num(t["unserved"])],
+        ["mean response (minutes, on the damaged roads)", _num(t["mean_response_min"])],
+    ]
+    reasons = dispatch.incidents["reason"].astype(str)
+    for reason, n in reasons[reasons != ""].value_counts().items():
+        rows.append([f"not served: {str(reason).replace('_', ' ')}", _num(n)])
+    return _table(["rescue dispatch", "value"], rows, caption="Rescue teams to incidents")
+
+
+def evacuation_section(plan: EvacuationPlan, dispatch: DispatchPlan | None = None) -> Section:
+    """Totals, unsheltered people by reason and the shelters' fill; rescue dispatch totals."""
     t = plan.totals
     rows = [
         ["people to shelter (displaced residents)", _num(t["people"])],
@@ -52,7 +70,9 @@ def evacuation_section(plan: EvacuationPlan) -> Section:
         _table(["evacuation", "value"], rows, caption="Evacuation to shelters"),
         figure_html(shelter_fill_figure(plan), "shelter-fill"),
     ]
-    return Section("Decisions: evacuation to shelters", "\n".join(parts))
+    if dispatch is not None:
+        parts.append(_dispatch_table(dispatch))
+    return Section("Decisions: evacuation and rescue", "\n".join(parts))
 
 
 def plans_section(fired: pd.DataFrame, tasks: pd.DataFrame) -> Section:

@@ -175,6 +175,11 @@ class RecoveryOptions(_Spec):
         default="sampled", description="down assets: one seeded draw, or P(functional) < 0.5"
     )
     damage_seed: int = 1
+    compare_policies: bool = Field(
+        default=False,
+        description="compare repair policies (naive, critical_first, population, greedy) by "
+        "their resilience loss; several recovery runs, slow for large cities",
+    )
     sampled: bool = Field(
         default=False, description="sample repair durations (lognormal around the mean)"
     )

@@ -6,7 +6,10 @@ occupants). They go to the shelters that are not themselves damaged (a shelter w
 water or power still takes people: relief supplies it), within capacity, on the road network
 as the network stage left it at the moment of the event (closures and slow-downs), by the least
 total person-minutes (:func:`resilientcity.decision.evacuation.evacuate`, HiGHS). Rescue
-dispatch, relief distribution, repair priorities and contingency plans follow in later stages.
+dispatch (:func:`dispatch_stage`) sends the teams of the undamaged fire stations and hospitals to
+the incidents the impact stage makes (collapsed or deeply flooded occupied buildings), by the
+highest priority served, then the least priority-weighted response time. Relief distribution and
+repair priorities follow in later stages.
 """
 
 from __future__ import annotations
@@ -17,12 +20,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resilientcity.decision.dispatch import (
+    DispatchPlan,
+    dispatch_teams,
+    dispatch_travel_minutes,
+    incidents_from_impact,
+    rescue_stations,
+)
 from resilientcity.decision.evacuation import EvacuationPlan, evacuate
 from resilientcity.impact.results import ScenarioImpact
 from resilientcity.scenario.network_stage import NetworkStage
 from resilientcity.twin.city import City
 
-__all__ = ["decision_summary", "displaced_people", "evacuation_stage"]
+__all__ = ["decision_summary", "dispatch_stage", "displaced_people", "evacuation_stage"]
 
 
 def displaced_people(city: City, impacts: Sequence[ScenarioImpact]) -> pd.Series:
@@ -46,11 +56,34 @@ def evacuation_stage(
     return evacuate(city, stage.edges, displaced_people(city, impacts), functional=up)
 
 
-def decision_summary(plan: EvacuationPlan) -> dict[str, Any]:
+def dispatch_stage(
+    city: City, impacts: Sequence[ScenarioImpact], stage: NetworkStage
+) -> DispatchPlan:
+    """Rescue teams from the undamaged fire stations and hospitals to the incidents (collapsed
+    or deeply flooded occupied buildings) of every hazard, on the damaged roads."""
+    frames = [incidents_from_impact(city, impact) for impact in impacts]
+    incidents = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(frames) > 1:  # the same building hit by two hazards is one incident
+        incidents = incidents.drop_duplicates("incident_id")
+    stations = rescue_stations(city)
+    down = set(city.assets["asset_id"].to_numpy(dtype=str)[stage.damaged])
+    stations = stations[~stations["station_id"].isin(down)].reset_index(drop=True)
+    minutes = dispatch_travel_minutes(city, stage.edges, stations, incidents)
+    return dispatch_teams(incidents, stations, minutes)
+
+
+def decision_summary(plan: EvacuationPlan, dispatch: DispatchPlan | None = None) -> dict[str, Any]:
     """The ``decision`` block of ``summary.json`` (people; minutes)."""
     t = plan.totals
     mean = float(t["mean_travel_min"])
+    response = float(dispatch.totals["mean_response_min"]) if dispatch is not None else np.nan
+    rescue = {
+        "mean_response_min": response if np.isfinite(response) else None,
+        "incidents": len(dispatch.incidents) if dispatch is not None else 0,
+        "incidents_unserved": int(dispatch.totals["unserved"]) if dispatch is not None else 0,
+    }
     return {
+        **rescue,
         "evacuated": float(t["sheltered"]),
         "unsheltered": float(t["unsheltered"]),
         "unsheltered_isolated": float(t["unsheltered_isolated"]),

@@ -18,14 +18,20 @@ import numpy as np
 import pandas as pd
 
 from resilientcity._files import atomic_path, ensure_folder
+from resilientcity.decision.dispatch import DispatchPlan
 from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.decision.plans import evaluate_plans, load_plans, tasks_of
+from resilientcity.decision.repair import compare_repair_policies
 from resilientcity.impact.assess import assess_impact, scenario_impact
 from resilientcity.impact.engine import exceedance_curve
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
 from resilientcity.report.html import Section
 from resilientcity.scenario.config import Scenario
-from resilientcity.scenario.decision_stage import decision_summary, evacuation_stage
+from resilientcity.scenario.decision_stage import (
+    decision_summary,
+    dispatch_stage,
+    evacuation_stage,
+)
 from resilientcity.scenario.hazards import (
     build_event_set,
     build_hazard,
@@ -59,12 +65,13 @@ class ScenarioRun:
     network: NetworkStage | None = None
     evacuation: EvacuationPlan | None = None
     plans: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    dispatch: DispatchPlan | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
 def steps_of(scenario: Scenario) -> int:
     """How many progress steps :func:`run_scenario` reports (for a progress bar)."""
-    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 7
+    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 8
 
 
 def load_city(scenario: Scenario, progress: Progress | None = None) -> City:
@@ -188,6 +195,7 @@ def run_scenario(
     summary: dict[str, Any] = {"impact": impact_summary(impacts, sets)}
     stage = None
     evacuation = None
+    dispatch = None
     if scenario.recovery.enabled:
         say("networks, cascade and recovery")
         grids = [h.depth_grid for h in combined if h.depth_grid is not None]
@@ -207,7 +215,21 @@ def run_scenario(
         summary.update(resilience_summary(stage, city))
         say("decisions: evacuation")
         evacuation = evacuation_stage(city, impacts, stage)
-        summary["decision"] = decision_summary(evacuation)
+        say("decisions: rescue dispatch")
+        dispatch = dispatch_stage(city, impacts, stage)
+        summary["decision"] = decision_summary(evacuation, dispatch)
+        if rec.compare_policies:
+            say("decisions: repair policies")
+            policies = compare_repair_policies(
+                city.assets,
+                city.dependencies,
+                stage.damaged,
+                stage.restoration_days,
+                days=rec.days,
+                crews=dict(rec.crews) if rec.crews is not None else None,
+                edges=city.roads.edges,
+            )
+            summary["decision"]["repair_policies"] = policies.to_dict(orient="records")
     say("decisions: contingency plans")
     plan_set = load_plans([scenario.resolve(p) for p in scenario.plans] or None)  # type: ignore[misc]
     fired = evaluate_plans(plan_set, summary, warning_level=scenario.warning_level)
@@ -215,7 +237,8 @@ def run_scenario(
     summary.setdefault("decision", {}).update(
         {"plans_fired": fired.index.astype(str).tolist(), "tasks": len(tasks)}
     )
-    return ScenarioRun(scenario, city, impacts, sets, summary, stage, evacuation, (fired, tasks))
+    plans = (fired, tasks)
+    return ScenarioRun(scenario, city, impacts, sets, summary, stage, evacuation, plans, dispatch)
 
 
 def write_outputs(
@@ -269,7 +292,7 @@ def write_outputs(
     if run.network is not None:
         sections.append(recovery_section(run.city, run.network))
     if run.evacuation is not None:
-        sections.append(evacuation_section(run.evacuation))
+        sections.append(evacuation_section(run.evacuation, run.dispatch))
     if run.plans is not None:
         sections.append(plans_section(*run.plans))
     sections += list(extra_sections)
@@ -283,6 +306,7 @@ def write_outputs(
         run.network,
         run.evacuation,
         run.plans,
+        run.dispatch,
         outputs,
     )
 
