@@ -37,6 +37,7 @@ from typing import Literal, NamedTuple, cast, get_args
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from resilientcity._compat import import_optional_dependency
 from resilientcity.assessment.indicators import IndicatorLibrary
@@ -56,6 +57,7 @@ _LAYER = "indicator table"
 _KEYS = ("unit", "year", "indicator")
 _COLUMNS = (*_KEYS, "value", "imputed")
 _EXCEL = {".xlsx", ".xlsm"}
+_NA_TEXT = frozenset({"nan", "<na>", "none"})
 
 
 @dataclass(frozen=True)
@@ -143,8 +145,8 @@ def _to_long(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
         long = renamed[[*_KEYS, "value"]].copy()
     else:
         long = renamed.melt(id_vars=["unit", "year"], var_name="indicator", value_name="value")
-    long["unit"] = long["unit"].map(_key_text)
-    long["indicator"] = long["indicator"].map(_key_text)
+    long["unit"] = _key_texts(long["unit"])
+    long["indicator"] = _key_texts(long["indicator"])
     return long, []
 
 
@@ -153,15 +155,35 @@ def _key_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     text = str(value).strip()
-    return "" if text.lower() in {"nan", "<na>", "none"} else text
+    return "" if text.lower() in _NA_TEXT else text
+
+
+def _key_texts(series: pd.Series) -> pd.Series:
+    """:func:`_key_text` of every element, computed once per distinct value."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    if pd.api.types.infer_dtype(distinct, skipna=False) == "string":
+        stripped = distinct.str.strip()
+        texts = stripped.where(~stripped.str.lower().isin(_NA_TEXT), "")
+    else:
+        texts = distinct.map(_key_text)
+    table = np.append(texts.to_numpy(dtype=object), "")
+    return pd.Series(table[codes], index=series.index, dtype=object)
 
 
 def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Values as floats, and the mask of values present but not finite numbers."""
-    present = series.notna() & (series.map(_key_text) != "")
+    present = series.notna()
+    if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+        present &= _key_texts(series) != ""
     numbers = pd.to_numeric(series.where(present), errors="coerce").astype(np.float64)
     bad = present & ~np.isfinite(numbers)
     return numbers.where(present & ~bad), bad
+
+
+def _positions(mask: pd.Series) -> tuple[str, ...]:
+    """The 1-based row numbers where ``mask`` is true, as text."""
+    return tuple(str(i + 1) for i in np.flatnonzero(mask.to_numpy(dtype=bool)))
 
 
 def _key_problems(
@@ -169,32 +191,30 @@ def _key_problems(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Checks of the keys and values: empty keys, years, unknown ids, duplicates, non-numbers."""
     problems: list[Problem] = []
-    positions = tuple(str(i + 1) for i in range(len(long)))
     for key in ("unit", "indicator"):
         empty = long[key] == ""
         if empty.any():
-            rows = tuple(p for p, e in zip(positions, empty, strict=True) if e)
-            problems.append(Problem(_LAYER, key, "a non-empty id", rows))
+            problems.append(Problem(_LAYER, key, "a non-empty id", _positions(empty)))
     years = pd.to_numeric(long["year"], errors="coerce")
     bad_year = ~(np.isfinite(years) & (years == np.round(years)))
     if bad_year.any():
         found = ", ".join(sorted({str(v) for v in long.loc[bad_year, "year"]})[:5])
-        rows = tuple(p for p, b in zip(positions, bad_year, strict=True) if b)
+        rows = _positions(bad_year)
         problems.append(Problem(_LAYER, "year", "a whole number (e.g. 2023)", rows, found))
-    unknown = sorted({i for i in long["indicator"] if i and i not in library})
+    unknown = sorted({i for i in long["indicator"].unique() if i and i not in library})
     if unknown:
         problems.append(
             Problem(_LAYER, "indicator", "an indicator id of the library", tuple(unknown))
         )
     if units is not None:
         allowed = {str(u) for u in units}
-        strangers = sorted({u for u in long["unit"] if u and u not in allowed})
+        strangers = sorted({u for u in long["unit"].unique() if u and u not in allowed})
         if strangers:
             problems.append(Problem(_LAYER, "unit", "one of the given units", tuple(strangers)))
     if problems:
         return long, problems
     long = long.assign(year=years.astype(np.int64))
-    doubled = long.duplicated(list(_KEYS), keep=False)
+    doubled = pd.Series(_Cells.of(long, library).flat).duplicated(keep=False).to_numpy()
     if doubled.any():
         cells = tuple(dict.fromkeys(_cell_names(long.loc[doubled])))
         problems.append(Problem(_LAYER, "unit, year, indicator", "one value per cell", cells))
@@ -206,15 +226,41 @@ def _key_problems(
     return long.assign(value=values), problems
 
 
+class _Cells(NamedTuple):
+    """Grid positions of a long frame's rows: sorted units, sorted years, library-ordered ids."""
+
+    units: list[str]
+    years: list[int]
+    indicators: list[str]
+    row: NDArray[np.int64]
+    column: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, long: pd.DataFrame, library: IndicatorLibrary) -> _Cells:
+        """The positions of ``long``'s rows (keys checked, years whole numbers)."""
+        unit_codes, units = pd.factorize(long["unit"], sort=True)
+        year_codes, years = pd.factorize(long["year"], sort=True)
+        present = set(long["indicator"].unique())
+        indicators = [i for i in library.ids if i in present]
+        column = pd.Index(indicators).get_indexer(pd.Index(long["indicator"])).astype(np.int64)
+        row = unit_codes.astype(np.int64) * len(years) + year_codes
+        return cls(list(units), [int(y) for y in years], indicators, row, column)
+
+    @property
+    def flat(self) -> NDArray[np.int64]:
+        """One integer per cell: equal for rows naming the same unit, year and indicator."""
+        return self.row * len(self.indicators) + self.column
+
+
 def _grid(long: pd.DataFrame, library: IndicatorLibrary) -> pd.DataFrame:
     """Values as a wide frame: index (unit, year) over every unit × year, one column per indicator."""
-    present = set(long["indicator"].unique())
-    indicators = [i for i in library.ids if i in present]
-    wide = long.pivot(index=["unit", "year"], columns="indicator", values="value")
-    full = pd.MultiIndex.from_product(
-        [sorted(long["unit"].unique()), sorted(long["year"].unique())], names=["unit", "year"]
+    cells = _Cells.of(long, library)
+    values = np.full((len(cells.units) * len(cells.years), len(cells.indicators)), np.nan)
+    values[cells.row, cells.column] = long["value"].to_numpy(dtype=np.float64)
+    full = pd.MultiIndex.from_product([cells.units, cells.years], names=["unit", "year"])
+    return pd.DataFrame(
+        values, index=full, columns=pd.Index(cells.indicators, name="indicator", dtype=object)
     )
-    return wide.reindex(index=full, columns=pd.Index(indicators, name="indicator"))
 
 
 def _missing_cells(wide: pd.DataFrame) -> tuple[str, ...]:

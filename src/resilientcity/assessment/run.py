@@ -331,7 +331,7 @@ def _score(
 def _as_data(data: IndicatorData | pd.DataFrame, library: IndicatorLibrary) -> pd.DataFrame:
     """The tidy frame of validated data (a raw frame is validated, imputation ``none``)."""
     if isinstance(data, IndicatorData):
-        unknown = sorted(set(data.frame["indicator"]) - set(library.ids))
+        unknown = sorted(set(data.frame["indicator"].unique()) - set(library.ids))
         if unknown:
             _fail([Problem("indicator table", "indicator", "an id of the library", tuple(unknown))])
         return data.frame
@@ -346,7 +346,7 @@ def _year_matrix(frame: pd.DataFrame, year: int | None) -> tuple[int, pd.DataFra
         found = ", ".join(str(y) for y in years)
         _fail([Problem("indicator table", "year", f"a year of the table ({found})", (), str(year))])
     rows = frame[frame["year"] == chosen]
-    order = list(dict.fromkeys(frame["indicator"]))
+    order = list(pd.unique(frame["indicator"]))
     matrix = rows.pivot(index="unit", columns="indicator", values="value")
     return chosen, matrix.reindex(columns=[c for c in order if c in matrix.columns])
 
