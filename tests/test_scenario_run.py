@@ -375,14 +375,14 @@ def test_demo_writes_every_summary_block(tmp_path: Path) -> None:
     for block, keys in {
         "impact": ("total_loss", "casualties", "displaced", "expected_annual_loss"),
         "resilience": ("robustness", "rapidity_days", "loss", "index"),
-        "decision": ("evacuated", "unsheltered", "plans_fired", "tasks"),
+        "decision": ("evacuated", "unsheltered", "plans_fired", "tasks", "repair_policies"),
         "assessment": ("city_score", "weakest_dimension", "maturity_level"),
     }.items():
         for key in keys:
             assert key in summary[block], (block, key)
     page = result.outputs["report"].read_text("utf-8")
     assert "assessment" in page.lower() and page.count("<script") >= 2
-    assert "Decisions: contingency plans" in page
+    assert "Decisions: contingency plans" in page and "Repair priorities compared" in page
     assert "flood_shelter_shortfall" in summary["decision"]["plans_fired"]  # people unsheltered
 
 

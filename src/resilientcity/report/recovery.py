@@ -9,6 +9,7 @@ metrics.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -235,10 +236,36 @@ def _levels_table(stage: NetworkStage) -> str:
     )  # fmt: skip
 
 
+def _policies_table(policies: Sequence[Mapping[str, Any]]) -> str:
+    rows = []
+    for p in policies:
+        rapid = float(p["rapidity_days"])
+        rows.append(
+            [
+                str(p["policy"]).replace("_", " "),
+                f"{float(p['resilience_loss']):,.2f}",
+                f"{float(p['resilience_index']):.3f}",
+                f"{rapid:,.1f}" if np.isfinite(rapid) else "–",
+                f"{float(p['loss_vs_naive']):+,.2f} ({float(p['loss_vs_naive_pct']):+.1f} %)",
+            ]
+        )
+    return _table(
+        ["repair policy", "resilience loss (days)", "resilience index", "rapidity (days)",
+         "loss vs naive order"],
+        rows,
+        caption="Repair priorities compared in the recovery simulation (city level)",
+    )  # fmt: skip
+
+
 def recovery_section(
-    city: City, stage: NetworkStage, max_buildings: int = MAX_BUILDINGS
+    city: City,
+    stage: NetworkStage,
+    max_buildings: int = MAX_BUILDINGS,
+    policies: Sequence[Mapping[str, Any]] | None = None,
 ) -> Section:
-    """The report section of the network, cascade and recovery stage."""
+    """The report section of the network, cascade and recovery stage (with the repair-policy
+    comparison when ``policies`` holds the records of
+    :func:`~resilientcity.decision.repair.compare_repair_policies`)."""
     isolated = stage.access["isolated"].to_numpy(dtype=bool)
     people = float(stage.access["occupants"].to_numpy()[isolated].sum())
     frame = stage.cascade.frame()
@@ -258,4 +285,6 @@ def recovery_section(
         figure_html(recovery_figure(stage), "recovery-curves"),
         _levels_table(stage),
     ]
+    if policies:
+        parts.append(_policies_table(policies))
     return Section("Networks, cascades and recovery", "\n".join(parts))

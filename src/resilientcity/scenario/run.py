@@ -290,7 +290,8 @@ def write_outputs(
     say("writing report.html")
     sections = [impact_section(run.city, run.impacts, run.event_sets)]
     if run.network is not None:
-        sections.append(recovery_section(run.city, run.network))
+        policies = run.summary.get("decision", {}).get("repair_policies")
+        sections.append(recovery_section(run.city, run.network, policies=policies))
     if run.evacuation is not None:
         sections.append(evacuation_section(run.evacuation, run.dispatch))
     if run.plans is not None:
