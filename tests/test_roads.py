@@ -15,9 +15,12 @@ from resilientcity.hazard.flood import flood_depth
 from resilientcity.network.roads import (
     PassabilityRules,
     accessibility,
+    check_edge_state,
+    damaged_graph,
     edge_flood_depth,
     edge_state,
     has_road_access,
+    reversed_graph,
     road_network_problems,
     travel_minutes_to_nearest,
     zone_accessibility,
@@ -302,6 +305,29 @@ def test_one_way_edges_are_driven_only_forwards() -> None:
     minutes, nearest = travel_minutes_to_nearest(city, closed, ["H2"])
     assert minutes.tolist() == [0.0, np.inf, np.inf]
     assert nearest.tolist() == [0, -1, -1]
+
+
+def test_public_damaged_and_reversed_graphs_by_hand() -> None:
+    xy = {1: (0.0, 0.0), 2: (1000.0, 0.0), 3: (2000.0, 0.0)}
+    edges: list[Edge] = [
+        (1, 1, 2, 1.0, True, ""),  # 1 → 2 only
+        (2, 2, 3, 1.0, False, ""),  # two-way, 60 km/h
+        (3, 3, 1, 5.0, True, ""),  # 3 → 1 only
+    ]
+    city = make_city(xy, edges, [("H1", "hospital", 2, 0.0, "D1")])
+    # 100 mm on edge 2: v = 0.0009 × 100² − 0.5529 × 100 + 86.9448 = 40.6548 km/h, factor
+    # 40.6548 / 60, so 1 / (40.6548 / 60) = 1.47584 min; 1 m on edge 3 closes it.
+    state = edge_state(city, [0.0, 0.1, 1.0])
+    is_open, factor = check_edge_state(city, state)
+    assert is_open.tolist() == [True, True, False]
+    np.testing.assert_allclose(factor, [1.0, 40.6548 / 60.0, 0.0], rtol=1e-12)
+    slowed = 60.0 / 40.6548
+    graph = damaged_graph(city, state)
+    expected = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, slowed], [0.0, slowed, 0.0]])
+    np.testing.assert_allclose(graph.toarray(), expected, rtol=1e-12)
+    np.testing.assert_allclose(reversed_graph(graph).toarray(), expected.T, rtol=1e-12)
+    with pytest.raises(ValidationError, match=r"\(0, 1\] on every open edge \(row 2\)"):
+        damaged_graph(city, state.assign(speed_factor=[1.0, 1.5, 0.0]))
 
 
 # ---------------------------------------------------------------------------------------------

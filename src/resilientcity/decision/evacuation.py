@@ -34,7 +34,7 @@ from scipy.sparse import csgraph
 
 from resilientcity.decision.lp import LinearModel, Objective, SolverInfeasible, solve_lexicographic
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.network.roads import PassabilityRules, _check_state, _graph, _reversed
+from resilientcity.network.roads import PassabilityRules, damaged_graph, reversed_graph
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -209,8 +209,7 @@ def shelter_travel_minutes(
     ValidationError
         Node ids that are not road nodes; a state that does not match the edges.
     """
-    is_open, factor = _check_state(city, state)
-    reverse = _reversed(_graph(city, is_open, factor))
+    reverse = reversed_graph(damaged_graph(city, state))
     o_pos = _node_positions(city, np.asarray(origin_nodes, dtype=np.int64), "origin_nodes")
     s_pos = _node_positions(city, np.asarray(shelter_nodes, dtype=np.int64), "shelter_nodes")
     out = np.full((o_pos.size, s_pos.size), np.inf)

@@ -7,7 +7,9 @@ The chain is
    closure, from the water on it (Pregnolato et al. 2017 depth–speed function) and from the
    functionality of the road asset (bridge, …) it runs on;
 3. :func:`travel_minutes_to_nearest` — minutes from every road node to the nearest of a set of
-   target assets over the open edges (one multi-source Dijkstra on the reversed graph);
+   target assets over the open edges (one multi-source Dijkstra on the reversed graph; the
+   graphs are public for other modules: :func:`check_edge_state`, :func:`damaged_graph`,
+   :func:`reversed_graph`);
 4. :func:`accessibility` and :func:`zone_accessibility` — minutes from every building to the
    nearest functioning hospital, shelter, fire station …, isolation and detour factors, per
    building and per district; :func:`has_road_access` — whether an asset is still connected to
@@ -50,9 +52,12 @@ __all__ = [
     "DEFAULT_KINDS",
     "PassabilityRules",
     "accessibility",
+    "check_edge_state",
+    "damaged_graph",
     "edge_flood_depth",
     "edge_state",
     "has_road_access",
+    "reversed_graph",
     "road_network_problems",
     "travel_minutes_to_nearest",
     "zone_accessibility",
@@ -401,8 +406,33 @@ def edge_state(
 # Shortest paths
 
 
-def _check_state(city: City, state: pd.DataFrame) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-    """``open`` and ``speed_factor`` of an :func:`edge_state` frame, after checks."""
+def check_edge_state(
+    city: City, state: pd.DataFrame
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """``open`` and ``speed_factor`` of an :func:`edge_state` frame, after checks.
+
+    Parameters
+    ----------
+    city
+        The city (its road edges).
+    state
+        Edge states from :func:`edge_state`: columns ``open`` and ``speed_factor``, one row per
+        road edge in ``city.roads.edges`` order (an ``edge_id`` column, when present, must match
+        that order).
+
+    Returns
+    -------
+    is_open : numpy.ndarray of bool
+        Per road edge, whether it is open.
+    speed_factor : numpy.ndarray of float64
+        Per road edge, the speed factor (in (0, 1] on open edges).
+
+    Raises
+    ------
+    ValidationError
+        Missing columns; another number of rows than edges; edges out of order (named); an open
+        edge whose speed factor is not in (0, 1] (named).
+    """
     edges = city.roads.edges
     missing = [c for c in ("open", "speed_factor") if c not in state.columns]
     if missing:
@@ -423,9 +453,32 @@ def _check_state(city: City, state: pd.DataFrame) -> tuple[NDArray[np.bool_], ND
     return is_open, factor
 
 
-def _graph(city: City, is_open: NDArray[np.bool_], factor: NDArray[np.float64]) -> sp.csr_array:
-    """Directed travel-time graph (minutes) of the open edges, at their reduced speeds."""
+def damaged_graph(city: City, state: pd.DataFrame) -> sp.csr_array:
+    """Directed travel-time graph (minutes) of the roads after damage.
+
+    Edge weights are ``travel_min / speed_factor`` on the open edges; closed edges are left out;
+    one-way edges run only from ``u`` to ``v``. Row and column positions are those of
+    :attr:`RoadNetwork.node_index`.
+
+    Parameters
+    ----------
+    city
+        The city (its roads).
+    state
+        Edge states from :func:`edge_state` (checked by :func:`check_edge_state`).
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        ``n_nodes × n_nodes`` minutes from row node to column node.
+
+    Raises
+    ------
+    ValidationError
+        A state that does not match the edges (see :func:`check_edge_state`).
+    """
     roads = city.roads
+    is_open, factor = check_edge_state(city, state)
     minutes = roads.edges["travel_min"].to_numpy(dtype=np.float64) / np.where(is_open, factor, 1.0)
     edges = roads.edges.assign(travel_min_damaged=minutes)
     return RoadNetwork(roads.nodes, edges).csr("travel_min_damaged", closed=~is_open)
@@ -455,8 +508,22 @@ def _nearest(
     return minutes, source
 
 
-def _reversed(graph: sp.csr_array) -> sp.csr_array:
-    """The graph with every edge turned around (CSR)."""
+def reversed_graph(graph: sp.csr_array) -> sp.csr_array:
+    """The graph with every edge turned around (CSR).
+
+    A shortest-path search from a set of nodes on the reversed graph gives the minutes *to*
+    those nodes on the roads (e.g. ``reversed_graph(damaged_graph(city, state))``).
+
+    Parameters
+    ----------
+    graph
+        A directed graph, e.g. from :func:`damaged_graph`.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        The transpose of ``graph``.
+    """
     return sp.csr_array(graph.T)
 
 
@@ -527,10 +594,10 @@ def travel_minutes_to_nearest(
         A state frame that does not match the edges (rows named); unknown target ids; targets
         whose ``node_id`` is no road node.
     """
-    is_open, factor = _check_state(city, state)
+    reverse = reversed_graph(damaged_graph(city, state))
     positions = _target_positions(city, targets, "targets")
     n = len(city.roads.nodes)
-    minutes, source = _nearest(_reversed(_graph(city, is_open, factor)), positions)
+    minutes, source = _nearest(reverse, positions)
     first = _first_index(positions, n)
     nearest = np.where(source >= 0, first[np.maximum(source, 0)], -1)
     return minutes, nearest
@@ -607,9 +674,8 @@ def has_road_access(
         outside the main one named); a state that does not match the edges; dangling node ids.
     """
     _require_connected(city, allow_disconnected)
-    is_open, factor = _check_state(city, state)
     _, labels = csgraph.connected_components(
-        _graph(city, is_open, factor), directed=True, connection="strong"
+        damaged_graph(city, state), directed=True, connection="strong"
     )
     main = labels == np.argmax(np.bincount(labels))
     assets = city.assets
@@ -697,7 +763,7 @@ def accessibility(
     """
     rules = rules if rules is not None else PassabilityRules.default()
     _require_connected(city, allow_disconnected)
-    is_open, factor = _check_state(city, state)
+    damaged = reversed_graph(damaged_graph(city, state))
     down = _down_assets(city, functional, rules.functional_threshold, "functional")
     assets = city.assets
     present = set(assets["kind"].unique())
@@ -705,8 +771,7 @@ def accessibility(
     absent = [k for k in wanted if k not in present]
     if absent:
         _fail("assets", "kind", "at least one asset of each facility kind", absent, "none")
-    damaged = _reversed(_graph(city, is_open, factor))
-    intact = _reversed(_intact_graph(city))
+    intact = reversed_graph(_intact_graph(city))
     buildings = assets[(assets["kind"] == "building").to_numpy(dtype=bool)]
     b_pos = _node_positions(city, buildings)
     out: dict[str, Any] = {
