@@ -375,7 +375,15 @@ def test_demo_writes_every_summary_block(tmp_path: Path) -> None:
     for block, keys in {
         "impact": ("total_loss", "casualties", "displaced", "expected_annual_loss"),
         "resilience": ("robustness", "rapidity_days", "loss", "index"),
-        "decision": ("evacuated", "unsheltered", "plans_fired", "tasks", "repair_policies"),
+        "decision": (
+            "evacuated",
+            "unsheltered",
+            "mean_response_min",
+            "relief_fill_rate",
+            "plans_fired",
+            "tasks",
+            "repair_policies",
+        ),
         "assessment": ("city_score", "weakest_dimension", "maturity_level"),
     }.items():
         for key in keys:
@@ -383,6 +391,7 @@ def test_demo_writes_every_summary_block(tmp_path: Path) -> None:
     page = result.outputs["report"].read_text("utf-8")
     assert "assessment" in page.lower() and page.count("<script") >= 2
     assert "Decisions: contingency plans" in page and "Repair priorities compared" in page
+    assert "Evacuation flows" in page and "Dispatch assignments" in page
     assert "flood_shelter_shortfall" in summary["decision"]["plans_fired"]  # people unsheltered
 
 

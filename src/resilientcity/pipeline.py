@@ -52,7 +52,7 @@ def demo_scenario(size: str = "small", seed: int = 20170703) -> Scenario:
 
 
 #: Progress steps of :func:`run_demo` after the city's own (for a progress bar).
-DEMO_EXTRA_STEPS = 1 + 12 + 3
+DEMO_EXTRA_STEPS = 1 + 14 + 3
 
 
 def run_demo(

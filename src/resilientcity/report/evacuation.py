@@ -12,7 +12,10 @@ from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.report.figures import _CHART_LAYOUT
 from resilientcity.report.html import Section, _num, _table, figure_html
 
-__all__ = ["evacuation_section", "plans_section", "shelter_fill_figure"]
+__all__ = ["TOP_ROWS", "evacuation_section", "plans_section", "shelter_fill_figure"]
+
+#: Rows of the flow and assignment tables in the report.
+TOP_ROWS = 20
 
 
 def shelter_fill_figure(plan: EvacuationPlan, top: int = 30) -> go.Figure:
@@ -51,7 +54,30 @@ def _dispatch_table(dispatch: DispatchPlan) -> str:
     reasons = dispatch.incidents["reason"].astype(str)
     for reason, n in reasons[reasons != ""].value_counts().items():
         rows.append([f"not served: {str(reason).replace('_', ' ')}", _num(n)])
-    return _table(["rescue dispatch", "value"], rows, caption="Rescue teams to incidents")
+    out = _table(["rescue dispatch", "value"], rows, caption="Rescue teams to incidents")
+    a = dispatch.assignments.sort_values("travel_min").head(TOP_ROWS)
+    assigned = [
+        [str(s), str(i), _num(n), _num(m)]
+        for s, i, n, m in zip(a["station_id"], a["incident_id"], a["teams"], a["travel_min"],
+                              strict=True)
+    ]  # fmt: skip
+    if assigned:
+        out += _table(["station", "incident", "teams", "travel (min)"], assigned,
+                      caption=f"Dispatch assignments (first {len(assigned)} by travel time)")  # fmt: skip
+    return out
+
+
+def _flows_table(plan: EvacuationPlan) -> str:
+    f = plan.flows.sort_values("people", ascending=False).head(TOP_ROWS)
+    rows = [
+        [str(o), str(s), _num(p), _num(m)]
+        for o, s, p, m in zip(f["origin_id"], f["shelter_id"], f["people"], f["travel_min"],
+                              strict=True)
+    ]  # fmt: skip
+    if not rows:
+        return ""
+    return _table(["from (road node)", "to shelter", "people", "travel (min)"], rows,
+                  caption=f"Evacuation flows (the {len(rows)} largest)")  # fmt: skip
 
 
 def evacuation_section(plan: EvacuationPlan, dispatch: DispatchPlan | None = None) -> Section:
@@ -69,6 +95,7 @@ def evacuation_section(plan: EvacuationPlan, dispatch: DispatchPlan | None = Non
         "by the least total person-minutes (HiGHS, solved to optimality).</p>",
         _table(["evacuation", "value"], rows, caption="Evacuation to shelters"),
         figure_html(shelter_fill_figure(plan), "shelter-fill"),
+        _flows_table(plan),
     ]
     if dispatch is not None:
         parts.append(_dispatch_table(dispatch))

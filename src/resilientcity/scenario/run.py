@@ -21,6 +21,7 @@ from resilientcity._files import atomic_path, ensure_folder
 from resilientcity.decision.dispatch import DispatchPlan
 from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.decision.plans import evaluate_plans, load_plans, tasks_of
+from resilientcity.decision.relief import ReliefPlan
 from resilientcity.decision.repair import compare_repair_policies
 from resilientcity.impact.assess import assess_impact, scenario_impact
 from resilientcity.impact.engine import exceedance_curve
@@ -38,6 +39,7 @@ from resilientcity.scenario.hazards import (
     compound_floods,
 )
 from resilientcity.scenario.network_stage import NetworkStage, network_stage, resilience_summary
+from resilientcity.scenario.relief_stage import relief_stage, relief_summary
 from resilientcity.twin.city import City
 from resilientcity.vulnerability.library import VulnerabilityLibrary
 
@@ -66,12 +68,13 @@ class ScenarioRun:
     evacuation: EvacuationPlan | None = None
     plans: tuple[pd.DataFrame, pd.DataFrame] | None = None
     dispatch: DispatchPlan | None = None
+    relief: ReliefPlan | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
 def steps_of(scenario: Scenario) -> int:
     """How many progress steps :func:`run_scenario` reports (for a progress bar)."""
-    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 8
+    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 10
 
 
 def load_city(scenario: Scenario, progress: Progress | None = None) -> City:
@@ -196,6 +199,7 @@ def run_scenario(
     stage = None
     evacuation = None
     dispatch = None
+    relief = None
     if scenario.recovery.enabled:
         say("networks, cascade and recovery")
         grids = [h.depth_grid for h in combined if h.depth_grid is not None]
@@ -218,6 +222,9 @@ def run_scenario(
         say("decisions: rescue dispatch")
         dispatch = dispatch_stage(city, impacts, stage)
         summary["decision"] = decision_summary(evacuation, dispatch)
+        say("decisions: relief distribution")
+        relief = relief_stage(city, stage, evacuation)
+        summary["decision"].update(relief_summary(relief))
         if rec.compare_policies:
             say("decisions: repair policies")
             policies = compare_repair_policies(
@@ -238,7 +245,9 @@ def run_scenario(
         {"plans_fired": fired.index.astype(str).tolist(), "tasks": len(tasks)}
     )
     plans = (fired, tasks)
-    return ScenarioRun(scenario, city, impacts, sets, summary, stage, evacuation, plans, dispatch)
+    return ScenarioRun(
+        scenario, city, impacts, sets, summary, stage, evacuation, plans, dispatch, relief
+    )
 
 
 def write_outputs(
@@ -258,6 +267,7 @@ def write_outputs(
     from resilientcity.report.evacuation import evacuation_section, plans_section
     from resilientcity.report.impact import impact_section
     from resilientcity.report.recovery import recovery_section
+    from resilientcity.report.relief import relief_section
 
     say = progress or (lambda _step: None)
     folder = ensure_folder(out)
@@ -294,6 +304,8 @@ def write_outputs(
         sections.append(recovery_section(run.city, run.network, policies=policies))
     if run.evacuation is not None:
         sections.append(evacuation_section(run.evacuation, run.dispatch))
+    if run.relief is not None:
+        sections.append(relief_section(run.relief))
     if run.plans is not None:
         sections.append(plans_section(*run.plans))
     sections += list(extra_sections)
@@ -308,6 +320,7 @@ def write_outputs(
         run.evacuation,
         run.plans,
         run.dispatch,
+        run.relief,
         outputs,
     )
 
