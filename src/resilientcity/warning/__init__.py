@@ -1,0 +1,46 @@
+"""Four-level warnings (blue, yellow, orange, red) from observation streams: rules and engine.
+
+Pure computation: no database, network or clock; time comes in with the observations.
+"""
+
+from resilientcity.warning.engine import (
+    ChangeKind,
+    Reason,
+    WarningChange,
+    WarningState,
+    evaluate,
+    levels_over_time,
+)
+from resilientcity.warning.rules import (
+    LEVELS,
+    Direction,
+    ForecastTrigger,
+    Level,
+    RateTrigger,
+    Thresholds,
+    WarningLevel,
+    WarningRule,
+    example_rules,
+    load_rules,
+    rules_from_dict,
+)
+
+__all__ = [
+    "LEVELS",
+    "ChangeKind",
+    "Direction",
+    "ForecastTrigger",
+    "Level",
+    "RateTrigger",
+    "Reason",
+    "Thresholds",
+    "WarningChange",
+    "WarningLevel",
+    "WarningRule",
+    "WarningState",
+    "evaluate",
+    "example_rules",
+    "levels_over_time",
+    "load_rules",
+    "rules_from_dict",
+]
