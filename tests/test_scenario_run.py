@@ -405,8 +405,20 @@ def test_rescue_dispatch_and_repair_policy_comparison(small_city: City) -> None:
     run = run_scenario(scenario_from_dict(data), city=small_city)
     block = run.summary["decision"]
     assert run.dispatch is not None
-    assert block["incidents"] == len(run.dispatch.incidents) > 0
+    assert block["incidents"] == len(run.dispatch.incidents) == block["incidents_planned"] > 0
     assert block["mean_response_min"] is None or block["mean_response_min"] >= 0
     policies = {p["policy"]: p for p in block["repair_policies"]}
     assert set(policies) == {"naive", "critical_first", "population", "greedy"}
     assert policies["greedy"]["resilience_loss"] <= policies["naive"]["resilience_loss"] + 1e-9
+
+
+def test_dispatch_plans_the_first_wave_only(demo_run: ScenarioRun, small_city: City) -> None:
+    from resilientcity.scenario.decision_stage import dispatch_stage
+
+    assert demo_run.network is not None
+    plan, total = dispatch_stage(small_city, demo_run.impacts, demo_run.network, max_incidents=50)
+    assert total > 50 and len(plan.incidents) == 50
+    # The 50 planned are the highest priorities.
+    all_plan, _ = dispatch_stage(small_city, demo_run.impacts, demo_run.network)
+    top = all_plan.incidents.sort_values("priority", ascending=False)["priority"].head(50)
+    assert plan.incidents["priority"].min() >= top.min() - 1e-9
