@@ -27,6 +27,17 @@ def print_impact(summary: dict[str, Any]) -> None:
             f"[bold]resilience[/]: index {res['index']:.3f}, robustness {res['robustness']:.1%}, "
             f"back to 95 % in {back}, loss {res['loss']:,.1f} service-days"
         )
+    decision = summary.get("decision")
+    if decision:
+        response = decision.get("mean_response_min")
+        fill = decision.get("relief_fill_rate")
+        console.print(
+            f"[bold]decisions[/]: {decision['evacuated']:,.0f} sheltered, "
+            f"{decision['unsheltered']:,.0f} not; rescue "
+            + (f"{response:,.1f} min mean response" if response is not None else "not needed")
+            + (f"; relief fill {fill:.0%}" if fill is not None else "")
+            + f"; plans: {', '.join(decision.get('plans_fired', [])) or 'none'}"
+        )
     assessment = summary.get("assessment")
     if assessment:
         console.print(
