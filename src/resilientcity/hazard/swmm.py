@@ -36,7 +36,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
-from resilientcity.errors import DataFileError, MissingDependency, Problem, ValidationError
+from resilientcity._compat import import_optional_dependency
+from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.hazard.flood import asset_depths, channel_mask
 from resilientcity.hazard.rainstorm import _pool_levels
@@ -69,14 +70,7 @@ def _fail(column: str, expected: str, rows: tuple[str, ...] = (), found: str = "
 
 
 def _pyswmm() -> Any:
-    try:
-        import pyswmm
-    except ImportError as exc:
-        raise MissingDependency(
-            "running a SWMM model needs the package 'pyswmm': "
-            "pip install 'resilientcity[swmm]' (or pip install pyswmm)"
-        ) from exc
-    return pyswmm
+    return import_optional_dependency("pyswmm", "running a SWMM model")
 
 
 def _sections(path: Path) -> dict[str, list[list[str]]]:

@@ -40,7 +40,9 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from resilientcity.errors import MissingDependency, Problem, ValidationError
+from resilientcity._compat import import_optional_dependency
+from resilientcity.errors import Problem, ValidationError
+from resilientcity.network._twin import twin_assets
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -74,29 +76,8 @@ _MAPPING_COLUMNS = ("asset_id", "element", "index")
 
 def _pandapower(purpose: str) -> tuple[ModuleType, ModuleType]:
     """``pandapower`` and ``pandapower.topology``, or a MissingDependency naming the extra."""
-    try:
-        import pandapower
-        import pandapower.topology
-    except ImportError as exc:
-        raise MissingDependency(
-            f"{purpose} needs the package 'pandapower': pip install 'resilientcity[power]'"
-        ) from exc
-    return pandapower, pandapower.topology
-
-
-def _twin_assets(twin: City | pd.DataFrame) -> pd.DataFrame:
-    """The twin's assets frame, checked for the columns the adapter reads."""
-    assets = twin.assets if isinstance(twin, City) else twin
-    missing = [c for c in ("asset_id", "occupants") if c not in assets.columns]
-    if missing:
-        raise ValidationError(
-            [
-                Problem("assets", c, "a column of the twin's assets", found="missing")
-                for c in missing
-            ],
-            what="twin assets",
-        )
-    return assets
+    pandapower = import_optional_dependency("pandapower", purpose)
+    return pandapower, import_optional_dependency("pandapower.topology", purpose)
 
 
 def _row_label(asset_id: object, element: object, index: object) -> str:
@@ -215,7 +196,7 @@ class PowerGridModel:
 
     def __init__(self, net: Any, mapping: pd.DataFrame, twin: City | pd.DataFrame) -> None:
         _pandapower("the pandapower adapter")
-        assets = _twin_assets(twin)
+        assets = twin_assets(twin)
         problems = _net_problems(net) + _mapping_problems(
             net, mapping, set(assets["asset_id"].astype(str))
         )

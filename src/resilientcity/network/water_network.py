@@ -50,8 +50,10 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
+from resilientcity._compat import import_optional_dependency
 from resilientcity._files import read_data_file
-from resilientcity.errors import DataFileError, MissingDependency, Problem, ValidationError
+from resilientcity.errors import DataFileError, Problem, ValidationError
+from resilientcity.network._twin import twin_assets
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -83,13 +85,7 @@ _NAME_LISTS = {
 
 def _wntr(purpose: str) -> ModuleType:
     """The ``wntr`` package, or a MissingDependency naming the extra that installs it."""
-    try:
-        import wntr
-    except ImportError as exc:
-        raise MissingDependency(
-            f"{purpose} needs the package 'wntr' (and 'six'): pip install 'resilientcity[water]'"
-        ) from exc
-    return wntr
+    return import_optional_dependency("wntr", purpose)
 
 
 @dataclass(frozen=True)
@@ -148,20 +144,6 @@ def pdd_defaults() -> PDDSettings:
         pressure_exponent=float(spec["pressure_exponent"]),
         served_fraction=float(spec["served_fraction"]),
     )
-
-
-def _twin_assets(twin: City | pd.DataFrame) -> pd.DataFrame:
-    assets = twin.assets if isinstance(twin, City) else twin
-    missing = [c for c in ("asset_id", "occupants") if c not in assets.columns]
-    if missing:
-        raise ValidationError(
-            [
-                Problem("assets", c, "a column of the twin's assets", found="missing")
-                for c in missing
-            ],
-            what="twin assets",
-        )
-    return assets
 
 
 def _mapping_problems(wn: Any, mapping: pd.DataFrame, asset_ids: set[str]) -> list[Problem]:
@@ -263,7 +245,7 @@ class WaterNetworkModel:
         junction_zones: Mapping[str, str] | pd.Series | None = None,
     ) -> None:
         _wntr("the WNTR adapter")
-        assets = _twin_assets(twin)
+        assets = twin_assets(twin)
         zones = pd.Series(junction_zones if junction_zones is not None else {}, dtype="str")
         problems = _mapping_problems(wn, mapping, set(assets["asset_id"].astype(str)))
         problems += _zone_problems(wn, zones)
