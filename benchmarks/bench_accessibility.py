@@ -61,6 +61,7 @@ from rich.table import Table
 from scipy.sparse import csgraph
 
 import resilientcity as rc
+from _machine import cpu_model
 from _memory import peak_rss_mb
 from resilientcity.hazard.flood import flood_depth
 from resilientcity.network.roads import (
@@ -91,14 +92,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
 
 def environment() -> Result:
     """Machine and library versions, for the record."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     versions = {}
     for name in ("numpy", "scipy", "pandas", "networkx", "resilientcity"):
         try:

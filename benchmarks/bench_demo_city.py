@@ -45,6 +45,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from _machine import cpu_model
 from _memory import current_rss_mb, peak_rss_mb
 
 SIZES = ("small", "default", "large")
@@ -219,14 +220,7 @@ def environment() -> Result:
     """Machine and library versions, for the record."""
     import pyogrio
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     libs = ("numpy", "pandas", "geopandas", "shapely", "pyogrio", "pyarrow", "h3", "resilientcity")
     return {

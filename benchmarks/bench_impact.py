@@ -76,6 +76,7 @@ from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 
+from _machine import cpu_model
 from _memory import current_rss_mb, peak_rss_mb
 
 Result = dict[str, Any]
@@ -615,14 +616,7 @@ def dlml_check() -> str:
 
 def environment() -> Result:
     """Machine and library versions, for the record."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = {}
     for name in ("numpy", "scipy", "pandas", "threadpoolctl", "resilientcity"):
