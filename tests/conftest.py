@@ -17,3 +17,6 @@ def tiny_city() -> City:
 @pytest.fixture(scope="session")
 def small_city() -> City:
     return rc.demo_city("small")
+
+
+pytest_plugins = ["ops_support"]

@@ -1,0 +1,184 @@
+"""Running the warning engine on newly stored observations, inside the ingest transaction.
+
+A rule applies to every datastream with the rule's observed property and unit; each pair
+(rule, datastream) has its own engine state (:class:`~resilientcity.warning.WarningState`) kept
+in ``warning_states`` and locked while it is advanced (``SELECT … FOR UPDATE`` on PostgreSQL;
+SQLite's write transactions are serial), in a fixed order so that two batches cannot deadlock.
+A change issues, escalates, de-escalates or lifts a :class:`LiveWarning` and appends a
+:class:`WarningEvent` (the warning's history, which the server-sent-events stream reads).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from resilientcity.operations.models import (
+    LiveWarning,
+    WarningEvent,
+    WarningRuleRow,
+    WarningStateRow,
+)
+from resilientcity.operations.validation import DatastreamIndex
+from resilientcity.warning import WarningChange, WarningRule, WarningState, evaluate
+
+__all__ = ["advance_warnings", "load_rules", "state_from_json", "state_to_json"]
+
+
+def state_to_json(state: WarningState) -> str:
+    """The engine state as JSON text (``-Infinity`` is kept: the text is Python's JSON)."""
+    return json.dumps(asdict(state))
+
+
+def state_from_json(text: str) -> WarningState:
+    """The engine state written by :func:`state_to_json`."""
+    data: dict[str, Any] = json.loads(text)
+    for key in ("above_since", "below_since", "rate_until", "forecast_until"):
+        data[key] = tuple(data[key])
+    data["recent"] = tuple(tuple(pair) for pair in data["recent"])
+    data["last_min"] = float(data["last_min"])
+    return WarningState(**data)
+
+
+def load_rules(session: Session) -> list[WarningRule]:
+    """The enabled warning rules of the store, validated."""
+    rows = session.scalars(select(WarningRuleRow).where(WarningRuleRow.enabled)).all()
+    return [WarningRule.model_validate(row.spec) for row in rows]
+
+
+def _locked_states(
+    session: Session, pairs: list[tuple[str, int]]
+) -> dict[tuple[str, int], WarningStateRow]:
+    """The state rows of ``pairs`` (created when missing), locked for this transaction."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = [{"rule_id": r, "datastream_id": d, "state": ""} for r, d in pairs]
+    session.execute(insert(WarningStateRow).on_conflict_do_nothing(), values)
+    rows: dict[tuple[str, int], WarningStateRow] = {}
+    for rule_id, datastream_id in pairs:
+        query = select(WarningStateRow).where(
+            WarningStateRow.rule_id == rule_id, WarningStateRow.datastream_id == datastream_id
+        )
+        if dialect == "postgresql":
+            query = query.with_for_update()
+        rows[(rule_id, datastream_id)] = session.scalars(query).one()
+    return rows
+
+
+def _active_warning(session: Session, rule_id: str, datastream_id: int) -> LiveWarning | None:
+    return session.scalars(
+        select(LiveWarning).where(
+            LiveWarning.status == "active",
+            LiveWarning.rule_id == rule_id,
+            LiveWarning.datastream_id == datastream_id,
+        )
+    ).first()
+
+
+def _apply(
+    session: Session, change: WarningChange, datastream_id: int, now: datetime
+) -> WarningEvent:
+    """Record ``change``: update (or issue) the warning and append its event."""
+    time = change.time.to_pydatetime()
+    warning = _active_warning(session, change.rule_id, datastream_id)
+    if warning is None:
+        warning = LiveWarning(
+            rule_id=change.rule_id,
+            datastream_id=datastream_id,
+            level=change.to_level,
+            status="active",
+            issued_at=time,
+            updated_at=time,
+            reason=change.reason,
+            value=change.value,
+        )
+        session.add(warning)
+    warning.updated_at = time
+    warning.reason = change.reason
+    warning.value = change.value
+    if change.kind == "lifted":
+        warning.status = "lifted"
+        warning.lifted_at = time
+    else:
+        warning.level = change.to_level
+    session.flush()
+    event = WarningEvent(
+        warning_id=warning.id,
+        rule_id=change.rule_id,
+        datastream_id=datastream_id,
+        time=time,
+        recorded_at=now,
+        kind=change.kind,
+        from_level=change.from_level,
+        to_level=change.to_level,
+        reason=change.reason,
+        value=change.value if math.isfinite(change.value) else 0.0,
+    )
+    session.add(event)
+    return event
+
+
+def advance_warnings(
+    session: Session,
+    new: pd.DataFrame,
+    index: DatastreamIndex,
+    now: datetime,
+    rules: list[WarningRule] | None = None,
+) -> list[WarningEvent]:
+    """Advance every applicable rule over newly stored observations.
+
+    Parameters
+    ----------
+    session
+        A session inside the ingest's write transaction.
+    new
+        The observations just stored: ``datastream_id``, ``phenomenon_time`` (UTC),
+        ``result``.
+    index
+        The datastreams of the store.
+    now
+        The receiving time (recorded on each event).
+    rules
+        The enabled rules (default: read from the store).
+
+    Returns
+    -------
+    list of WarningEvent
+        The events recorded (flushed, with ids), in rule, datastream and time order.
+    """
+    if new.empty:
+        return []
+    rules = load_rules(session) if rules is None else rules
+    by_key: dict[tuple[str, str], list[WarningRule]] = {}
+    for rule in rules:
+        by_key.setdefault((rule.observed_property, rule.unit), []).append(rule)
+    pairs: list[tuple[WarningRule, int]] = []
+    for datastream_id in sorted(new["datastream_id"].unique()):
+        info = index.by_id[int(datastream_id)]
+        for rule in by_key.get((info.observed_property, info.unit), []):
+            pairs.append((rule, int(datastream_id)))
+    if not pairs:
+        return []
+    pairs.sort(key=lambda p: (p[0].id, p[1]))
+    states = _locked_states(session, [(rule.id, d) for rule, d in pairs])
+    groups = dict(tuple(new.groupby("datastream_id", sort=False)))
+    events: list[WarningEvent] = []
+    for rule, datastream_id in pairs:
+        row = states[(rule.id, datastream_id)]
+        state = state_from_json(row.state) if row.state else None
+        observations = groups[datastream_id].rename(
+            columns={"phenomenon_time": "time", "result": "value"}
+        )
+        state, changes = evaluate(rule, observations[["time", "value"]], state)
+        row.state = state_to_json(state)
+        events.extend(_apply(session, change, datastream_id, now) for change in changes)
+    session.flush()
+    return events

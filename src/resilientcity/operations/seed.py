@@ -1,0 +1,178 @@
+"""Filling a new store from a city's twin: agencies, sensors, datastreams, rules and plans.
+
+The agencies come from the contingency plans (:func:`resilientcity.decision.plans.load_plans`),
+the warning rules from :func:`resilientcity.warning.example_rules` (or a rule file), and one
+datastream per observed property of each twin sensor from ``data/operations/
+demo_datastreams.yaml`` (owner agency and physical range per sensor kind). Seeding is
+idempotent: what already exists (by id or name) is left as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import geopandas as gpd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from resilientcity._files import read_data_file
+from resilientcity.decision.plans import PlanSet
+from resilientcity.errors import Problem, ValidationError
+from resilientcity.operations.models import (
+    Agency,
+    Datastream,
+    Plan,
+    Sensor,
+    WarningRuleRow,
+)
+from resilientcity.warning import WarningRule
+
+__all__ = ["SeedCounts", "datastream_kinds", "seed_store"]
+
+
+@dataclass(frozen=True)
+class SeedCounts:
+    """How many rows of each kind seeding added."""
+
+    agencies: int
+    sensors: int
+    datastreams: int
+    rules: int
+    plans: int
+
+
+def datastream_kinds() -> dict[str, Any]:
+    """Per sensor kind: ``agency``, ``datastreams`` (property, unit, min, max) and ``source``."""
+    path = files("resilientcity") / "data" / "operations" / "demo_datastreams.yaml"
+    return dict(read_data_file(str(path), "datastream kinds", as_yaml=True)["kinds"])
+
+
+def _lon_lat(sensors: gpd.GeoDataFrame) -> list[tuple[float | None, float | None]]:
+    if sensors.empty or sensors.crs is None:
+        return [(None, None)] * len(sensors)
+    points = sensors.geometry.to_crs(4326)
+    return [(float(p.x), float(p.y)) for p in points]
+
+
+def seed_store(
+    session: Session,
+    sensors: gpd.GeoDataFrame,
+    rules: dict[str, WarningRule],
+    plans: PlanSet,
+) -> SeedCounts:
+    """Add what is missing of a city's sensors, rules and plans to the store.
+
+    Parameters
+    ----------
+    session
+        A session in a write transaction.
+    sensors
+        The twin's sensors layer (``sensor_id``, ``kind``, ``name``, ``asset_id``, points).
+    rules
+        Warning rules by id.
+    plans
+        Contingency plans with their agencies.
+
+    Returns
+    -------
+    SeedCounts
+        Rows added per table.
+
+    Raises
+    ------
+    ValidationError
+        A sensor kind without datastream definitions, or a sensor kind's agency that is not
+        among the plans' agencies.
+    """
+    kinds = datastream_kinds()
+    problems = [
+        Problem("sensors", "kind", f"one of {', '.join(sorted(kinds))}", (str(sid),), str(kind))
+        for sid, kind in zip(sensors["sensor_id"], sensors["kind"], strict=True)
+        if kind not in kinds
+    ]
+    problems += [
+        Problem("datastream kinds", "agency", "an agency of the plans", (kind,), spec["agency"])
+        for kind, spec in kinds.items()
+        if spec["agency"] not in plans.agencies
+    ]
+    if problems:
+        raise ValidationError(problems, what="operations seed")
+
+    added = {"agencies": 0, "sensors": 0, "datastreams": 0, "rules": 0, "plans": 0}
+    have_agencies = set(session.scalars(select(Agency.id)))
+    for agency in plans.agencies.values():
+        if agency.id not in have_agencies:
+            session.add(Agency(id=agency.id, name_zh=agency.name.zh, name_en=agency.name.en))
+            added["agencies"] += 1
+    session.flush()
+
+    sensor_ids = {name: i for name, i in session.execute(select(Sensor.name, Sensor.id))}
+    for row, (lon, lat) in zip(sensors.itertuples(), _lon_lat(sensors), strict=True):
+        if row.sensor_id in sensor_ids:
+            continue
+        sensor = Sensor(
+            name=str(row.sensor_id),
+            kind=str(row.kind),
+            description=str(row.name),
+            agency_id=kinds[row.kind]["agency"],
+            lon=lon,
+            lat=lat,
+            asset_id=str(row.asset_id),
+            properties={},
+        )
+        session.add(sensor)
+        session.flush()
+        sensor_ids[sensor.name] = sensor.id
+        added["sensors"] += 1
+
+    have_streams = set(session.scalars(select(Datastream.name)))
+    for row in sensors.itertuples():
+        for spec in kinds[row.kind]["datastreams"]:
+            name = f"{row.sensor_id}:{spec['observed_property']}"
+            if name in have_streams:
+                continue
+            session.add(
+                Datastream(
+                    name=name,
+                    sensor_id=sensor_ids[row.sensor_id],
+                    observed_property=spec["observed_property"],
+                    unit=spec["unit"],
+                    min_value=float(spec["min"]),
+                    max_value=float(spec["max"]),
+                    description=f"{spec['observed_property']} at {row.name}",
+                )
+            )
+            added["datastreams"] += 1
+
+    have_rules = set(session.scalars(select(WarningRuleRow.id)))
+    for rule in rules.values():
+        if rule.id not in have_rules:
+            session.add(
+                WarningRuleRow(
+                    id=rule.id,
+                    observed_property=rule.observed_property,
+                    unit=rule.unit,
+                    spec=rule.model_dump(mode="json"),
+                    enabled=True,
+                )
+            )
+            added["rules"] += 1
+
+    have_plans = set(session.scalars(select(Plan.id)))
+    for plan in plans.plans:
+        if plan.id not in have_plans:
+            session.add(
+                Plan(
+                    id=plan.id,
+                    family=plan.family,
+                    level=plan.level,
+                    name_zh=plan.name.zh,
+                    name_en=plan.name.en,
+                    spec=plan.model_dump(mode="json"),
+                )
+            )
+            added["plans"] += 1
+    session.flush()
+    return SeedCounts(**added)

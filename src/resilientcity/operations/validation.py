@@ -1,0 +1,243 @@
+"""Checking incoming observations before they are stored (pure: frames in, frames out).
+
+Every observation is accepted or rejected with one reason, the first that applies in this
+order:
+
+``malformed``
+    A required field is missing, or the phenomenon time is not an ISO 8601 time with a UTC
+    offset (``2026-07-01T08:00:00+08:00`` or ``…Z``; a time without an offset is ambiguous).
+``unknown_datastream``
+    No datastream has that id or name.
+``not_a_number``
+    The result is not a finite number (text, a boolean, ``NaN``, ``inf``, empty).
+``future``
+    The phenomenon time is later than the receiving time plus a tolerance for clock skew.
+``wrong_unit``
+    The observation names a unit other than its datastream's.
+``out_of_range``
+    The result is outside the datastream's physically possible range.
+
+Two more reasons are given while storing (:mod:`resilientcity.operations.ingest`):
+``conflict`` (the same datastream and time already stored with another result) and
+``duplicate`` is not a rejection (the same observation again is acknowledged and not stored
+twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FUTURE_TOLERANCE",
+    "REASONS",
+    "DatastreamIndex",
+    "DatastreamInfo",
+    "check_observations",
+]
+
+#: Reasons an observation is rejected (see the module docstring).
+REASONS = (
+    "malformed",
+    "unknown_datastream",
+    "not_a_number",
+    "future",
+    "wrong_unit",
+    "out_of_range",
+    "conflict",
+)
+#: How far in the future a phenomenon time may be (clock skew between sensor and server).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+_OFFSET = r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
+
+
+@dataclass(frozen=True)
+class DatastreamInfo:
+    """What validation and the warning engine need to know of a datastream."""
+
+    id: int
+    name: str
+    observed_property: str
+    unit: str
+    min_value: float
+    max_value: float
+    agency_id: str
+
+
+class DatastreamIndex:
+    """Datastreams by id and by name.
+
+    Parameters
+    ----------
+    datastreams
+        The datastreams of the store.
+    """
+
+    def __init__(self, datastreams: Iterable[DatastreamInfo]) -> None:
+        self.by_id: dict[int, DatastreamInfo] = {d.id: d for d in datastreams}
+        self.by_name: dict[str, DatastreamInfo] = {d.name: d for d in self.by_id.values()}
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def resolve(self, refs: pd.Series) -> np.ndarray:
+        """Datastream ids of ``refs`` (ids as numbers or digit strings, or names); -1 if unknown."""
+        lookup: Mapping[object, int] = {
+            **{name: d.id for name, d in self.by_name.items()},
+            **{d.id: d.id for d in self.by_id.values()},
+            **{str(d.id): d.id for d in self.by_id.values()},
+        }
+        ids = np.full(len(refs), -1, dtype=np.int64)
+        for i, ref in enumerate(refs.to_numpy(dtype=object)):
+            if isinstance(ref, bool):
+                continue
+            if isinstance(ref, float) and ref.is_integer():
+                ref = int(ref)
+            found = lookup.get(ref) if isinstance(ref, (int, str)) else None
+            if found is not None:
+                ids[i] = found
+        return ids
+
+    def column(self, ids: np.ndarray, attribute: str) -> np.ndarray:
+        """``attribute`` of each datastream in ``ids`` (ids must be known)."""
+        return np.array([getattr(self.by_id[int(i)], attribute) for i in ids])
+
+
+def _results(raw: pd.Series) -> np.ndarray:
+    """Results as floats; NaN where the value is not a number (booleans included)."""
+    values = raw.to_numpy(dtype=object)
+    boolean = np.fromiter((isinstance(v, (bool, np.bool_)) for v in values), bool, len(values))
+    numbers = pd.to_numeric(raw.where(~boolean), errors="coerce").to_numpy(dtype=float)
+    numbers[~np.isfinite(numbers)] = np.nan
+    return numbers
+
+
+def _times(raw: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Times in UTC and a mask of the readable ones (ISO 8601 text with a UTC offset)."""
+    text = raw.astype("string")
+    has_offset = text.str.strip().str.contains(_OFFSET, regex=True).fillna(False).to_numpy(bool)
+    times = pd.to_datetime(text.where(has_offset), utc=True, format="ISO8601", errors="coerce")
+    return pd.DatetimeIndex(times), has_offset & ~pd.isna(times)
+
+
+def check_observations(
+    frame: pd.DataFrame,
+    index: DatastreamIndex,
+    now: datetime,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split incoming observations into the accepted and the rejected.
+
+    Parameters
+    ----------
+    frame
+        One row per observation: ``datastream`` (id or name), ``phenomenon_time`` (ISO 8601 text
+        with a UTC offset), ``result``; optional ``unit`` (``None`` or empty: not given) and
+        ``payload`` (the raw text kept with a rejected value).
+    index
+        The datastreams of the store.
+    now
+        Receiving time (timezone-aware).
+    future_tolerance
+        How far past ``now`` a phenomenon time may be.
+
+    Returns
+    -------
+    accepted : pandas.DataFrame
+        ``position`` (row in ``frame``), ``datastream_id``, ``phenomenon_time`` (UTC),
+        ``result``.
+    rejected : pandas.DataFrame
+        ``position``, ``datastream`` (the reference as given, as text), ``reason`` (one of
+        :data:`REASONS`), ``detail`` (what was wrong and what is expected), ``payload``.
+    """
+    n = len(frame)
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+
+    def reject(mask: np.ndarray, why: str, text: np.ndarray | str) -> None:
+        fresh = mask & (reason == "")
+        reason[fresh] = why
+        detail[fresh] = text[fresh] if isinstance(text, np.ndarray) else text
+
+    for column in ("datastream", "phenomenon_time", "result"):
+        if column not in frame:
+            reject(np.ones(n, bool), "malformed", f"missing field {column}")
+    empty = pd.Series([None] * n, index=frame.index, dtype=object)
+    refs = frame["datastream"] if "datastream" in frame else empty
+    raw_time = frame["phenomenon_time"] if "phenomenon_time" in frame else empty
+    raw_result = frame["result"] if "result" in frame else empty
+    reject(refs.isna().to_numpy(), "malformed", "missing field datastream")
+    reject(raw_time.isna().to_numpy(), "malformed", "missing field phenomenonTime")
+    times, readable = _times(raw_time)
+    reject(
+        ~readable,
+        "malformed",
+        "phenomenonTime: expected an ISO 8601 time with a UTC offset, e.g. 2026-07-01T08:00:00Z",
+    )
+    ids = index.resolve(refs)
+    reject(ids < 0, "unknown_datastream", "no datastream with this id or name")
+    results = _results(raw_result)
+    reject(np.isnan(results), "not_a_number", "result: expected a finite number")
+    limit = pd.Timestamp(now).tz_convert("UTC") + pd.Timedelta(future_tolerance)
+    late = readable & (times > limit)
+    reject(late, "future", f"phenomenonTime after the receiving time + {future_tolerance}")
+    known = ids >= 0
+    units = np.full(n, "", dtype=object)
+    lows = np.full(n, -np.inf)
+    highs = np.full(n, np.inf)
+    if known.any():
+        units[known] = index.column(ids[known], "unit")
+        lows[known] = index.column(ids[known], "min_value")
+        highs[known] = index.column(ids[known], "max_value")
+    if "unit" in frame:
+        given = frame["unit"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+        wrong = known & (given != "") & (given != units)
+        if wrong.any():
+            messages = np.array(
+                [
+                    f"unit {g!r}, the datastream's unit is {u!r}"
+                    for g, u in zip(given, units, strict=True)
+                ],
+                dtype=object,
+            )
+            reject(wrong, "wrong_unit", messages)
+    with np.errstate(invalid="ignore"):
+        outside = known & ~np.isnan(results) & ((results < lows) | (results > highs))
+    if outside.any():
+        messages = np.array(
+            [
+                f"result {r:g} outside [{lo:g}, {hi:g}]"
+                for r, lo, hi in zip(results, lows, highs, strict=True)
+            ],
+            dtype=object,
+        )
+        reject(outside, "out_of_range", messages)
+    ok = reason == ""
+    positions = np.arange(n)
+    accepted = pd.DataFrame(
+        {
+            "position": positions[ok],
+            "datastream_id": ids[ok],
+            "phenomenon_time": times[ok],
+            "result": results[ok],
+        }
+    )
+    payload = (
+        frame["payload"].astype("string").fillna("").to_numpy(dtype=object)
+        if "payload" in frame
+        else np.full(n, "", dtype=object)
+    )
+    rejected = pd.DataFrame(
+        {
+            "position": positions[~ok],
+            "datastream": refs.astype("string").fillna("").to_numpy(dtype=object)[~ok],
+            "reason": reason[~ok],
+            "detail": detail[~ok],
+            "payload": payload[~ok],
+        }
+    )
+    return accepted, rejected
