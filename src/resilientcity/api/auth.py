@@ -19,8 +19,10 @@ from resilientcity.operations.models import ROLES
 from resilientcity.operations.service import Service
 
 __all__ = [
+    "Authenticated",
     "CurrentPrincipal",
     "ServiceDep",
+    "authenticated",
     "current_principal",
     "get_service",
     "require",
@@ -77,7 +79,20 @@ def require(*roles: str) -> Callable[..., Principal]:
     return check
 
 
+def authenticated(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """The caller, who must have a token (any role); 401 when anonymous."""
+    if principal.user_id is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this endpoint needs an API token (Authorization: Bearer …)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
 #: The service, as a parameter annotation of an endpoint.
 ServiceDep = Annotated[Service, Depends(get_service)]
 #: The caller (possibly anonymous), as a parameter annotation of an endpoint.
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+#: Any caller with a token, whatever the role (anonymous: 401).
+Authenticated = Annotated[Principal, Depends(authenticated)]

@@ -15,7 +15,10 @@ import typer
 from resilientcity.cli._console import err_console, state
 from resilientcity.cli.assess import assess
 from resilientcity.cli.demo import demo
+from resilientcity.cli.ingest import ingest_csv
 from resilientcity.cli.run import run
+from resilientcity.cli.serve import mqtt_ingest, serve
+from resilientcity.cli.token import token_app
 from resilientcity.cli.twin import twin_app
 from resilientcity.errors import ResilientCityError, ValidationError
 
@@ -35,6 +38,10 @@ app.add_typer(twin_app, name="twin")
 app.command("demo")(demo)
 app.command("run")(run)
 app.command("assess")(assess)
+app.command("serve")(serve)
+app.command("mqtt-ingest")(mqtt_ingest)
+app.command("ingest")(ingest_csv)
+app.add_typer(token_app, name="token")
 
 
 @app.callback()

@@ -1,0 +1,160 @@
+"""The FastAPI application of the operations service.
+
+:func:`create_app` builds it around one :class:`~resilientcity.operations.service.Service`. At
+start-up the store is migrated (Alembic) and, when it has no sensors and
+``settings.seed_demo`` is on, filled from the city (the demo city of ``settings.city_size``, or
+the twin folder ``settings.twin``) with the example warning rules and the contingency plans.
+The city is kept on ``app.state.city`` (nowcast, incident bounding box) and the service on
+``app.state.service``. While the app runs, a background thread computes nowcasts and escalates
+overdue tasks (:class:`~resilientcity.operations.workers.BackgroundWorkers`), plan activation,
+sensor incidents and nowcast marking run inside every ingest, and with ``settings.mqtt`` an MQTT
+subscriber stores the broker's observations. OpenAPI documentation at ``/docs``, the schema at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func, select
+
+from resilientcity import __version__
+from resilientcity.api import admin, response, sensing, warnings
+from resilientcity.api.auth import ServiceDep
+from resilientcity.api.errors import install_error_handlers
+from resilientcity.api.schemas import Health
+from resilientcity.operations.models import Datastream, Sensor
+from resilientcity.operations.mqtt import start_mqtt
+from resilientcity.operations.service import Service, ServiceSettings
+from resilientcity.operations.workers import BackgroundWorkers, install_response_hooks
+from resilientcity.twin import City
+
+__all__ = ["create_app", "load_city", "prepare_store"]
+
+_DESCRIPTION = """
+The live operations service of ResilientCity: sensors stream observations in (OGC SensorThings
+style under `/v1.1/`), four-level warnings (blue, yellow, orange, red) rise and fall, contingency
+plans create tasks for agencies, citizens report incidents, and every write is audited.
+
+Authenticate with `Authorization: Bearer <token>` (`resilientcity token create`). Roles: admin,
+operator (one agency), analyst (read-only), public. Times are ISO 8601 in UTC.
+"""
+
+
+def load_city(settings: ServiceSettings) -> City:
+    """The city of the service: the twin folder ``settings.twin``, or the demo city."""
+    if settings.twin is not None:
+        return City.read(settings.twin)
+    from resilientcity.twin.demo import demo_city
+
+    return demo_city(settings.city_size)
+
+
+def _sensor_count(service: Service) -> int:
+    with service.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Sensor)) or 0)
+
+
+def prepare_store(service: Service, city: City | None = None) -> City | None:
+    """Migrate the store and seed it when empty (``settings.seed_demo``).
+
+    Parameters
+    ----------
+    service
+        The service whose store is prepared.
+    city
+        The city to seed from (default: :func:`load_city`, built only when seeding).
+
+    Returns
+    -------
+    City or None
+        The city, when it was given or built for seeding.
+    """
+    from resilientcity.decision.plans import load_plans
+    from resilientcity.operations.seed import seed_store
+    from resilientcity.warning import example_rules
+
+    service.db.upgrade()
+    if service.settings.seed_demo and _sensor_count(service) == 0:
+        city = load_city(service.settings) if city is None else city
+        with service.db.write() as session:
+            seed_store(session, city.sensors, example_rules(), load_plans())
+        service.datastreams_changed()
+    return city
+
+
+def _lifespan(city: City | None) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service: Service = app.state.service
+        built = await run_in_threadpool(prepare_store, service, city)
+        if built is None:
+            built = await run_in_threadpool(load_city, service.settings)
+        app.state.city = built
+        workers = BackgroundWorkers(service, built)
+        workers.start()
+        ingestor = None
+        if service.settings.mqtt:
+            ingestor = await run_in_threadpool(start_mqtt, service, service.settings.mqtt)
+        try:
+            yield
+        finally:
+            if ingestor is not None:
+                await run_in_threadpool(ingestor.stop)
+            await run_in_threadpool(workers.stop)
+
+    return lifespan
+
+
+def create_app(
+    settings: ServiceSettings | None = None,
+    service: Service | None = None,
+    city: City | None = None,
+) -> FastAPI:
+    """The REST API of the operations service.
+
+    Parameters
+    ----------
+    settings
+        How the service runs (ignored when ``service`` is given; default settings otherwise).
+    service
+        The service to serve (default: a new one with ``settings``).
+    city
+        The city (default: built from the settings at start-up).
+
+    Returns
+    -------
+    FastAPI
+        The application; run it with uvicorn. The store is migrated and seeded at start-up.
+    """
+    service = Service(settings or ServiceSettings()) if service is None else service
+    app = FastAPI(
+        title="ResilientCity operations",
+        description=_DESCRIPTION,
+        version=__version__,
+        lifespan=_lifespan(city),
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.service = service
+    app.state.city = city
+    install_error_handlers(app)
+    app.get("/healthz", response_model=Health, tags=["service"])(healthz)
+    app.include_router(sensing.router)
+    app.include_router(warnings.router)
+    app.include_router(admin.router)
+    app.include_router(response.router)
+    install_response_hooks(service)
+    return app
+
+
+def healthz(service: ServiceDep) -> Health:
+    """Whether the service and its store answer (public)."""
+    with service.db.read() as session:
+        sensors = int(session.scalar(select(func.count()).select_from(Sensor)) or 0)
+        streams = int(session.scalar(select(func.count()).select_from(Datastream)) or 0)
+    backend = "sqlite" if service.db.is_sqlite else "postgresql"
+    return Health(status="ok", database=backend, sensors=sensors, datastreams=streams)

@@ -1,0 +1,668 @@
+"""Sensing endpoints in the spirit of OGC SensorThings API v1.1: things, datastreams, observations.
+
+Reading: admins and analysts read every datastream; an operator reads its agency's datastreams
+and those shared with its agency by a grant (a datastream out of reach is 403, naming the owner
+agency, not 404). Writing observations: admins to any datastream, operators to their agency's
+only; a batch that touches another agency's datastream is refused as a whole.
+
+``POST /v1.1/CreateObservations`` takes the SensorThings *dataArray* extension and is the fast
+path: the body is parsed with orjson and turned into one DataFrame column by column, without a
+model per row, and :meth:`Service.ingest` runs in a worker thread so that the event loop keeps
+serving the server-sent-events streams. Data problems of single observations (unknown
+datastream, wrong unit, out of range …) are not errors of the request: the response (sent after
+the commit) counts them and lists each with its place in the body; the values are kept in the
+quarantine. A body that cannot be read as observations at all is refused (400 or 422) with the
+entity and row at fault, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import orjson
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from resilientcity.api.auth import ServiceDep, require
+from resilientcity.api.errors import unprocessable
+from resilientcity.api.schemas import (
+    DatastreamIn,
+    DatastreamOut,
+    DatastreamPage,
+    IngestOut,
+    IotRef,
+    ObservationOut,
+    ObservationPage,
+    PathId,
+    QuarantineOut,
+    QuarantineSummary,
+    ThingIn,
+    ThingOut,
+    ThingPage,
+)
+from resilientcity.errors import Problem, ValidationError
+from resilientcity.operations.access import (
+    Principal,
+    audit,
+    readable_datastreams,
+    writable_datastreams,
+)
+from resilientcity.operations.models import Agency, Datastream, Observation, Quarantined, Sensor
+from resilientcity.operations.service import Service
+from resilientcity.operations.validation import REASONS, DatastreamIndex
+
+__all__ = ["MAX_BATCH", "router"]
+
+router = APIRouter(tags=["sensing"])
+
+#: Most observations accepted in one request (larger batches: 413).
+MAX_BATCH = 200_000
+#: The components an entity of a CreateObservations body may name.
+_COMPONENTS = {"phenomenonTime": "phenomenon_time", "result": "result", "unit": "unit"}
+
+Reader = Annotated[Principal, Depends(require("admin", "operator", "analyst"))]
+Writer = Annotated[Principal, Depends(require("admin", "operator"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+Top = Annotated[int, Query(alias="$top", ge=1, le=10_000, description="Page size")]
+Skip = Annotated[int, Query(alias="$skip", ge=0, le=10**9, description="Entries to skip")]
+
+
+def _url(request: Request, path: str) -> str:
+    return str(request.base_url).rstrip("/") + path
+
+
+def _next_link(request: Request, top: int, skip: int, more: bool) -> str | None:
+    if not more:
+        return None
+    return str(request.url.include_query_params(**{"$top": top, "$skip": skip + top}))
+
+
+def _out_of_reach(session: Session, principal: Principal, datastream: Datastream) -> None:
+    """Refuse with 403 when ``principal`` may not read ``datastream``."""
+    readable = readable_datastreams(session, principal)
+    if readable is None or datastream.id in readable:
+        return
+    owner = datastream.sensor.agency_id
+    raise HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        f"datastream {datastream.id} ({datastream.name}) belongs to agency {owner}; agency "
+        f"{principal.agency_id} needs a data grant from {owner} to read it (POST /api/grants)",
+    )
+
+
+# --- Things -----------------------------------------------------------------------------------
+
+
+def _thing(request: Request, sensor: Sensor, streams: list[tuple[int, str]]) -> ThingOut:
+    location = (
+        {"type": "Point", "coordinates": [sensor.lon, sensor.lat]}
+        if sensor.lon is not None and sensor.lat is not None
+        else None
+    )
+    return ThingOut(
+        iot_id=sensor.id,
+        self_link=_url(request, f"/v1.1/Things({sensor.id})"),
+        name=sensor.name,
+        description=sensor.description,
+        properties={
+            **sensor.properties,
+            "kind": sensor.kind,
+            "agency": sensor.agency_id,
+            "asset_id": sensor.asset_id,
+        },
+        location=location,
+        datastreams=[
+            IotRef(iot_id=i, name=n, self_link=_url(request, f"/v1.1/Datastreams({i})"))
+            for i, n in streams
+        ],
+    )
+
+
+def _streams_of(
+    session: Session, sensor_ids: list[int], readable: set[int] | None
+) -> dict[int, list[tuple[int, str]]]:
+    query = select(Datastream.sensor_id, Datastream.id, Datastream.name).where(
+        Datastream.sensor_id.in_(sensor_ids)
+    )
+    out: dict[int, list[tuple[int, str]]] = {i: [] for i in sensor_ids}
+    for sensor_id, stream_id, name in session.execute(query.order_by(Datastream.id)):
+        if readable is None or stream_id in readable:
+            out[sensor_id].append((stream_id, name))
+    return out
+
+
+@router.get("/v1.1/Things", response_model=ThingPage)
+def list_things(
+    request: Request, service: ServiceDep, principal: Reader, top: Top = 100, skip: Skip = 0
+) -> ThingPage:
+    """Sensors the caller may read (an operator: those with a readable datastream)."""
+    with service.db.read() as session:
+        readable = readable_datastreams(session, principal)
+        query = select(Sensor)
+        if readable is not None:
+            visible = select(Datastream.sensor_id).where(Datastream.id.in_(sorted(readable)))
+            query = query.where(Sensor.id.in_(visible))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        sensors = session.scalars(query.order_by(Sensor.id).offset(skip).limit(top)).all()
+        streams = _streams_of(session, [s.id for s in sensors], readable)
+    return ThingPage(
+        count=total,
+        value=[_thing(request, s, streams[s.id]) for s in sensors],
+        next_link=_next_link(request, top, skip, skip + top < total),
+    )
+
+
+@router.get("/v1.1/Things({thing_id})", response_model=ThingOut)
+def get_thing(
+    request: Request, thing_id: PathId, service: ServiceDep, principal: Reader
+) -> ThingOut:
+    """One sensor (403 for an operator that may read none of its datastreams)."""
+    with service.db.read() as session:
+        sensor = session.get(Sensor, thing_id)
+        if sensor is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no thing with @iot.id {thing_id}")
+        readable = readable_datastreams(session, principal)
+        streams = _streams_of(session, [sensor.id], readable)[sensor.id]
+        if readable is not None and not streams:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"thing {sensor.name} belongs to agency {sensor.agency_id}; agency "
+                f"{principal.agency_id} needs a data grant from {sensor.agency_id} to read it",
+            )
+    return _thing(request, sensor, streams)
+
+
+def _check_agency(session: Session, agency: str, layer: str) -> None:
+    if session.get(Agency, agency) is None:
+        known = ", ".join(session.scalars(select(Agency.id).order_by(Agency.id)))
+        raise ValidationError(
+            [Problem(layer, "agency", f"one of {known}", found=repr(agency))], what=layer
+        )
+
+
+@router.post("/v1.1/Things", response_model=ThingOut, status_code=status.HTTP_201_CREATED)
+def create_thing(
+    request: Request, response: Response, body: ThingIn, service: ServiceDep, principal: Admin
+) -> ThingOut:
+    """Add a sensor (admin); 409 when the name is taken."""
+    with service.db.write() as session:
+        _check_agency(session, body.agency, "Thing")
+        if session.scalar(select(Sensor.id).where(Sensor.name == body.name)) is not None:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"a thing named {body.name} exists")
+        lon, lat = body.location.coordinates if body.location else (None, None)
+        sensor = Sensor(
+            name=body.name,
+            kind=body.kind,
+            description=body.description,
+            agency_id=body.agency,
+            lon=lon,
+            lat=lat,
+            asset_id=body.asset_id,
+            properties=body.properties,
+        )
+        session.add(sensor)
+        session.flush()
+        audit(session, principal, "create", "thing", sensor.id, {"name": sensor.name})
+    thing = _thing(request, sensor, [])
+    response.headers["Location"] = thing.self_link
+    return thing
+
+
+# --- Datastreams ------------------------------------------------------------------------------
+
+
+def _datastream(request: Request, d: Datastream) -> DatastreamOut:
+    link = f"/v1.1/Datastreams({d.id})"
+    return DatastreamOut(
+        iot_id=d.id,
+        self_link=_url(request, link),
+        name=d.name,
+        description=d.description,
+        observation_type=("http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"),
+        unit_of_measurement={"name": d.unit, "symbol": d.unit},
+        observed_property={"name": d.observed_property},
+        thing=IotRef(
+            iot_id=d.sensor_id,
+            name=d.sensor.name,
+            self_link=_url(request, f"/v1.1/Things({d.sensor_id})"),
+        ),
+        agency=d.sensor.agency_id,
+        properties={"min_value": d.min_value, "max_value": d.max_value},
+        observations_link=_url(request, link + "/Observations"),
+    )
+
+
+@router.get("/v1.1/Datastreams", response_model=DatastreamPage)
+def list_datastreams(
+    request: Request, service: ServiceDep, principal: Reader, top: Top = 100, skip: Skip = 0
+) -> DatastreamPage:
+    """Datastreams the caller may read."""
+    with service.db.read() as session:
+        readable = readable_datastreams(session, principal)
+        query = select(Datastream)
+        if readable is not None:
+            query = query.where(Datastream.id.in_(sorted(readable)))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Datastream.id).offset(skip).limit(top)).all()
+    return DatastreamPage(
+        count=total,
+        value=[_datastream(request, d) for d in rows],
+        next_link=_next_link(request, top, skip, skip + top < total),
+    )
+
+
+def _get_datastream(session: Session, datastream_id: int) -> Datastream:
+    found = session.get(Datastream, datastream_id)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no datastream with @iot.id {datastream_id}"
+        )
+    return found
+
+
+@router.get("/v1.1/Datastreams({datastream_id})", response_model=DatastreamOut)
+def get_datastream(
+    request: Request, datastream_id: PathId, service: ServiceDep, principal: Reader
+) -> DatastreamOut:
+    """One datastream (403 when out of the caller's reach)."""
+    with service.db.read() as session:
+        found = _get_datastream(session, datastream_id)
+        _out_of_reach(session, principal, found)
+    return _datastream(request, found)
+
+
+@router.post("/v1.1/Datastreams", response_model=DatastreamOut, status_code=status.HTTP_201_CREATED)
+def create_datastream(
+    request: Request,
+    response: Response,
+    body: DatastreamIn,
+    service: ServiceDep,
+    principal: Admin,
+) -> DatastreamOut:
+    """Add a datastream to a thing (admin); 409 when its name or property is taken."""
+    with service.db.write() as session:
+        sensor = session.get(Sensor, body.thing_id)
+        if sensor is None:
+            raise ValidationError(
+                [
+                    Problem(
+                        "Datastream", "thing_id", "the @iot.id of a thing", found=str(body.thing_id)
+                    )
+                ],
+                what="datastream",
+            )
+        name = body.name or f"{sensor.name}:{body.observed_property}"
+        taken = session.scalar(
+            select(Datastream.name).where(
+                (Datastream.name == name)
+                | (
+                    (Datastream.sensor_id == sensor.id)
+                    & (Datastream.observed_property == body.observed_property)
+                )
+            )
+        )
+        if taken is not None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"datastream {taken} exists (names are unique, and one datastream per thing "
+                "and observed property)",
+            )
+        stream = Datastream(
+            name=name,
+            sensor_id=sensor.id,
+            observed_property=body.observed_property,
+            unit=body.unit,
+            min_value=body.min_value,
+            max_value=body.max_value,
+            description=body.description,
+        )
+        session.add(stream)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"datastream {name} exists") from None
+        audit(session, principal, "create", "datastream", stream.id, {"name": name})
+        out = _datastream(request, stream)
+    service.datastreams_changed()
+    response.headers["Location"] = out.self_link
+    return out
+
+
+@router.get("/v1.1/Datastreams({datastream_id})/Observations", response_model=ObservationPage)
+def list_observations(
+    request: Request,
+    datastream_id: PathId,
+    service: ServiceDep,
+    principal: Reader,
+    start: Annotated[datetime | None, Query(description="Phenomenon time ≥ start")] = None,
+    end: Annotated[datetime | None, Query(description="Phenomenon time < end")] = None,
+    top: Top = 100,
+    skip: Skip = 0,
+) -> ObservationPage:
+    """Observations of a datastream, newest first (times need a UTC offset)."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and value.tzinfo is None:
+            unprocessable(["query", name], "an ISO 8601 time with a UTC offset, e.g. …Z")
+    with service.db.read() as session:
+        _out_of_reach(session, principal, _get_datastream(session, datastream_id))
+        query = select(Observation).where(Observation.datastream_id == datastream_id)
+        if start is not None:
+            query = query.where(Observation.phenomenon_time >= start)
+        if end is not None:
+            query = query.where(Observation.phenomenon_time < end)
+        query = query.order_by(Observation.phenomenon_time.desc()).offset(skip).limit(top + 1)
+        rows = session.scalars(query).all()
+    return ObservationPage(
+        value=[
+            ObservationOut(
+                phenomenon_time=o.phenomenon_time, result=o.result, result_time=o.received_at
+            )
+            for o in rows[:top]
+        ],
+        next_link=_next_link(request, top, skip, len(rows) > top),
+    )
+
+
+# --- Observations -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    """Observations of a request body, column by column."""
+
+    refs: list[Any] = field(default_factory=list)
+    times: list[Any] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+    units: list[Any] = field(default_factory=list)
+    payloads: list[str] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)
+    entity_refs: list[Any] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        columns: dict[str, Any] = {
+            "datastream": self.refs,
+            "phenomenon_time": self.times,
+            "result": self.results,
+            "payload": self.payloads,
+        }
+        if any(u is not None for u in self.units):
+            columns["unit"] = self.units
+        return pd.DataFrame(columns)
+
+
+def _reference(value: Any, loc: list[str | int]) -> Any:
+    """The datastream an entity names: ``{"@iot.id": 12}`` or ``{"name": "RG002:river_stage"}``."""
+    expected = 'an object {"@iot.id": ID} or {"name": "SENSOR:PROPERTY"}'
+    if not isinstance(value, dict):
+        unprocessable(loc, expected)
+    if "@iot.id" in value:
+        ref = value["@iot.id"]
+        if isinstance(ref, bool) or not isinstance(ref, int):
+            unprocessable([*loc, "@iot.id"], "an integer datastream id")
+        return ref
+    if "name" in value:
+        ref = value["name"]
+        if not isinstance(ref, str) or not ref:
+            unprocessable([*loc, "name"], "a datastream name (text)")
+        return ref
+    unprocessable(loc, expected)
+
+
+def _components(value: Any, loc: list[str | int]) -> list[str]:
+    expected = "a list of phenomenonTime, result and optionally unit, each once"
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        unprocessable(loc, expected)
+    if (
+        not {"phenomenonTime", "result"} <= set(value)
+        or not set(value) <= set(_COMPONENTS)
+        or len(set(value)) != len(value)
+    ):
+        unprocessable(loc, expected + f", found {value!r}"[:200])
+    return value
+
+
+def _add_entity(batch: _Batch, entity: Any, i: int) -> None:
+    """Append entity ``i`` of a CreateObservations body to ``batch`` (422 when malformed)."""
+    loc: list[str | int] = ["body", i]
+    if not isinstance(entity, dict):
+        unprocessable(loc, "an object with Datastream, components and dataArray")
+    for key in ("Datastream", "components", "dataArray"):
+        if key not in entity:
+            unprocessable([*loc, key], f"field {key} (missing)", "missing")
+    ref = _reference(entity["Datastream"], [*loc, "Datastream"])
+    components = _components(entity["components"], [*loc, "components"])
+    rows = entity["dataArray"]
+    if not isinstance(rows, list):
+        unprocessable([*loc, "dataArray"], "a list of rows")
+    width = len(components)
+    for j, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != width:
+            unprocessable(
+                [*loc, "dataArray", j],
+                f"a list of {width} values ({', '.join(components)})",
+            )
+    if len(batch.refs) + len(rows) > MAX_BATCH:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"at most {MAX_BATCH:,} observations per request; split the batch",
+        )
+    batch.offsets.append(len(batch.refs))
+    batch.entity_refs.append(ref)
+    columns = dict(zip(components, zip(*rows, strict=True), strict=True)) if rows else {}
+    n = len(rows)
+    batch.refs.extend([ref] * n)
+    batch.times.extend(columns.get("phenomenonTime", ()))
+    batch.results.extend(columns.get("result", ()))
+    batch.units.extend(columns.get("unit", [None] * n))
+    batch.payloads.extend(orjson.dumps(row).decode() for row in rows)
+
+
+def _observation(batch: _Batch, body: Any) -> None:
+    """Append the single observation of a POST /v1.1/Observations body to ``batch``."""
+    if not isinstance(body, dict):
+        unprocessable(["body"], "an object with Datastream, phenomenonTime and result")
+    for key in ("Datastream", "phenomenonTime", "result"):
+        if key not in body:
+            unprocessable(["body", key], f"field {key} (missing)", "missing")
+    ref = _reference(body["Datastream"], ["body", "Datastream"])
+    unit = body.get("unit")
+    if unit is not None and not isinstance(unit, str):
+        unprocessable(["body", "unit"], "the unit as text")
+    batch.offsets.append(0)
+    batch.entity_refs.append(ref)
+    batch.refs.append(ref)
+    batch.times.append(body["phenomenonTime"])
+    batch.results.append(body["result"])
+    batch.units.append(unit)
+    batch.payloads.append(orjson.dumps(body).decode())
+
+
+def _forbidden(
+    service: Service, principal: Principal, refs: list[Any], index: DatastreamIndex
+) -> None:
+    """Refuse with 403 when an operator names a datastream of another agency."""
+    if principal.is_admin:
+        return
+    with service.db.read() as session:
+        writable = writable_datastreams(session, principal)
+    if writable is None:
+        return
+    others = []
+    for ref in dict.fromkeys(refs):
+        info = index.by_name.get(ref) if isinstance(ref, str) else index.by_id.get(ref)
+        if info is not None and info.id not in writable:
+            others.append(f"{info.name} (@iot.id {info.id}, agency {info.agency_id})")
+    if others:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"agency {principal.agency_id} may not write to datastreams of other agencies: "
+            f"{', '.join(others)}; nothing was stored",
+        )
+
+
+def _ingest(service: Service, principal: Principal, raw: bytes, batch_body: bool) -> Response:
+    """Parse, authorise and store a request body; the IngestResult as JSON (after the commit)."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not JSON: {exc}") from None
+    batch = _Batch()
+    if batch_body:
+        if not isinstance(body, list):
+            unprocessable(["body"], "a list of {Datastream, components, dataArray} objects")
+        for i, entity in enumerate(body):
+            _add_entity(batch, entity, i)
+    else:
+        _observation(batch, body)
+    index = service.datastreams()
+    if any(
+        (index.by_name.get(r) if isinstance(r, str) else index.by_id.get(r)) is None
+        for r in batch.entity_refs
+    ):
+        service.datastreams_changed()
+        index = service.datastreams()
+    _forbidden(service, principal, batch.entity_refs, index)
+    result = service.ingest(batch.frame(), "http", principal).as_dict()
+    offsets = np.asarray(batch.offsets, dtype=np.int64)
+    for problem in result["problems"]:
+        entity = int(np.searchsorted(offsets, problem["index"], side="right") - 1)
+        problem["entity"] = entity
+        problem["row"] = problem["index"] - int(offsets[entity])
+    return Response(orjson.dumps(result), status.HTTP_201_CREATED, media_type="application/json")
+
+
+_VALUE = {"description": "A value: a number for result, ISO 8601 text for phenomenonTime"}
+_REFERENCE = {
+    "type": "object",
+    "description": 'The datastream: {"@iot.id": 12} or {"name": "RG002:river_stage"}',
+    "properties": {"@iot.id": {"type": "integer"}, "name": {"type": "string"}},
+}
+_CREATE_OBSERVATIONS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["Datastream", "components", "dataArray"],
+        "properties": {
+            "Datastream": _REFERENCE,
+            "components": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(_COMPONENTS)},
+                "example": ["phenomenonTime", "result"],
+            },
+            "dataArray": {
+                "type": "array",
+                "items": {"type": "array", "items": _VALUE},
+                "example": [["2026-07-01T08:00:00Z", 35.2], ["2026-07-01T08:05:00Z", 35.3]],
+            },
+        },
+    },
+}
+_OBSERVATION_SCHEMA = {
+    "type": "object",
+    "required": ["Datastream", "phenomenonTime", "result"],
+    "properties": {
+        "Datastream": _REFERENCE,
+        "phenomenonTime": {"type": "string", "example": "2026-07-01T08:00:00Z"},
+        "result": {"type": "number", "example": 35.2},
+        "unit": {"type": "string", "example": "m"},
+    },
+}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON"},
+    403: {"description": "A datastream of another agency"},
+    413: {"description": f"More than {MAX_BATCH:,} observations"},
+    422: {"description": "The body is not observations (the entity and row are named)"},
+}
+
+
+@router.post(
+    "/v1.1/CreateObservations",
+    response_model=IngestOut,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_body(_CREATE_OBSERVATIONS_SCHEMA),
+    responses=_RESPONSES,
+)
+async def create_observations(request: Request, service: ServiceDep, principal: Writer) -> Response:
+    """Store a batch of observations (SensorThings dataArray); the result after the commit.
+
+    Rejected observations are counted by reason and listed in ``problems`` with their place
+    (``entity``, ``row``, and ``index`` in the whole batch); they are kept in the quarantine.
+    Sending a batch again stores nothing twice (counted as ``duplicates``).
+    """
+    raw = await request.body()
+    return await run_in_threadpool(_ingest, service, principal, raw, True)
+
+
+@router.post(
+    "/v1.1/Observations",
+    response_model=IngestOut,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_body(_OBSERVATION_SCHEMA),
+    responses=_RESPONSES,
+)
+async def create_observation(request: Request, service: ServiceDep, principal: Writer) -> Response:
+    """Store one observation; the result after the commit (as for CreateObservations)."""
+    raw = await request.body()
+    return await run_in_threadpool(_ingest, service, principal, raw, False)
+
+
+# --- Quarantine -------------------------------------------------------------------------------
+
+Reason = Literal[REASONS]  # type: ignore[valid-type]
+QuarantineReader = Annotated[Principal, Depends(require("admin", "analyst"))]
+
+
+@router.get("/api/quarantine", response_model=list[QuarantineOut], tags=["quarantine"])
+def list_quarantine(
+    service: ServiceDep,
+    principal: QuarantineReader,
+    reason: Reason | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> list[QuarantineOut]:
+    """Rejected observations, newest first (admin, analyst)."""
+    query = select(Quarantined)
+    if reason is not None:
+        query = query.where(Quarantined.reason == reason)
+    with service.db.read() as session:
+        rows = session.scalars(
+            query.order_by(Quarantined.id.desc()).offset(offset).limit(limit)
+        ).all()
+    return [
+        QuarantineOut(
+            id=q.id,
+            received_at=q.received_at,
+            source=q.source,
+            reason=q.reason,
+            detail=q.detail,
+            datastream=q.datastream,
+            payload=q.payload,
+        )
+        for q in rows
+    ]
+
+
+@router.get("/api/quarantine/summary", response_model=QuarantineSummary, tags=["quarantine"])
+def quarantine_summary(service: ServiceDep, principal: QuarantineReader) -> QuarantineSummary:
+    """Rejected observations counted by reason (admin, analyst)."""
+    with service.db.read() as session:
+        counts = {
+            str(r): int(n)
+            for r, n in session.execute(
+                select(Quarantined.reason, func.count()).group_by(Quarantined.reason)
+            )
+        }
+    return QuarantineSummary(total=sum(counts.values()), by_reason=dict(sorted(counts.items())))

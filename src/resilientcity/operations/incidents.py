@@ -1,0 +1,633 @@
+"""Incidents: citizens' reports, sensor-raised incidents, triage, de-duplication and dispatch.
+
+**Public reports** (:func:`report_incident`) are validated field by field (category from
+:data:`CATEGORIES`, description of at most :data:`MAX_DESCRIPTION` characters, a location inside
+the city's bounds, 0–:data:`MAX_PEOPLE` people), rate-limited per client (the SHA-256 of the
+client's address: only the digest is stored) by counting that client's incidents of the last
+hour in the store, and de-duplicated: a report of the same category within
+:data:`DUPLICATE_RADIUS_M` of an open incident (``new``, ``triaged`` or ``dispatched``) reported
+less than :data:`DUPLICATE_WINDOW` ago is stored as ``duplicate`` of it, and the original's
+``reports`` count goes up. The radius (250 m, about a city block and the accuracy of a phone
+location indoors) and the window (2 h, about the time a flooding or fire scene stays open) are
+assumptions.
+
+**Sensor incidents** (:func:`sensor_incidents`, a warning hook): a warning issued or escalated
+to orange or red on an underpass water depth or river stage datastream opens an incident at the
+sensor's place (``waterlogging`` for underpasses, ``flooding`` for the river), or updates the
+open incident of that datastream.
+
+**Dispatch** (:func:`dispatch_incidents`) sends rescue teams of the twin's fire stations and
+hospitals (:func:`resilientcity.decision.dispatch.rescue_stations`) to the triaged incidents,
+each placed on its nearest road node, on the intact roads, keeping the teams already sent to
+incidents still ``dispatched`` (:func:`~resilientcity.decision.dispatch.replan`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from resilientcity.decision.dispatch import (
+    DispatchPlan,
+    dispatch_teams,
+    dispatch_travel_minutes,
+    replan,
+    rescue_stations,
+)
+from resilientcity.errors import Problem, ValidationError
+from resilientcity.network.roads import edge_state
+from resilientcity.operations.access import ANONYMOUS, Principal, audit
+from resilientcity.operations.models import (
+    Agency,
+    Datastream,
+    Incident,
+    WarningEvent,
+    utcnow,
+)
+from resilientcity.operations.response import SYSTEM, Conflict, Forbidden, NotFound
+from resilientcity.twin.city import City
+
+__all__ = [
+    "CATEGORIES",
+    "DUPLICATE_RADIUS_M",
+    "DUPLICATE_WINDOW",
+    "MAX_DESCRIPTION",
+    "MAX_PEOPLE",
+    "OPEN_STATES",
+    "SENSOR_CATEGORY",
+    "RateLimited",
+    "city_bounds",
+    "dispatch_incidents",
+    "report_incident",
+    "sensor_incidents",
+    "triage_incident",
+]
+
+#: Incident categories with their Chinese and English labels.
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "flooding": ("洪水", "Flooding"),
+    "waterlogging": ("内涝积水", "Waterlogging"),
+    "building_collapse": ("房屋倒塌", "Building collapse"),
+    "fire": ("火灾", "Fire"),
+    "power_outage": ("停电", "Power outage"),
+    "water_outage": ("停水", "Water outage"),
+    "road_blocked": ("道路阻断", "Road blocked"),
+    "trapped_people": ("人员被困", "Trapped people"),
+    "injury": ("人员受伤", "Injury"),
+    "landslide": ("山体滑坡", "Landslide"),
+    "other": ("其他", "Other"),
+}
+#: Longest description accepted (characters).
+MAX_DESCRIPTION = 2000
+#: Most people a report may say are affected.
+MAX_PEOPLE = 10_000
+#: Incidents that are still being handled (candidates for de-duplication and dispatch).
+OPEN_STATES = ("new", "triaged", "dispatched")
+#: Two reports of one category closer than this are one incident (assumption, see module).
+DUPLICATE_RADIUS_M = 250.0
+#: … when the first was reported less than this before (assumption, see module).
+DUPLICATE_WINDOW = timedelta(hours=2)
+#: Category of the incident a sensor's orange or red warning opens, per observed property.
+SENSOR_CATEGORY: dict[str, str] = {
+    "underpass_water_depth": "waterlogging",
+    "river_stage": "flooding",
+}
+#: States a triage may set (``dispatched`` only by :func:`dispatch_incidents`).
+TRIAGE_STATES = ("new", "triaged", "resolved", "rejected")
+_EARTH_RADIUS_M = 6_371_008.8
+
+
+class RateLimited(Exception):
+    """Too many reports from one client in the last hour (HTTP 429).
+
+    Attributes
+    ----------
+    retry_after_s
+        Seconds until the oldest report of the window leaves it.
+    """
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def city_bounds(city: City) -> tuple[float, float, float, float]:
+    """The city's extent in WGS84: ``(lon_min, lat_min, lon_max, lat_max)``.
+
+    The bounding box of the assets, road nodes and zones, transformed from the city's CRS
+    (the box of the transformed box, so it holds every point of the city).
+    """
+    boxes = [
+        frame.total_bounds
+        for frame in (city.assets, city.roads.nodes, city.zones)
+        if len(frame) and np.isfinite(frame.total_bounds).all()
+    ]
+    if not boxes:
+        raise ValidationError(
+            [Problem("city", "", "assets, roads or zones that give the city's extent")],
+            what="city bounds",
+        )
+    b = np.array(boxes)
+    box = shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    lon0, lat0, lon1, lat1 = gpd.GeoSeries([box], crs=city.crs).to_crs(4326).total_bounds
+    return float(lon0), float(lat0), float(lon1), float(lat1)
+
+
+def _distance_m(lon0: float, lat0: float, lon1: float, lat1: float) -> float:
+    """Great-circle distance (haversine, mean Earth radius)."""
+    p0, p1 = math.radians(lat0), math.radians(lat1)
+    dp, dl = p1 - p0, math.radians(lon1 - lon0)
+    h = math.sin(dp / 2) ** 2 + math.cos(p0) * math.cos(p1) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _report_problems(
+    report: Mapping[str, Any], bounds: tuple[float, float, float, float]
+) -> list[Problem]:
+    """Every problem of a public report, each naming its field."""
+    problems = []
+    category = report.get("category")
+    if category not in CATEGORIES:
+        expected = f"one of {', '.join(CATEGORIES)}"
+        problems.append(Problem("incident", "category", expected, found=repr(category)))
+    description = report.get("description", "")
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
+        found = f"{len(description)} characters" if isinstance(description, str) else "not text"
+        problems.append(
+            Problem("incident", "description", f"text of at most {MAX_DESCRIPTION}", found=found)
+        )
+    lon0, lat0, lon1, lat1 = bounds
+    for name, low, high, axis in (
+        ("lon", lon0, lon1, "longitude"),
+        ("lat", lat0, lat1, "latitude"),
+    ):
+        value = _number(report.get(name))
+        if value is None or not low <= value <= high:
+            expected = f"a WGS84 {axis} inside the city, {low:.5f} to {high:.5f}"
+            problems.append(Problem("incident", name, expected, found=repr(report.get(name))))
+    people = report.get("people", 0)
+    if isinstance(people, bool) or not isinstance(people, int) or not 0 <= people <= MAX_PEOPLE:
+        expected = f"a whole number of people affected, 0 to {MAX_PEOPLE:,}"
+        problems.append(Problem("incident", "people", expected, found=repr(people)))
+    extra = sorted(set(report) - {"category", "description", "lon", "lat", "people"})
+    if extra:
+        expected = "only category, description, lon, lat, people"
+        problems.append(Problem("incident", ", ".join(extra), expected, found="unknown fields"))
+    return problems
+
+
+def _check_rate(session: Session, client_key: str, now: datetime, limit_per_hour: int) -> None:
+    """Raise :class:`RateLimited` when the client reported ``limit_per_hour`` times already."""
+    since = now - timedelta(hours=1)
+    count, oldest = session.execute(
+        select(func.count(), func.min(Incident.reported_at)).where(
+            Incident.client_key == client_key, Incident.reported_at > since
+        )
+    ).one()
+    if count >= limit_per_hour:
+        wait = (oldest + timedelta(hours=1) - now).total_seconds() if oldest else 3600.0
+        retry = max(1, math.ceil(wait))
+        raise RateLimited(
+            f"at most {limit_per_hour} reports per hour from one address; retry in {retry} s",
+            retry,
+        )
+
+
+def _original(
+    session: Session, category: str, lon: float, lat: float, now: datetime
+) -> Incident | None:
+    """The nearest open incident of ``category`` within the radius and window, if any."""
+    dlat = math.degrees(DUPLICATE_RADIUS_M / _EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    candidates = session.scalars(
+        select(Incident).where(
+            Incident.category == category,
+            Incident.status.in_(OPEN_STATES),
+            Incident.reported_at >= now - DUPLICATE_WINDOW,
+            Incident.lat.between(lat - dlat, lat + dlat),
+            Incident.lon.between(lon - dlon, lon + dlon),
+        )
+    ).all()
+    near = [
+        (d, c.id, c)
+        for c in candidates
+        if (d := _distance_m(lon, lat, c.lon, c.lat)) <= DUPLICATE_RADIUS_M
+    ]
+    return min(near, key=lambda t: (t[0], t[1]))[2] if near else None
+
+
+def report_incident(
+    session: Session,
+    report: Mapping[str, Any],
+    client_key: str,
+    now: datetime | None,
+    bounds: tuple[float, float, float, float],
+    limit_per_hour: int,
+) -> Incident:
+    """Store a citizen's report (the public endpoint), de-duplicated, audited as anonymous.
+
+    Parameters
+    ----------
+    session
+        A session in a write transaction.
+    report
+        ``category`` (:data:`CATEGORIES`), ``description`` (optional text), ``lon``, ``lat``
+        (WGS84) and ``people`` (optional, whole number).
+    client_key
+        SHA-256 hex digest of the client's address (the endpoint computes it).
+    now
+        Receiving time.
+    bounds
+        The city's extent, ``(lon_min, lat_min, lon_max, lat_max)`` (:func:`city_bounds`).
+    limit_per_hour
+        Reports accepted per client in any hour.
+
+    Returns
+    -------
+    Incident
+        The stored incident: ``new``, or ``duplicate`` with ``duplicate_of`` set.
+
+    Raises
+    ------
+    RateLimited
+        The client already sent ``limit_per_hour`` reports in the last hour.
+    ValidationError
+        Every bad field, named, with what is expected (the bounds for lon and lat).
+    """
+    now = utcnow() if now is None else now
+    _check_rate(session, client_key, now, limit_per_hour)
+    problems = _report_problems(report, bounds)
+    if problems:
+        raise ValidationError(problems, what="incident report")
+    lon, lat = float(report["lon"]), float(report["lat"])
+    category = str(report["category"])
+    original = _original(session, category, lon, lat, now)
+    incident = Incident(
+        source="public",
+        category=category,
+        description=str(report.get("description", "")),
+        lon=lon,
+        lat=lat,
+        people=int(report.get("people", 0)),
+        reported_at=now,
+        client_key=client_key,
+        status="new" if original is None else "duplicate",
+        priority=0.0,
+        duplicate_of=None if original is None else original.id,
+        reports=1,
+        updated_at=now,
+    )
+    session.add(incident)
+    if original is not None:
+        original.reports += 1
+        original.people = max(original.people, incident.people)
+        original.updated_at = now
+    session.flush()
+    detail = {
+        "category": category,
+        "status": incident.status,
+        "duplicate_of": original and original.id,
+    }
+    audit(session, ANONYMOUS, "report", "incident", incident.id, detail, now)
+    return incident
+
+
+def sensor_incidents(
+    session: Session, events: Sequence[WarningEvent], now: datetime
+) -> list[Incident]:
+    """Open or update incidents for orange and red warnings on underpasses and rivers (a hook).
+
+    A warning event ``issued`` or ``escalated`` to orange or red on a datastream whose observed
+    property is in :data:`SENSOR_CATEGORY` opens an incident of source ``sensor`` at the sensor's
+    location, or updates the open sensor incident of that datastream (one per datastream).
+    Sensors without a location open none.
+
+    Returns
+    -------
+    list of Incident
+        The incidents opened or updated.
+    """
+    wanted = [
+        e for e in events if e.kind in ("issued", "escalated") and e.to_level in ("orange", "red")
+    ]
+    out = []
+    for event in wanted:
+        stream = session.get(Datastream, event.datastream_id)
+        if stream is None or stream.observed_property not in SENSOR_CATEGORY:
+            continue
+        sensor = stream.sensor
+        if sensor.lon is None or sensor.lat is None:
+            continue
+        text = (
+            f"{event.to_level} warning {event.rule_id} on {stream.name}: {event.value:g} "
+            f"{stream.unit} at {event.time.isoformat()}"
+        )
+        incident = session.scalars(
+            select(Incident).where(
+                Incident.source == "sensor",
+                Incident.datastream_id == stream.id,
+                Incident.status.in_(OPEN_STATES),
+            )
+        ).first()
+        if incident is None:
+            incident = Incident(
+                source="sensor",
+                category=SENSOR_CATEGORY[stream.observed_property],
+                description=text,
+                lon=sensor.lon,
+                lat=sensor.lat,
+                people=0,
+                reported_at=now,
+                client_key="",
+                status="new",
+                priority=0.0,
+                reports=1,
+                datastream_id=stream.id,
+                updated_at=now,
+            )
+            session.add(incident)
+            action = "open"
+        else:
+            incident.description = f"{incident.description}\n{text}"
+            incident.reports += 1
+            incident.updated_at = now
+            action = "update"
+        session.flush()
+        detail = {"datastream": stream.name, "level": event.to_level, "event_id": event.id}
+        audit(session, SYSTEM, action, "incident", incident.id, detail, now)
+        out.append(incident)
+    return out
+
+
+def triage_incident(
+    session: Session,
+    incident_id: int,
+    principal: Principal,
+    status: str | None = None,
+    priority: float | None = None,
+    agency: str | None = None,
+    now: datetime | None = None,
+) -> Incident:
+    """Triage an incident: set its status, priority and responsible agency, audited.
+
+    Parameters
+    ----------
+    session
+        A session in a write transaction.
+    incident_id
+        The incident.
+    principal
+        An admin or an operator.
+    status
+        One of :data:`TRIAGE_STATES` (``triaged`` makes it a candidate for dispatch; a
+        ``duplicate`` set back to ``new`` or ``triaged`` stops being a duplicate).
+    priority
+        Weight in the dispatch (> 0; 0 means "not set", dispatched with weight 1), at most 10⁶.
+    agency
+        Id of the agency that handles it.
+    now
+        Time of the change.
+
+    Raises
+    ------
+    Forbidden
+        Not an admin or operator.
+    NotFound
+        No such incident.
+    ValidationError
+        Bad status, priority or agency (named).
+    Conflict
+        The incident is resolved or rejected already.
+    """
+    now = utcnow() if now is None else now
+    if principal.role not in ("admin", "operator"):
+        raise Forbidden(f"role {principal.role} may not triage incidents")
+    incident = session.get(Incident, incident_id, with_for_update=True)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    problems = []
+    if status is not None and status not in TRIAGE_STATES:
+        expected = f"one of {', '.join(TRIAGE_STATES)} (dispatched: POST /api/incidents/dispatch)"
+        problems.append(Problem("incident", "status", expected, (str(incident_id),), repr(status)))
+    if priority is not None and not (math.isfinite(priority) and 0 <= priority <= 1e6):
+        problems.append(
+            Problem(
+                "incident", "priority", "a number 0 to 1e6", (str(incident_id),), repr(priority)
+            )
+        )
+    if agency is not None and session.get(Agency, agency) is None:
+        known = ", ".join(session.scalars(select(Agency.id).order_by(Agency.id)))
+        problems.append(
+            Problem("incident", "agency", f"one of {known}", (str(incident_id),), repr(agency))
+        )
+    if status is None and priority is None and agency is None:
+        problems.append(Problem("incident", "status, priority, agency", "at least one of them"))
+    if problems:
+        raise ValidationError(problems, what="incident triage")
+    if incident.status in ("resolved", "rejected") and status not in (None, incident.status):
+        raise Conflict(f"incident {incident_id} is {incident.status}: it cannot be reopened")
+    before = {
+        "status": incident.status,
+        "priority": incident.priority,
+        "agency": incident.agency_id,
+    }
+    if status is not None:
+        if incident.status == "duplicate" and status in ("new", "triaged"):
+            incident.duplicate_of = None
+        incident.status = status
+    if priority is not None:
+        incident.priority = float(priority)
+    if agency is not None:
+        incident.agency_id = agency
+    incident.updated_at = now
+    after = {"status": incident.status, "priority": incident.priority, "agency": incident.agency_id}
+    audit(session, principal, "triage", "incident", incident_id, {"from": before, "to": after}, now)
+    session.flush()
+    return incident
+
+
+def _nearest_nodes(city: City, lon: Sequence[float], lat: Sequence[float]) -> np.ndarray:
+    """Road ``node_id`` nearest to each WGS84 point (straight line in the city's CRS)."""
+    nodes = city.roads.nodes
+    points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(city.crs)
+    tree = cKDTree(np.column_stack([shapely.get_x(nodes.geometry), shapely.get_y(nodes.geometry)]))
+    _, where = tree.query(np.column_stack([points.x, points.y]))
+    return nodes["node_id"].to_numpy(dtype=np.int64)[np.asarray(where)]
+
+
+def _fixed_plan(dispatched: Sequence[Incident]) -> DispatchPlan | None:
+    """The teams already sent to incidents still ``dispatched``, as a plan to keep fixed."""
+    rows = [
+        (str(inc.id), a["station_id"], int(a["teams"]), float(a["travel_min"]))
+        for inc in dispatched
+        for a in (inc.dispatch or {}).get("stations", [])
+    ]
+    if not rows:
+        return None
+    assignments = pd.DataFrame(rows, columns=["incident_id", "station_id", "teams", "travel_min"])
+    assignments["fixed"] = True
+    served = assignments.groupby("incident_id", sort=False)["teams"].sum()
+    incidents = pd.DataFrame(
+        {
+            "incident_id": served.index.astype(str),
+            "priority": 1.0,
+            "teams_needed": served.to_numpy(dtype=np.int64),
+            "served": True,
+            "response_min": np.nan,
+            "reason": "",
+        }
+    )
+    stations = pd.DataFrame(columns=["station_id", "teams", "jobs_per_team", "jobs_used"])
+    return DispatchPlan(assignments, incidents, stations, {})
+
+
+def dispatch_incidents(
+    session: Session,
+    city: City,
+    principal: Principal,
+    now: datetime | None = None,
+    teams_per_station: int = 2,
+    jobs_per_team: int = 3,
+) -> dict[str, Any]:
+    """Send rescue teams to the triaged incidents and record each incident's assignment.
+
+    Each triaged incident is placed on the road node of the twin nearest to it, and needs one
+    team, weighted by its triage ``priority`` (1 when not set). The stations are the twin's
+    fire stations and hospitals with ``teams_per_station`` teams of ``jobs_per_team`` jobs each
+    (assumptions of :func:`~resilientcity.decision.dispatch.rescue_stations`); the teams still on
+    incidents ``dispatched`` earlier stay there and use up their stations' jobs. Travel minutes
+    are on the intact roads (live road closures are not known to the store). Served incidents
+    get ``dispatch`` = ``{"stations": [{station_id, kind, teams, travel_min}], "teams",
+    "response_min", "node_id", "planned_at"}`` and status ``dispatched``; unserved ones keep
+    ``triaged`` with ``dispatch`` = ``{"reason", "node_id", "planned_at"}``.
+
+    Raises
+    ------
+    Forbidden
+        Not an admin or operator.
+
+    Returns
+    -------
+    dict
+        ``planned``, ``served``, ``unserved``, ``mean_response_min`` (``None`` when nothing is
+        served) and ``incidents``: per incident ``id``, ``status``, ``stations`` or ``reason``.
+    """
+    now = utcnow() if now is None else now
+    if principal.role not in ("admin", "operator"):
+        raise Forbidden(f"role {principal.role} may not dispatch")
+    todo = list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.status == "triaged")
+            .order_by(Incident.id)
+            .with_for_update()
+        )
+    )
+    summary: dict[str, Any] = {
+        "planned": len(todo),
+        "served": 0,
+        "unserved": 0,
+        "mean_response_min": None,
+        "incidents": [],
+    }
+    if not todo:
+        return summary
+    nodes = _nearest_nodes(city, [i.lon for i in todo], [i.lat for i in todo])
+    frame = pd.DataFrame(
+        {
+            "incident_id": [str(i.id) for i in todo],
+            "node_id": nodes,
+            "priority": [i.priority if i.priority > 0 else 1.0 for i in todo],
+            "teams_needed": 1,
+        }
+    )
+    stations = rescue_stations(city, teams_per_station, jobs_per_team)
+    minutes = dispatch_travel_minutes(city, edge_state(city), stations, frame)
+    dispatched = session.scalars(select(Incident).where(Incident.status == "dispatched")).all()
+    fixed = _fixed_plan(dispatched)
+    known = set(stations["station_id"])
+    if fixed is not None and set(fixed.assignments["station_id"]) <= known:
+        plan = replan(fixed, frame, stations, minutes)
+    else:
+        plan = dispatch_teams(frame, stations, minutes)
+    _record(todo, nodes, plan, stations, now, summary)
+    audit(
+        session,
+        principal,
+        "dispatch",
+        "incident",
+        "",
+        {k: summary[k] for k in ("planned", "served", "unserved", "mean_response_min")},
+        now,
+    )
+    session.flush()
+    return summary
+
+
+def _record(
+    todo: Sequence[Incident],
+    nodes: np.ndarray,
+    plan: DispatchPlan,
+    stations: pd.DataFrame,
+    now: datetime,
+    summary: dict[str, Any],
+) -> None:
+    """Write each incident's assignment (or reason) and fill ``summary``."""
+    kinds = dict(zip(stations["station_id"], stations["kind"], strict=True))
+    result = plan.incidents.set_index("incident_id")
+    sent = plan.assignments[~plan.assignments["fixed"]]
+    responses = []
+    for incident, node in zip(todo, nodes, strict=True):
+        key = str(incident.id)
+        row = result.loc[key].to_dict()
+        if bool(row["served"]):
+            mine = sent[sent["incident_id"] == key]
+            teams = [
+                {
+                    "station_id": str(a["station_id"]),
+                    "kind": str(kinds[a["station_id"]]),
+                    "teams": int(a["teams"]),
+                    "travel_min": round(float(a["travel_min"]), 2),
+                }
+                for a in mine.to_dict("records")
+            ]
+            response = float(row["response_min"])
+            incident.dispatch = {
+                "stations": teams,
+                "teams": sum(t["teams"] for t in teams),
+                "response_min": round(response, 2),
+                "node_id": int(node),
+                "planned_at": now.isoformat(),
+            }
+            incident.status = "dispatched"
+            responses.append(response)
+            entry: dict[str, Any] = {"id": incident.id, "status": "dispatched", "stations": teams}
+        else:
+            reason = str(row["reason"])
+            incident.dispatch = {
+                "reason": reason,
+                "node_id": int(node),
+                "planned_at": now.isoformat(),
+            }
+            entry = {"id": incident.id, "status": incident.status, "reason": reason}
+        incident.updated_at = now
+        summary["incidents"].append(entry)
+    summary["served"] = len(responses)
+    summary["unserved"] = len(todo) - len(responses)
+    summary["mean_response_min"] = round(float(np.mean(responses)), 2) if responses else None

@@ -1,0 +1,175 @@
+"""The operations commands: ``ingest FILE.csv`` and ``token create|list|revoke``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from cli_runner import run_cli
+from resilientcity.decision.plans import load_plans
+from resilientcity.operations.access import authenticate
+from resilientcity.operations.db import Database
+from resilientcity.operations.ingest import datastream_index
+from resilientcity.operations.models import AuditEntry, Observation, Quarantined
+from resilientcity.operations.seed import seed_store
+from resilientcity.warning import example_rules
+
+STAGE = "RG002:river_stage"
+BASE = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
+
+
+def _at(minute: int) -> str:
+    return (BASE + timedelta(minutes=minute)).isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture
+def store(db_url: str, small_city) -> Iterator[str]:
+    db = Database(db_url)
+    db.upgrade()
+    with db.write() as session:
+        seed_store(session, small_city.sensors, example_rules(), load_plans())
+    db.dispose()
+    yield db_url
+
+
+def _count(url: str, model: type) -> int:
+    db = Database(url)
+    try:
+        with db.read() as session:
+            return int(session.scalar(select(func.count()).select_from(model)))
+    finally:
+        db.dispose()
+
+
+def test_ingest_stores_a_file_once(store: str, tmp_path: Path, capsys):
+    db = Database(store)
+    with db.read() as session:
+        stage_id = datastream_index(session).by_name[STAGE].id
+    db.dispose()
+    csv = tmp_path / "obs.csv"
+    rows = [f"{STAGE},{_at(i)},{1 + i / 10},m" for i in range(5)]
+    rows += [f"{stage_id},{_at(10 + i)},2.0," for i in range(3)]
+    csv.write_text("datastream,phenomenon_time,result,unit,comment\n" + "\n".join(rows) + "\n")
+    code, out, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "3"], capsys)
+    assert code == 0, err
+    assert "8 observations" in out and "8 stored, 0 duplicates, 0 rejected" in out
+    assert _count(store, Observation) == 8
+    code, out, _ = run_cli(["ingest", str(csv), "--db", store], capsys)
+    assert code == 0 and "0 stored, 8 duplicates" in out
+    assert _count(store, Observation) == 8
+
+
+def test_ingest_names_the_bad_rows_by_line(store: str, tmp_path: Path, capsys):
+    csv = tmp_path / "bad.csv"
+    csv.write_text(
+        "datastream,phenomenon_time,result\n"
+        f"{STAGE},{_at(0)},1.5\n"  # line 2: fine
+        f"{STAGE},{_at(1)},1000\n"  # line 3: outside [0, 100]
+        "\n"  # line 4: empty, skipped
+        f"NOPE:river_stage,{_at(2)},1.0\n"  # line 5
+        f"{STAGE},2026-07-01 08:00,1.0\n"  # line 6: no UTC offset
+        f"{STAGE},{_at(3)},high\n"  # line 7
+    )
+    code, out, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "2"], capsys)
+    assert code == 0, err
+    assert "1 stored" in out and "4 rejected" in out
+    assert "line 3: out_of_range" in out and "outside [0, 100]" in out
+    assert "line 5: unknown_datastream (NOPE:river_stage)" in out
+    assert "line 6: malformed" in out and "line 7: not_a_number" in out
+    assert _count(store, Quarantined) == 4
+    db = Database(store)
+    with db.read() as session:
+        payloads = set(session.scalars(select(Quarantined.payload)))
+        audited = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == "csv")).all()
+    db.dispose()
+    assert f"{STAGE},{_at(1)},1000" in payloads
+    assert len(audited) == 3 and {a.role for a in audited} == {"admin"}  # one per chunk
+
+
+def test_ingest_fails_on_missing_columns_an_unreadable_file_or_an_empty_store(
+    store: str, tmp_path: Path, capsys
+):
+    csv = tmp_path / "cols.csv"
+    csv.write_text(f"datastream,time,value\n{STAGE},{_at(0)},1.0\n")
+    code, _, err = run_cli(["ingest", str(csv), "--db", store], capsys)
+    assert code == 1
+    assert "phenomenon_time" in err and "result" in err and "found datastream, time, value" in err
+    code, _, err = run_cli(["ingest", str(tmp_path / "absent.csv"), "--db", store], capsys)
+    assert code == 1 and "cannot read" in err and "absent.csv" in err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _, err = run_cli(["ingest", str(empty), "--db", store], capsys)
+    assert code == 1 and "cannot read" in err
+    good = tmp_path / "good.csv"
+    good.write_text(f"datastream,phenomenon_time,result\n{STAGE},{_at(0)},1.0\n")
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code, _, err = run_cli(["ingest", str(good), "--db", fresh], capsys)
+    assert code == 1 and "no datastreams" in err and "resilientcity serve" in err
+
+
+def test_token_create_list_revoke(store: str, capsys):
+    code, out, err = run_cli(
+        ["token", "create", "--role", "operator", "--agency", "water_resources", "--db", store],
+        capsys,
+    )
+    assert code == 0, err
+    token = out.strip()
+    assert token.startswith("rc_") and "shown only this once" in err
+    db = Database(store)
+    with db.read() as session:
+        principal = authenticate(session, token)
+    assert principal is not None
+    assert (principal.name, principal.role, principal.agency_id) == (
+        "water_resources-operator",
+        "operator",
+        "water_resources",
+    )
+    code, out, _ = run_cli(
+        ["token", "create", "--role", "analyst", "--label", "dash", "--expires-days", "1"]
+        + ["--db", store],
+        capsys,
+    )
+    assert code == 0
+    code, out, _ = run_cli(["token", "list", "--db", store], capsys)
+    assert code == 0
+    assert token[:10] in out and token not in out
+    assert "water_resources-operator" in out and "active" in out and "expires" in out
+    code, out, _ = run_cli(["token", "revoke", "1", "--db", store], capsys)
+    assert code == 0 and "revoked" in out
+    with db.read() as session:
+        assert authenticate(session, token) is None
+        actions = list(
+            session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "api_token"))
+        )
+    db.dispose()
+    assert actions == ["create", "create", "revoke"]
+    code, out, _ = run_cli(["token", "list", "--db", store], capsys)
+    assert "revoked" in out
+    code, _, err = run_cli(["token", "revoke", "99", "--db", store], capsys)
+    assert code == 1 and "token.id" in err
+
+
+def test_token_create_explains_unknown_agencies_and_roles(store: str, tmp_path: Path, capsys):
+    code, _, err = run_cli(
+        ["token", "create", "--role", "operator", "--agency", "nasa", "--db", store], capsys
+    )
+    assert code == 1 and "water_resources" in err and "'nasa'" in err
+    code, _, err = run_cli(["token", "create", "--role", "king", "--db", store], capsys)
+    assert code == 1 and "one of admin" in err
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code, _, err = run_cli(
+        ["token", "create", "--role", "operator", "--agency", "water", "--db", fresh], capsys
+    )
+    assert code == 1 and "no agencies" in err
+
+
+def test_serve_and_mqtt_ingest_refuse_a_bad_broker_address(tmp_path: Path, capsys):
+    db = f"sqlite:///{tmp_path / 'ops.db'}"
+    for command in ("serve", "mqtt-ingest"):
+        code, _, err = run_cli([command, "--mqtt", "broker:port", "--db", db], capsys)
+        assert code == 1 and "HOST:PORT" in err and "'broker:port'" in err
+    assert not (tmp_path / "ops.db").exists()  # refused before the store is touched
