@@ -58,8 +58,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import cpu_model  # noqa: E402
+from _machine import cpu_model
 
 TARGET_OBS_S = 20_000
 TARGET_P99_S = 1.0
