@@ -19,18 +19,27 @@ The level in force is the highest of three components:
 Each change names the component that sets the new level (``threshold``, ``rate`` or
 ``forecast``). Times are UTC (naive timestamps are taken as UTC); inside the state they are kept
 as minutes since 1970-01-01 UTC.
+
+Each call unpacks the state into plain Python lists and floats, advances them in place one
+observation at a time and freezes them into a new state once at the end. The trend line is
+computed from exact integer sums over its window, updated one observation at a time, so its
+level is exact (a line reaching a threshold exactly reaches it; a flat window has no trend)
+and does not depend on the order of floating-point operations or on the platform.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from operator import mul
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.warning.rules import LEVELS, Level, WarningRule
+from resilientcity.warning.rules import LEVELS, ForecastTrigger, Level, WarningRule
 
 __all__ = [
     "ChangeKind",
@@ -49,6 +58,8 @@ ChangeKind = Literal["issued", "escalated", "de-escalated", "lifted"]
 _NS_PER_MIN = 60_000_000_000
 _NEVER = float("-inf")
 _NO_TIMES: tuple[float, ...] = (_NEVER,) * 4
+#: Drop old observations from the working lists once this many have piled up.
+_COMPACT_AFTER = 4096
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,22 @@ class WarningState:
         return pd.Timestamp(round(self.last_min * _NS_PER_MIN), unit="ns", tz="UTC")
 
 
+def _nanoseconds(column: pd.Series) -> np.ndarray:
+    """Times as UTC ``datetime64[ns]`` (NaT where unreadable); naive times are taken as UTC."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+        return column.to_numpy(dtype="datetime64[ns]")  # already datetimes: no parsing needed
+    times = pd.to_datetime(column, utc=True, errors="coerce")
+    return times.to_numpy(dtype="datetime64[ns]")
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """Values as float64 (NaN where not a number)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiu":
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+
+
 def _check_frame(frame: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Validated (minutes since epoch, values), sorted by time, first of duplicate times kept."""
     missing = [c for c in ("time", "value") if c not in frame.columns]
@@ -130,9 +157,9 @@ def _check_frame(frame: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray
         problems = [Problem(what, c, "a column") for c in missing]
         raise ValidationError(problems, what=what)
     problems = []
-    times = pd.to_datetime(frame["time"], utc=True, errors="coerce")
-    values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
-    bad_time = times.isna().to_numpy()
+    nanos = _nanoseconds(frame["time"])
+    values = _numbers(frame["value"])
+    bad_time = np.isnat(nanos)
     if bad_time.any():
         rows = tuple(str(i) for i in frame.index[bad_time])
         problems.append(Problem(what, "time", "a timestamp", rows=rows))
@@ -142,7 +169,9 @@ def _check_frame(frame: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray
         problems.append(Problem(what, "value", "a finite number", rows=rows))
     if problems:
         raise ValidationError(problems, what=what)
-    minutes = times.to_numpy(dtype="datetime64[ns]").astype(np.int64) / _NS_PER_MIN
+    minutes = nanos.astype(np.int64) / _NS_PER_MIN
+    if minutes.size < 2 or (minutes[1:] > minutes[:-1]).all():  # already sorted, no duplicates
+        return minutes, values
     order = np.argsort(minutes, kind="stable")
     minutes, values = minutes[order], values[order]
     keep = np.ones(minutes.size, dtype=bool)
@@ -150,95 +179,105 @@ def _check_frame(frame: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray
     return minutes[keep], values[keep]
 
 
-def _sign(rule: WarningRule) -> float:
-    return 1.0 if rule.direction == "rising" else -1.0
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The constants of a rule that every step needs, read once per call.
+
+    ``thresholds`` has ``None`` for the levels the rule does not use (left out, or NaN);
+    ``rates`` holds per rate trigger ``(window_min, change_per_hour, level 1–4, hold_min)``.
+    """
+
+    rule_id: str
+    sign: float
+    thresholds: tuple[float | None, ...]
+    low_margin: float
+    duration: float
+    window: float
+    rates: tuple[tuple[float, float, int, float], ...]
+    forecast: ForecastTrigger | None
+
+    @classmethod
+    def of(cls, rule: WarningRule) -> _Plan:
+        """The plan of ``rule``."""
+        spans = [r.window_min for r in rule.rate]
+        if rule.forecast is not None:
+            spans.append(rule.forecast.window_min)
+        return cls(
+            rule_id=rule.id,
+            sign=1.0 if rule.direction == "rising" else -1.0,
+            thresholds=tuple(
+                None if t is None or math.isnan(t) else t for t in rule.thresholds.as_tuple()
+            ),
+            low_margin=-rule.hysteresis_margin,
+            duration=rule.min_duration_min,
+            window=max(spans, default=0.0),
+            rates=tuple(
+                (r.window_min, r.change_per_hour, LEVELS.index(r.level), r.hold_min)
+                for r in rule.rate
+            ),
+            forecast=rule.forecast,
+        )
+
+    def level_of(self, value: float) -> int:
+        """Index in :data:`LEVELS` of :meth:`WarningRule.level_of` ``(value)``."""
+        out = 0
+        for k, thr in enumerate(self.thresholds):
+            if thr is not None and self.sign * (value - thr) >= 0:
+                out = k + 1
+        return out
+
+    def level_of_ratio(self, num: int, den: int) -> int:
+        """:meth:`level_of` of the exact rational value ``num / den`` (``den > 0``)."""
+        try:
+            value = num / den  # correctly rounded: orders like num / den against unequal floats
+        except OverflowError:
+            value = math.inf if num > 0 else -math.inf
+        out = 0
+        for k, thr in enumerate(self.thresholds):
+            if thr is None:
+                continue
+            past = (value > thr) - (value < thr) if value != thr else _compare(num, den, thr)
+            if self.sign * past >= 0:
+                out = k + 1
+        return out
 
 
-def _thresholds(rule: WarningRule) -> np.ndarray:
-    return np.array([np.nan if t is None else t for t in rule.thresholds.as_tuple()])
+def _compare(num: int, den: int, value: float) -> int:
+    """Sign of ``num / den − value`` (``den > 0``), exactly."""
+    if math.isinf(value):
+        return -1 if value > 0 else 1
+    v_num, v_den = value.as_integer_ratio()
+    diff = num * v_den - v_num * den
+    return (diff > 0) - (diff < 0)
 
 
-def _index_of(rule: WarningRule, value: float) -> int:
-    return LEVELS.index(rule.level_of(value))
+#: Plans of the rules seen lately, by ``id(rule)``, with the rule (kept alive, so that its id is
+#: not reused while it is here; rules are frozen, so a plan cannot go stale).
+_PLANS: dict[int, tuple[WarningRule, _Plan]] = {}
+_MAX_PLANS = 256
 
 
-def _window(rule: WarningRule) -> float:
-    spans = [r.window_min for r in rule.rate]
-    if rule.forecast is not None:
-        spans.append(rule.forecast.window_min)
-    return max(spans, default=0.0)
+def _plan(rule: WarningRule) -> _Plan:
+    """The plan of ``rule``, from :data:`_PLANS` when this very rule object was seen lately."""
+    cached = _PLANS.get(id(rule))
+    if cached is not None and cached[0] is rule:
+        return cached[1]
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    plan = _PLANS[id(rule)] = (rule, _Plan.of(rule))
+    return plan[1]
 
 
-def _runs(since: tuple[float | None, ...], hit: np.ndarray, t: float) -> tuple[float | None, ...]:
-    return tuple(
-        (s if s is not None else t) if h else None for s, h in zip(since, hit, strict=True)
-    )
+def _active(until: list[float], t: float) -> int:
+    """The highest level (1–4) held at ``t`` by ``until`` (per level blue…red), else 0."""
+    for k in (3, 2, 1, 0):
+        if until[k] >= t:
+            return k + 1
+    return 0
 
 
 def _held(since: float | None, t: float, duration: float) -> bool:
     return since is not None and t - since >= duration
-
-
-def _threshold_level(state: WarningState, rule: WarningRule, t: float, used: np.ndarray) -> int:
-    """The threshold component after the runs of ``state`` were updated to time ``t``."""
-    d = rule.min_duration_min
-    up = max((k + 1 for k in range(4) if _held(state.above_since[k], t, d)), default=0)
-    level = state.threshold_level
-    if up > level:
-        return up
-    while level > 0 and (not used[level - 1] or _held(state.below_since[level - 1], t, d)):
-        level -= 1
-    return max(level, up)
-
-
-def _rate_hits(rule: WarningRule, recent: tuple[tuple[float, float], ...], t: float) -> list[int]:
-    """Per rate trigger, its level (1–4) if it fires at time ``t`` (last of ``recent``), else 0."""
-    sign, value = _sign(rule), recent[-1][1]
-    hits = []
-    for trigger in rule.rate:
-        t0, v0 = next((s, v) for s, v in recent if s >= t - trigger.window_min)
-        fires = t > t0 and sign * (value - v0) / ((t - t0) / 60.0) >= trigger.change_per_hour
-        hits.append(LEVELS.index(trigger.level) if fires else 0)
-    return hits
-
-
-def _trend_level(rule: WarningRule, recent: tuple[tuple[float, float], ...], t: float) -> int:
-    """Level that a least-squares line through the recent window reaches at ``t + horizon``."""
-    spec = rule.forecast
-    if spec is None:
-        return 0
-    pts = np.array([(s, v) for s, v in recent if s >= t - spec.window_min])
-    if len(pts) < spec.min_points or np.ptp(pts[:, 0]) == 0:
-        return 0
-    x = pts[:, 0] - t
-    slope, intercept = np.polyfit(x, pts[:, 1], 1)
-    if _sign(rule) * slope <= 0:
-        return 0
-    return _index_of(rule, float(intercept + slope * spec.horizon_h * 60.0))
-
-
-def _series_level(rule: WarningRule, forecast: tuple[np.ndarray, np.ndarray], t: float) -> int:
-    """Highest level that a given forecast series reaches in ``(t, t + horizon]``."""
-    spec = rule.forecast
-    if spec is None:
-        return 0
-    f_min, f_val = forecast
-    inside = f_val[(f_min > t) & (f_min <= t + spec.horizon_h * 60.0)]
-    return max((_index_of(rule, float(v)) for v in inside), default=0)
-
-
-def _active(until: tuple[float, ...], t: float) -> int:
-    return max((k + 1 for k in range(4) if until[k] >= t), default=0)
-
-
-def _extend(
-    until: tuple[float, ...], levels: list[int], t: float, hold: float
-) -> tuple[float, ...]:
-    out = list(until)
-    for level in levels:
-        if level > 0:
-            out[level - 1] = max(out[level - 1], t + hold)
-    return tuple(out)
 
 
 def _kind(old: int, new: int) -> ChangeKind:
@@ -249,58 +288,241 @@ def _kind(old: int, new: int) -> ChangeKind:
     return "escalated" if new > old else "de-escalated"
 
 
-def _step(
-    state: WarningState,
-    rule: WarningRule,
-    t: float,
-    value: float,
-    forecast: tuple[np.ndarray, np.ndarray] | None,
-) -> tuple[WarningState, WarningChange | None]:
-    """Advance ``state`` by one observation; the change it causes, if any."""
-    thr = _thresholds(rule)
-    used = ~np.isnan(thr)
-    past = _sign(rule) * (value - thr)
-    state = replace(
-        state,
-        above_since=_runs(state.above_since, used & (past >= 0), t),
-        below_since=_runs(state.below_since, used & (past < -rule.hysteresis_margin), t),
-        recent=tuple(p for p in state.recent if p[0] >= t - _window(rule)) + ((t, value),),
-        last_min=t,
-    )
-    threshold = _threshold_level(state, rule, t, used)
-    rate_until = state.rate_until
-    for trigger, level in zip(rule.rate, _rate_hits(rule, state.recent, t), strict=True):
-        rate_until = _extend(rate_until, [level], t, trigger.hold_min)
-    forecast_until = state.forecast_until
-    if rule.forecast is not None:
-        predicted = (
-            _trend_level(rule, state.recent, t)
-            if forecast is None
-            else _series_level(rule, forecast, t)
+def _split(value: float) -> tuple[int, int]:
+    """``(m, k)`` with ``value == m / 2**k`` exactly and ``k ≥ 0``."""
+    m, d = value.as_integer_ratio()
+    return m, d.bit_length() - 1
+
+
+def _scaled(values: list[float]) -> tuple[list[int], int]:
+    """Integers ``m`` and the least ``k ≥ 0`` with ``values[i] == m[i] / 2**k`` exactly."""
+    ratios = [v.as_integer_ratio() for v in values]
+    k = max((d.bit_length() for _, d in ratios), default=1) - 1
+    return [m << (k + 1 - d.bit_length()) for m, d in ratios], k
+
+
+class _Trend:
+    """Exact sums for the least-squares line through the observations of the forecast window.
+
+    A float is an integer over a power of two, so times and values are kept as integers scaled
+    by ``2**a`` and ``2**b`` (raised when an observation needs more bits) and the sums Σs, Σy,
+    Σs², Σs·y are exact integers: they are updated one observation at a time without drift, and
+    the level of the line's prediction is decided exactly, ties included. The line is the
+    least-squares line through ``(s − t, y)``, evaluated ``horizon_h × 60`` minutes after the
+    last time ``t``.
+    """
+
+    def __init__(self, spec: ForecastTrigger, recent: tuple[tuple[float, float], ...]) -> None:
+        self.window, self.min_points = spec.window_min, spec.min_points
+        num, den = spec.horizon_h.as_integer_ratio()
+        self.ahead = (60 * num, den)  # minutes from the last time to the prediction, exactly
+        self.times = [t for t, _ in recent]
+        self.s, self.a = _scaled(self.times)
+        self.y, self.b = _scaled([value for _, value in recent])
+        self.head = 0
+        self.sum_s, self.sum_y = sum(self.s), sum(self.y)
+        self.sum_ss, self.sum_sy = sum(map(mul, self.s, self.s)), sum(map(mul, self.s, self.y))
+
+    def push(self, t: float, value: float) -> None:
+        """Add an observation later than every one held; drop those now outside the window."""
+        self._drop_before(t - self.window)
+        self._add(t, value)
+
+    def _add(self, t: float, value: float) -> None:
+        """Append an observation later than every one held."""
+        s, ka = _split(t)
+        y, kb = _split(value)
+        if ka > self.a or kb > self.b:
+            self._rescale(max(ka - self.a, 0), max(kb - self.b, 0))
+        s <<= self.a - ka
+        y <<= self.b - kb
+        self.times.append(t)
+        self.s.append(s)
+        self.y.append(y)
+        self.sum_s += s
+        self.sum_y += y
+        self.sum_ss += s * s
+        self.sum_sy += s * y
+
+    def _drop_before(self, limit: float) -> None:
+        """Drop the observations before ``limit``."""
+        head, end = self.head, bisect_left(self.times, limit, self.head)
+        for s, y in zip(self.s[head:end], self.y[head:end], strict=True):
+            self.sum_s -= s
+            self.sum_y -= y
+            self.sum_ss -= s * s
+            self.sum_sy -= s * y
+        if end > _COMPACT_AFTER and 2 * end > len(self.times):
+            del self.times[:end], self.s[:end], self.y[:end]
+            end = 0
+        self.head = end
+
+    def _rescale(self, more_a: int, more_b: int) -> None:
+        """Scale the times by ``2**more_a`` and the values by ``2**more_b`` more."""
+        del self.times[: self.head], self.s[: self.head], self.y[: self.head]
+        self.head = 0
+        self.s = [s << more_a for s in self.s]
+        self.y = [y << more_b for y in self.y]
+        self.a += more_a
+        self.b += more_b
+        self.sum_s <<= more_a
+        self.sum_y <<= more_b
+        self.sum_ss <<= 2 * more_a
+        self.sum_sy <<= more_a + more_b
+
+    def level(self, plan: _Plan) -> int:
+        """Level the line reaches at the prediction time; 0 if it does not rise (fall)."""
+        n = len(self.times) - self.head
+        if n < self.min_points or self.times[-1] == self.times[self.head]:
+            return 0
+        sum_s, sum_y = self.sum_s, self.sum_y
+        sxy = n * self.sum_sy - sum_s * sum_y  # n · Sxy, scaled by 2**(a + b)
+        if (sxy <= 0) if plan.sign > 0 else (sxy >= 0):
+            return 0
+        sxx = n * self.sum_ss - sum_s * sum_s  # n · Sxx, scaled by 2**(2a)
+        p, q = self.ahead
+        # prediction = mean_y + slope · (t + p/q − mean_s) = num / den, with
+        # slope = sxy · 2**a / (sxx · 2**b) and n · q · 2**a · (t + p/q − mean_s) = lead
+        lead = n * q * self.s[-1] + ((n * p) << self.a) - sum_s * q
+        return plan.level_of_ratio(sum_y * sxx * q + sxy * lead, (n * q * sxx) << self.b)
+
+
+class _Run:
+    """A :class:`WarningState` unpacked into mutable locals and advanced in place.
+
+    ``times[start:]`` and ``values[start:]`` are the state's ``recent`` observations; older
+    ones are dropped from the lists only now and then, so that a step costs no copy.
+    """
+
+    def __init__(
+        self, plan: _Plan, state: WarningState, forecast: tuple[np.ndarray, np.ndarray] | None
+    ) -> None:
+        self.plan = plan
+        self.level = LEVELS.index(state.level)
+        self.threshold_level = state.threshold_level
+        self.above = list(state.above_since)
+        self.below = list(state.below_since)
+        self.rate_until = list(state.rate_until)
+        self.forecast_until = list(state.forecast_until)
+        self.last_min = state.last_min
+        self.times = [p[0] for p in state.recent]
+        self.values = [p[1] for p in state.recent]
+        self.start = 0
+        self.series = None if forecast is None else (forecast[0].tolist(), forecast[1].tolist())
+        self.trend = (
+            _Trend(plan.forecast, state.recent)
+            if plan.forecast is not None and forecast is None
+            else None
         )
-        forecast_until = _extend(forecast_until, [predicted], t, rule.forecast.hold_min)
-    parts: dict[Reason, int] = {
-        "threshold": threshold,
-        "rate": _active(rate_until, t),
-        "forecast": _active(forecast_until, t),
-    }
-    new = max(parts.values())
-    old = LEVELS.index(state.level)
-    state = replace(
-        state,
-        level=LEVELS[new],
-        threshold_level=threshold,
-        rate_until=rate_until,
-        forecast_until=forecast_until,
-    )
-    if new == old:
-        return state, None
-    reason = next(r for r, level in parts.items() if level == new) if new else "threshold"
-    when = pd.Timestamp(round(t * _NS_PER_MIN), unit="ns", tz="UTC")
-    change = WarningChange(
-        rule.id, when, LEVELS[old], LEVELS[new], _kind(old, new), reason, float(value)
-    )
-    return state, change
+
+    def state(self) -> WarningState:
+        """The frozen state after the steps taken."""
+        return WarningState(
+            rule_id=self.plan.rule_id,
+            level=LEVELS[self.level],
+            threshold_level=self.threshold_level,
+            above_since=tuple(self.above),
+            below_since=tuple(self.below),
+            rate_until=tuple(self.rate_until),
+            forecast_until=tuple(self.forecast_until),
+            last_min=self.last_min,
+            recent=tuple(zip(self.times[self.start :], self.values[self.start :], strict=True)),
+        )
+
+    def step(self, t: float, value: float) -> WarningChange | None:
+        """Advance by one observation (later than every one seen); the change, if any."""
+        plan = self.plan
+        self._remember(t, value)
+        threshold = self._threshold(t, value)
+        rate = self._rate(t, value) if plan.rates else _active(self.rate_until, t)
+        forecast = (
+            _active(self.forecast_until, t)
+            if plan.forecast is None
+            else self._forecast(t, value, plan.forecast)
+        )
+        new, old = max(threshold, rate, forecast), self.level
+        self.level, self.threshold_level, self.last_min = new, threshold, t
+        if new == old:
+            return None
+        reason: Reason = "threshold" if new == threshold else "rate" if new == rate else "forecast"
+        when = pd.Timestamp(round(t * _NS_PER_MIN), unit="ns", tz="UTC")
+        return WarningChange(
+            plan.rule_id, when, LEVELS[old], LEVELS[new], _kind(old, new), reason, value
+        )
+
+    def _remember(self, t: float, value: float) -> None:
+        """Drop the observations before the longest trigger window; append this one."""
+        times, values = self.times, self.values
+        start = bisect_left(times, t - self.plan.window, self.start)
+        if start > _COMPACT_AFTER and 2 * start > len(times):
+            del times[:start], values[:start]
+            start = 0
+        self.start = start
+        times.append(t)
+        values.append(value)
+
+    def _threshold(self, t: float, value: float) -> int:
+        """Update the runs past each threshold; the threshold component at ``t``."""
+        plan, above, below = self.plan, self.above, self.below
+        up = 0
+        for k, thr in enumerate(plan.thresholds):
+            if thr is None:
+                above[k] = below[k] = None
+                continue
+            past = plan.sign * (value - thr)
+            if past < 0:
+                above[k] = None
+            elif above[k] is None:
+                above[k] = t
+            if past < plan.low_margin:
+                if below[k] is None:
+                    below[k] = t
+            else:
+                below[k] = None
+            if _held(above[k], t, plan.duration):
+                up = k + 1
+        level = self.threshold_level
+        if up > level:
+            return up
+        while level > 0 and (
+            plan.thresholds[level - 1] is None or _held(below[level - 1], t, plan.duration)
+        ):
+            level -= 1
+        return max(level, up)
+
+    def _rate(self, t: float, value: float) -> int:
+        """Extend the hold of each rate trigger that fires at ``t``; the rate component."""
+        times, until = self.times, self.rate_until
+        for window, change, level, hold in self.plan.rates:
+            i = bisect_left(times, t - window, self.start)
+            t0, v0 = times[i], self.values[i]
+            if t > t0 and self.plan.sign * (value - v0) / ((t - t0) / 60.0) >= change:
+                until[level - 1] = max(until[level - 1], t + hold)
+        return _active(until, t)
+
+    def _forecast(self, t: float, value: float, spec: ForecastTrigger) -> int:
+        """Extend the hold of the level predicted at ``t``; the forecast component."""
+        if self.trend is not None:
+            self.trend.push(t, value)
+            predicted = self.trend.level(self.plan)
+        else:
+            assert self.series is not None  # a forecast rule has a trend or a series
+            predicted = self._series_level(t, spec, self.series)
+        if predicted > 0:
+            until = self.forecast_until
+            until[predicted - 1] = max(until[predicted - 1], t + spec.hold_min)
+        return _active(self.forecast_until, t)
+
+    def _series_level(
+        self, t: float, spec: ForecastTrigger, series: tuple[list[float], list[float]]
+    ) -> int:
+        """Highest level that the given forecast series reaches in ``(t, t + horizon]``."""
+        f_min, f_val = series
+        inside = f_val[bisect_right(f_min, t) : bisect_right(f_min, t + spec.horizon_h * 60.0)]
+        if not inside:
+            return 0
+        # level_of is monotonic in the value: the most extreme value gives the highest level
+        return self.plan.level_of(max(inside) if self.plan.sign > 0 else min(inside))
 
 
 def evaluate(
@@ -346,14 +568,16 @@ def evaluate(
     minutes, values = _check_frame(observations, "observations")
     series = None if forecast is None else _check_frame(forecast, "forecast")
     current = state if state is not None else WarningState(rule.id)
+    first = int(np.searchsorted(minutes, current.last_min, side="right"))  # the first new one
+    if first == minutes.size:
+        return current, []
+    run = _Run(_plan(rule), current, series)
     changes = []
-    for t, value in zip(minutes, values, strict=True):
-        if t <= current.last_min:
-            continue
-        current, change = _step(current, rule, float(t), float(value), series)
+    for t, value in zip(minutes[first:].tolist(), values[first:].tolist(), strict=True):
+        change = run.step(t, value)
         if change is not None:
             changes.append(change)
-    return current, changes
+    return run.state(), changes
 
 
 def levels_over_time(
@@ -377,10 +601,10 @@ def levels_over_time(
         problem = Problem("rule", "forecast", "a forecast trigger to use a forecast series")
         raise ValidationError([problem], what="warning evaluation")
     series = None if forecast is None else _check_frame(forecast, "forecast")
-    state = WarningState(rule.id)
+    run = _Run(_plan(rule), WarningState(rule.id), series)
     levels: list[Level] = []
-    for t, value in zip(minutes, values, strict=True):
-        state, _ = _step(state, rule, float(t), float(value), series)
-        levels.append(state.level)
+    for t, value in zip(minutes.tolist(), values.tolist(), strict=True):
+        run.step(t, value)
+        levels.append(LEVELS[run.level])
     times = pd.to_datetime(np.round(minutes * _NS_PER_MIN).astype(np.int64), unit="ns", utc=True)
     return pd.DataFrame({"time": times, "value": values, "level": levels})
