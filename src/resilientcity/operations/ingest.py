@@ -169,29 +169,34 @@ def _store(session: Session, batch: pd.DataFrame, now: datetime) -> tuple[np.nda
         ).all(),
         columns=["position", "stored"],
     )
-    conflict = "ON CONFLICT DO NOTHING"
     received = now.astimezone(UTC)
-    inserted = connection.exec_driver_sql(
+    insert = (
         "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
-        f"SELECT datastream_id, phenomenon_time, result, %(received)s FROM _obs_in "
-        f"WHERE true {conflict} RETURNING datastream_id, phenomenon_time"
-        if dialect == "postgresql"
-        else "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
-        "SELECT datastream_id, phenomenon_time, result, ? FROM _obs_in "
-        f"WHERE true {conflict} RETURNING datastream_id, phenomenon_time",
-        {"received": received}
-        if dialect == "postgresql"
-        else (received.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds"),),
-    ).all()
-    keys = pd.DataFrame(inserted, columns=["datastream_id", "phenomenon_time"])
-    micros = np.zeros(0, dtype=np.int64)
-    if len(keys):
-        micros = _micros(
-            pd.Series(pd.to_datetime(keys["phenomenon_time"], utc=True, format="ISO8601"))
-        )
-    new_index = pd.MultiIndex.from_arrays(
-        [keys["datastream_id"].to_numpy(dtype=np.int64), np.asarray(micros, dtype=np.int64)]
+        "SELECT datastream_id, phenomenon_time, result, {received} FROM _obs_in "
+        "WHERE true ON CONFLICT DO NOTHING RETURNING datastream_id, {time}"
     )
+    if dialect == "postgresql":
+        # the time as microseconds since 1970: ints are far cheaper to return than datetimes
+        statement = insert.format(
+            received="%(received)s",
+            time="(extract(epoch FROM phenomenon_time) * 1000000)::bigint",
+        )
+        rows = connection.exec_driver_sql(statement, {"received": received}).all()
+        streams, micros = (
+            (np.array(c, dtype=np.int64) for c in zip(*rows, strict=True))
+            if rows
+            else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        )
+    else:
+        statement = insert.format(received="?", time="phenomenon_time")
+        stamp = received.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        rows = connection.exec_driver_sql(statement, (stamp,)).all()
+        streams, micros = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if rows:
+            ids, texts = zip(*rows, strict=True)
+            streams = np.array(ids, dtype=np.int64)
+            micros = np.array(texts, dtype="datetime64[us]").astype(np.int64)
+    new_index = pd.MultiIndex.from_arrays([streams, micros])
     batch_index = pd.MultiIndex.from_arrays(
         [batch["datastream_id"].to_numpy(dtype=np.int64), _micros(batch["phenomenon_time"])]
     )
