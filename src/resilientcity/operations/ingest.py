@@ -134,14 +134,23 @@ def _stage_postgresql(session: Session, batch: pd.DataFrame) -> None:
         "datastream_id integer, phenomenon_time timestamptz, result double precision, "
         "micros bigint) ON COMMIT DELETE ROWS"
     )
-    text = batch.assign(
-        phenomenon_time=np.datetime_as_string(
-            batch["phenomenon_time"].dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]"),
-            unit="us",
-        ),
-        micros=_micros(batch["phenomenon_time"]),
-    )[["position", "datastream_id", "phenomenon_time", "result", "micros"]].to_csv(
-        sep="\t", header=False, index=False, float_format="%.17g"
+    times = np.datetime_as_string(
+        batch["phenomenon_time"].dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]"),
+        unit="us",
+        timezone="UTC",  # "…Z": never read in the session's time zone
+    )
+    # COPY's text format by hand: three times faster than DataFrame.to_csv, and repr() gives
+    # the shortest text that reads back to the same float.
+    text = "".join(
+        f"{p}\t{d}\t{t}\t{r!r}\t{m}\n"
+        for p, d, t, r, m in zip(
+            batch["position"].tolist(),
+            batch["datastream_id"].tolist(),
+            times.tolist(),
+            batch["result"].tolist(),
+            _micros(batch["phenomenon_time"]).tolist(),
+            strict=True,
+        )
     )
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy("COPY _obs_in FROM STDIN") as copy:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,10 +32,15 @@ from resilientcity.warning import WarningChange, WarningRule, WarningState, eval
 
 __all__ = ["advance_warnings", "load_rules", "state_from_json", "state_to_json"]
 
+_STATE_FIELDS = fields(WarningState)
+#: Rules parsed from their stored spec, by id: (spec, rule).
+_PARSED: dict[str, tuple[dict[str, Any], WarningRule]] = {}
+
 
 def state_to_json(state: WarningState) -> str:
     """The engine state as JSON text (``-Infinity`` is kept: the text is Python's JSON)."""
-    return json.dumps(asdict(state))
+    # every field is a number, text or a tuple of them: no need for asdict's deep copy
+    return json.dumps({f.name: getattr(state, f.name) for f in _STATE_FIELDS})
 
 
 def state_from_json(text: str) -> WarningState:
@@ -49,9 +54,19 @@ def state_from_json(text: str) -> WarningState:
 
 
 def load_rules(session: Session) -> list[WarningRule]:
-    """The enabled warning rules of the store, validated."""
+    """The enabled warning rules of the store, validated.
+
+    A rule whose stored spec did not change since the last call is the same object as then,
+    so the engine's per-rule constants stay cached between batches.
+    """
     rows = session.scalars(select(WarningRuleRow).where(WarningRuleRow.enabled)).all()
-    return [WarningRule.model_validate(row.spec) for row in rows]
+    rules = []
+    for row in rows:
+        known = _PARSED.get(row.id)
+        if known is None or known[0] != row.spec:
+            known = _PARSED[row.id] = (row.spec, WarningRule.model_validate(row.spec))
+        rules.append(known[1])
+    return rules
 
 
 def _locked_states(
@@ -59,17 +74,24 @@ def _locked_states(
 ) -> dict[tuple[str, int], WarningStateRow]:
     """The state rows of ``pairs`` (created when missing), locked for this transaction."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = [{"rule_id": r, "datastream_id": d, "state": ""} for r, d in pairs]
-    session.execute(insert(WarningStateRow).on_conflict_do_nothing(), values)
-    rows: dict[tuple[str, int], WarningStateRow] = {}
-    for rule_id, datastream_id in pairs:
-        query = select(WarningStateRow).where(
-            WarningStateRow.rule_id == rule_id, WarningStateRow.datastream_id == datastream_id
+
+    def locked() -> dict[tuple[str, int], WarningStateRow]:
+        query = (
+            select(WarningStateRow)
+            .where(tuple_(WarningStateRow.rule_id, WarningStateRow.datastream_id).in_(pairs))
+            .order_by(WarningStateRow.rule_id, WarningStateRow.datastream_id)
         )
         if dialect == "postgresql":
             query = query.with_for_update()
-        rows[(rule_id, datastream_id)] = session.scalars(query).one()
+        return {(r.rule_id, r.datastream_id): r for r in session.scalars(query)}
+
+    rows = locked()
+    missing = [pair for pair in pairs if pair not in rows]
+    if missing:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = [{"rule_id": r, "datastream_id": d, "state": ""} for r, d in missing]
+        session.execute(insert(WarningStateRow).on_conflict_do_nothing(), values)
+        rows = locked()
     return rows
 
 
