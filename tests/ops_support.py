@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,3 +149,22 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
             found.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             found.process.kill()
+
+
+@contextmanager
+def seeded_service(db_url: str, city: Any) -> Iterator[Any]:
+    """A :class:`Service` on a new store at ``db_url``, seeded with ``city``'s sensors, the
+    example warning rules and the packaged plans; disposed of afterwards."""
+    from resilientcity.decision.plans import load_plans
+    from resilientcity.operations.seed import seed_store
+    from resilientcity.operations.service import Service, ServiceSettings
+    from resilientcity.warning import example_rules
+
+    service = Service(ServiceSettings(db_url=db_url))
+    service.db.upgrade()
+    with service.db.write() as session:
+        seed_store(session, city.sensors, example_rules(), load_plans())
+    try:
+        yield service
+    finally:
+        service.db.dispose()

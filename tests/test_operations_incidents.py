@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,8 +11,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from ops_support import seeded_service
 from resilientcity.decision.dispatch import rescue_stations
-from resilientcity.decision.plans import load_plans
 from resilientcity.errors import ValidationError
 from resilientcity.operations.access import Principal, authenticate, create_token
 from resilientcity.operations.incidents import (
@@ -25,9 +26,7 @@ from resilientcity.operations.incidents import (
 )
 from resilientcity.operations.models import AuditEntry, Incident, Sensor
 from resilientcity.operations.response import Conflict, Forbidden
-from resilientcity.operations.seed import seed_store
-from resilientcity.operations.service import Service, ServiceSettings
-from resilientcity.warning import example_rules
+from resilientcity.operations.service import Service
 
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 KEY = hashlib.sha256(b"203.0.113.7").hexdigest()
@@ -36,14 +35,10 @@ M_PER_DEG = 6_371_008.8 * np.pi / 180
 
 
 @pytest.fixture
-def service(db_url: str, small_city) -> Service:
-    svc = Service(ServiceSettings(db_url=db_url))
-    svc.db.upgrade()
-    with svc.db.write() as session:
-        seed_store(session, small_city.sensors, example_rules(), load_plans())
-    svc.warning_hooks.append(sensor_incidents)
-    yield svc
-    svc.db.dispose()
+def service(db_url: str, small_city) -> Iterator[Service]:
+    with seeded_service(db_url, small_city) as svc:
+        svc.warning_hooks.append(sensor_incidents)
+        yield svc
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from factories import tiny_layers
-from resilientcity.decision.plans import load_plans
+from ops_support import seeded_service
 from resilientcity.hazard.flood import river_flood_scenario
 from resilientcity.impact.assess import scenario_impact
 from resilientcity.operations.models import LiveWarning, Observation, WarningRuleRow
@@ -19,8 +20,7 @@ from resilientcity.operations.nowcast import (
     nowcast_for_stage,
     run_pending_nowcasts,
 )
-from resilientcity.operations.seed import seed_store
-from resilientcity.operations.service import Service, ServiceSettings
+from resilientcity.operations.service import Service
 from resilientcity.twin import DEM, City
 from resilientcity.vulnerability.library import VulnerabilityLibrary
 from resilientcity.warning import example_rules
@@ -78,14 +78,10 @@ def test_nowcast_totals_are_the_impact_engines(small_city):
 
 
 @pytest.fixture
-def service(db_url: str, small_city) -> Service:
-    svc = Service(ServiceSettings(db_url=db_url))
-    svc.db.upgrade()
-    with svc.db.write() as session:
-        seed_store(session, small_city.sensors, example_rules(), load_plans())
-    svc.warning_hooks.append(mark_nowcasts)
-    yield svc
-    svc.db.dispose()
+def service(db_url: str, small_city) -> Iterator[Service]:
+    with seeded_service(db_url, small_city) as svc:
+        svc.warning_hooks.append(mark_nowcasts)
+        yield svc
 
 
 def batch(stream: str, values: list[float], start: datetime) -> pd.DataFrame:

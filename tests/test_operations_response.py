@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from resilientcity.decision.plans import load_plans
+from ops_support import seeded_service
 from resilientcity.errors import ValidationError
 from resilientcity.operations.access import Principal, authenticate, create_token
 from resilientcity.operations.models import (
@@ -28,9 +29,7 @@ from resilientcity.operations.response import (
     stand_down,
     update_task,
 )
-from resilientcity.operations.seed import seed_store
-from resilientcity.operations.service import Service, ServiceSettings
-from resilientcity.warning import example_rules
+from resilientcity.operations.service import Service
 
 T0 = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
 #: A receiving time after every observation of the tests (later ones would be "future").
@@ -38,17 +37,14 @@ LATER = timedelta(hours=8)
 
 
 @pytest.fixture
-def service(db_url: str, small_city) -> Service:
-    svc = Service(ServiceSettings(db_url=db_url))
-    svc.db.upgrade()
-    with svc.db.write() as session:
-        seed_store(session, small_city.sensors, example_rules(), load_plans())
-        # Thresholds only (no rate or forecast trigger): each level comes from the stage itself.
-        row = session.get(WarningRuleRow, "xiang_river_stage_changsha")
-        row.spec = {**row.spec, "rate": [], "forecast": None}
-    svc.warning_hooks.append(activate_plans)
-    yield svc
-    svc.db.dispose()
+def service(db_url: str, small_city) -> Iterator[Service]:
+    with seeded_service(db_url, small_city) as svc:
+        with svc.db.write() as session:
+            # Thresholds only (no rate or forecast trigger): each level comes from the stage.
+            row = session.get(WarningRuleRow, "xiang_river_stage_changsha")
+            row.spec = {**row.spec, "rate": [], "forecast": None}
+        svc.warning_hooks.append(activate_plans)
+        yield svc
 
 
 def stage_batch(stream: str, value: float, start: datetime, n: int = 6) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from ops_support import seeded_service
 from resilientcity.decision.plans import load_plans
 from resilientcity.errors import ValidationError
 from resilientcity.operations.db import Database, normalise_url
@@ -33,13 +35,9 @@ NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(db_url: str, small_city) -> Database:
-    db = Database(db_url)
-    db.upgrade()
-    with db.write() as session:
-        seed_store(session, small_city.sensors, example_rules(), load_plans())
-    yield db
-    db.dispose()
+def store(db_url: str, small_city) -> Iterator[Database]:
+    with seeded_service(db_url, small_city) as service:
+        yield service.db
 
 
 def _stage(db: Database) -> int:
