@@ -26,6 +26,7 @@ from resilientcity.api import admin, response, sensing, warnings
 from resilientcity.api.auth import ServiceDep
 from resilientcity.api.errors import install_error_handlers
 from resilientcity.api.schemas import Health
+from resilientcity.api.web import install_web
 from resilientcity.operations.models import Datastream, Sensor
 from resilientcity.operations.mqtt import start_mqtt
 from resilientcity.operations.service import Service, ServiceSettings
@@ -105,6 +106,9 @@ def _lifespan(city: City | None) -> Any:
             if ingestor is not None:
                 await run_in_threadpool(ingestor.stop)
             await run_in_threadpool(workers.stop)
+            jobs = getattr(app.state, "scenario_jobs", None)
+            if jobs is not None:
+                await run_in_threadpool(jobs.close)
 
     return lifespan
 
@@ -148,6 +152,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(response.router)
     install_response_hooks(service)
+    install_web(app)
     return app
 
 

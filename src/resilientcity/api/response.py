@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from resilientcity.api.auth import Authenticated, ServiceDep, require
 from resilientcity.api.errors import problem_details
+from resilientcity.api.schemas import PathId
 from resilientcity.errors import ValidationError
 from resilientcity.operations.access import Principal
 from resilientcity.operations.incidents import (
@@ -266,7 +267,7 @@ def create_activation(body: ActivationIn, service: ServiceDep, principal: Admin)
 
 @router.post("/api/activations/{activation_id}/stand-down", tags=["plans"])
 def stand_down_activation(
-    activation_id: int, service: ServiceDep, principal: Admin
+    activation_id: PathId, service: ServiceDep, principal: Admin
 ) -> dict[str, Any]:
     """Stand a plan activation down (admin); its open tasks are cancelled."""
     now = utcnow()
@@ -316,7 +317,7 @@ def list_tasks(
 
 @router.patch("/api/tasks/{task_id}", tags=["tasks"])
 def patch_task(
-    task_id: int, body: TaskUpdate, service: ServiceDep, principal: Responder
+    task_id: PathId, body: TaskUpdate, service: ServiceDep, principal: Responder
 ) -> dict[str, Any]:
     """Acknowledge, start, complete or annotate a task (its agency's operator, or an admin)."""
     now = utcnow()
@@ -375,7 +376,7 @@ def post_dispatch(request: Request, service: ServiceDep, principal: Responder) -
 
 
 @router.get("/api/incidents/{incident_id}", tags=["incidents"])
-def get_incident(incident_id: int, service: ServiceDep, principal: Staff) -> dict[str, Any]:
+def get_incident(incident_id: PathId, service: ServiceDep, principal: Staff) -> dict[str, Any]:
     """One incident."""
     with service.db.read() as session:
         incident = session.get(Incident, incident_id)
@@ -386,7 +387,7 @@ def get_incident(incident_id: int, service: ServiceDep, principal: Staff) -> dic
 
 @router.patch("/api/incidents/{incident_id}", tags=["incidents"])
 def patch_incident(
-    incident_id: int, body: IncidentTriage, service: ServiceDep, principal: Responder
+    incident_id: PathId, body: IncidentTriage, service: ServiceDep, principal: Responder
 ) -> dict[str, Any]:
     """Triage an incident: status, priority, agency (admin or operator)."""
     now = utcnow()

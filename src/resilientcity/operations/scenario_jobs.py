@@ -1,0 +1,502 @@
+"""Scenario runs requested over the API: validated requests, a queue, one worker thread.
+
+A request names one hazard (``river_flood`` at a stage, a ``rainstorm`` of a return period and
+duration, an ``earthquake`` of a magnitude at an epicentre, a ``typhoon`` along a track). It is
+turned into a :class:`~resilientcity.scenario.config.Scenario` by taking the demo's scenario
+(:func:`resilientcity.pipeline.demo_scenario`: impact, recovery and decision options) and
+replacing its hazards with the requested one; the demo's probabilistic event sets are left
+out (they give the expected annual loss of the city, not of the requested event).
+
+:class:`ScenarioJobs` runs the jobs one at a time, first come first served, in a daemon worker
+thread, through the same stages as the demo (:func:`~resilientcity.scenario.run.run_scenario`:
+hazards, impact, networks, cascade and recovery, evacuation, dispatch, relief, plans) and writes
+each run's files (``summary.json``, ``impact_assets.parquet``, ``service_curves.csv``,
+``report.html``) under a temporary folder of the process, one sub-folder per job. Progress is
+the share of steps started, with the step's name. The last :data:`KEEP` finished jobs are kept
+in memory (their JSON results) and on disk; older ones are dropped with their folders. The
+latest successful run is kept whole (:meth:`ScenarioJobs.latest_run`) for asset details and the
+resilience assessment.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pyproj import Transformer
+
+from resilientcity.errors import Problem, ValidationError
+from resilientcity.hazard.wind import TyphoonTrack
+from resilientcity.report.web_layers import (
+    city_box,
+    closed_roads_layer,
+    damage_layer,
+    evacuation_block,
+    json_ready,
+    losses_block,
+    recovery_block,
+    relief_block,
+    service_loss_layer,
+)
+from resilientcity.scenario.config import (
+    EarthquakeSpec,
+    HazardSpec,
+    PluvialFloodSpec,
+    RiverFloodSpec,
+    Scenario,
+    WindSpec,
+)
+from resilientcity.scenario.run import ScenarioRun, run_scenario, steps_of, write_outputs
+from resilientcity.twin.city import City
+
+__all__ = [
+    "EPICENTRE_MARGIN_M",
+    "KEEP",
+    "EarthquakeRequest",
+    "RainstormRequest",
+    "RiverFloodRequest",
+    "ScenarioJob",
+    "ScenarioJobs",
+    "ScenarioRequest",
+    "TrackPoint",
+    "TyphoonRequest",
+    "scenario_for",
+    "scenario_result",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Finished jobs kept (in memory and on disk); older ones are dropped.
+KEEP = 20
+#: An epicentre may lie this far (m) outside the city's bounding box.
+EPICENTRE_MARGIN_M = 100_000.0
+#: The order of the values of a track point given as a list.
+TRACK_FIELDS = (
+    "lon",
+    "lat",
+    "time",
+    "central_pressure_hpa",
+    "environmental_pressure_hpa",
+    "rmax_km",
+    "holland_b",
+)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RiverFloodRequest(_Request):
+    """A river flood at a given stage (m, the DEM's datum)."""
+
+    hazard: Literal["river_flood"]
+    stage_m: float = Field(ge=20.0, le=60.0, description="river stage (m), 20 to 60")
+
+
+class RainstormRequest(_Request):
+    """The design rainstorm of a return period and duration."""
+
+    hazard: Literal["rainstorm"]
+    return_period: float = Field(ge=2.0, le=1000.0, description="return period (years), 2–1000")
+    duration_h: float = Field(default=2.0, ge=0.25, le=24.0, description="duration (h)")
+
+
+class EarthquakeRequest(_Request):
+    """An earthquake: magnitude and epicentre (``x``/``y`` in the city's CRS, or ``lon``/``lat``)."""
+
+    hazard: Literal["earthquake"]
+    magnitude: float = Field(ge=4.0, le=8.5, description="moment magnitude, 4–8.5")
+    x: float | None = Field(default=None, description="epicentre x (m, the city's CRS)")
+    y: float | None = Field(default=None, description="epicentre y (m, the city's CRS)")
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
+    depth_km: float = Field(default=10.0, ge=0.0, le=70.0, description="hypocentre depth (km)")
+
+    @model_validator(mode="after")
+    def _one_epicentre(self) -> EarthquakeRequest:
+        xy = (self.x is not None, self.y is not None)
+        lonlat = (self.lon is not None, self.lat is not None)
+        if len(set(xy)) > 1 or len(set(lonlat)) > 1 or all(xy) == all(lonlat):
+            raise ValueError("give the epicentre as both x and y, or as both lon and lat")
+        return self
+
+
+class TrackPoint(_Request):
+    """One point of a typhoon track; as a list: ``[lon, lat, time, central_pressure_hpa,
+    environmental_pressure_hpa, rmax_km, holland_b]`` (the last three may be left out)."""
+
+    lon: float = Field(ge=-180.0, le=180.0)
+    lat: float = Field(ge=-90.0, le=90.0)
+    time: datetime
+    central_pressure_hpa: float = Field(ge=850.0, le=1020.0)
+    environmental_pressure_hpa: float = Field(default=1008.0, ge=950.0, le=1030.0)
+    rmax_km: float = Field(default=40.0, gt=0.0, le=500.0)
+    holland_b: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        if isinstance(data, list | tuple):
+            if not 4 <= len(data) <= len(TRACK_FIELDS):
+                raise ValueError(f"a list of 4 to 7 values: {', '.join(TRACK_FIELDS)}")
+            return dict(zip(TRACK_FIELDS, data, strict=False))
+        return data
+
+
+class TyphoonRequest(_Request):
+    """A typhoon along a track (at least two points, in time order)."""
+
+    hazard: Literal["typhoon"]
+    track: list[TrackPoint] = Field(min_length=2, max_length=1000)
+
+
+#: The body of ``POST /api/scenarios``: one hazard, told apart by ``hazard``.
+ScenarioRequest = Annotated[
+    RiverFloodRequest | RainstormRequest | EarthquakeRequest | TyphoonRequest,
+    Field(discriminator="hazard"),
+]
+
+
+def _refuse(column: str, expected: str, found: str) -> NoReturn:
+    raise ValidationError([Problem("body", column, expected, found=found)], what="scenario request")
+
+
+def _check_epicentre(request: EarthquakeRequest, city: City) -> tuple[float, float]:
+    """The epicentre in the city's CRS, refused when farther than the margin from the city."""
+    if request.x is not None and request.y is not None:
+        x, y, names = request.x, request.y, ("x", "y")
+    else:
+        to_city = Transformer.from_crs("EPSG:4326", city.crs, always_xy=True)
+        x, y = to_city.transform(request.lon, request.lat)
+        names = ("lon", "lat")
+    xmin, ymin, xmax, ymax = city_box(city)
+    m = EPICENTRE_MARGIN_M
+    rule = f"an epicentre within {m / 1000:g} km of the city's bounds"
+    if not xmin - m <= x <= xmax + m:
+        _refuse(names[0], f"{rule} (x {xmin - m:,.0f} to {xmax + m:,.0f} m)", f"{x:,.0f}")
+    if not ymin - m <= y <= ymax + m:
+        _refuse(names[1], f"{rule} (y {ymin - m:,.0f} to {ymax + m:,.0f} m)", f"{y:,.0f}")
+    return float(x), float(y)
+
+
+def _track_file(request: TyphoonRequest, folder: Path) -> Path:
+    """The track checked (:class:`TyphoonTrack`) and written as CSV into ``folder``."""
+    rows = [p.model_dump(exclude_none=True) for p in request.track]
+    frame = pd.DataFrame(rows)
+    frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
+    try:
+        TyphoonTrack(frame.rename(columns={"lon": "x", "lat": "y"}), "EPSG:4326", "request")
+    except ValidationError as exc:
+        names = {"x": "lon", "y": "lat"}
+        problems = [
+            Problem("body", f"track.{names.get(p.column, p.column)}", p.expected, p.rows, p.found)
+            for p in exc.problems
+        ]
+        raise ValidationError(problems, what="typhoon track") from None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "track.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _hazard(request: Any, city: City, folder: Path) -> HazardSpec:
+    if isinstance(request, RiverFloodRequest):
+        return RiverFloodSpec(kind="river_flood", stage_m=request.stage_m, stage_frequency=None)
+    if isinstance(request, RainstormRequest):
+        return PluvialFloodSpec(
+            kind="pluvial_flood",
+            return_period_years=request.return_period,
+            duration_min=request.duration_h * 60.0,
+        )
+    if isinstance(request, EarthquakeRequest):
+        return EarthquakeSpec(
+            kind="earthquake",
+            magnitude=request.magnitude,
+            epicentre_xy=_check_epicentre(request, city),
+            depth_km=request.depth_km,
+        )
+    return WindSpec(kind="wind", track=_track_file(request, folder))
+
+
+def _describe(request: Any) -> str:
+    if isinstance(request, RiverFloodRequest):
+        return f"river flood at stage {request.stage_m:g} m"
+    if isinstance(request, RainstormRequest):
+        return f"{request.return_period:g}-year {request.duration_h:g}-hour rainstorm"
+    if isinstance(request, EarthquakeRequest):
+        return f"M{request.magnitude:g} earthquake"
+    return f"typhoon along a {len(request.track)}-point track"
+
+
+def scenario_for(request: Any, base: Scenario, city: City, folder: Path) -> Scenario:
+    """The scenario of a request: ``base`` with the requested hazard and no event sets.
+
+    Parameters
+    ----------
+    request
+        A validated request (:data:`ScenarioRequest`).
+    base
+        The scenario whose options are kept (the demo's).
+    city
+        The city it runs on (an epicentre must lie within :data:`EPICENTRE_MARGIN_M` of it).
+    folder
+        The job's folder (a typhoon's track is written there).
+
+    Raises
+    ------
+    ValidationError
+        An epicentre too far from the city, or a track that breaks the track rules.
+    """
+    hazard = _hazard(request, city, folder)
+    return base.model_copy(
+        update={
+            "name": _describe(request),
+            "description": "requested in the operations centre",
+            "hazards": [hazard],
+            "event_sets": [],
+        }
+    )
+
+
+def scenario_result(run: ScenarioRun) -> dict[str, Any]:
+    """The JSON result of a finished run: summary, map layers, losses, decisions, recovery."""
+    city, stage = run.city, run.network
+    layers: dict[str, Any] = {"damage": damage_layer(city, run.impacts)}
+    if stage is not None:
+        layers["service_loss"] = service_loss_layer(city, stage)
+        layers["closed_roads"] = closed_roads_layer(city, stage)
+    return {
+        "summary": json_ready(run.summary, 6),
+        "layers": layers,
+        "losses": losses_block(city, run.impacts),
+        "evacuation": evacuation_block(city, run.evacuation) if run.evacuation else None,
+        "relief": relief_block(run.relief) if run.relief is not None else None,
+        "recovery": recovery_block(stage) if stage is not None else None,
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(eq=False)
+class ScenarioJob:
+    """One requested run and its state (changed by the worker thread only)."""
+
+    id: str
+    request: dict[str, Any]
+    scenario: Scenario
+    city: City
+    folder: Path
+    steps: int
+    created_at: datetime = field(default_factory=_now)
+    status: Literal["queued", "running", "done", "failed"] = "queued"
+    done_steps: int = 0
+    step: str = ""
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: dict[str, Any] | None = None
+
+    @property
+    def progress(self) -> float:
+        """Share of the steps started (1 when done)."""
+        if self.status == "done":
+            return 1.0
+        return round(min(self.done_steps / max(self.steps, 1), 0.99), 3)
+
+    def state(self, with_result: bool = True) -> dict[str, Any]:
+        """The job as JSON: id, status, progress, step, error, request, times (and result)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status,
+            "progress": self.progress,
+            "step": self.step,
+            "error": self.error,
+            "request": self.request,
+            "name": self.scenario.name,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+        }
+        if with_result:
+            out["result"] = self.result
+        return out
+
+
+class ScenarioJobs:
+    """The queue of scenario runs of one process, worked off by one daemon thread.
+
+    Parameters
+    ----------
+    root
+        Folder for the runs' files (default: a new temporary folder of the process, made on the
+        first request and removed by :meth:`close`).
+    keep
+        Finished jobs kept; older ones are dropped with their folders.
+    """
+
+    def __init__(self, root: Path | None = None, keep: int = KEEP) -> None:
+        self._root = root
+        self._own_root = root is None
+        self._keep = keep
+        self._jobs: dict[str, ScenarioJob] = {}
+        self._queue: deque[ScenarioJob] = deque()
+        self._finished: deque[str] = deque()
+        self._latest: tuple[str, ScenarioRun] | None = None
+        self._lock = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def root(self) -> Path:
+        """The folder of the runs' files (made when first needed)."""
+        with self._lock:
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="resilientcity-scenarios-"))
+            return self._root
+
+    def submit(self, request: Any, base: Scenario, city: City) -> ScenarioJob:
+        """Queue a run of ``request`` (a :data:`ScenarioRequest`) on ``city``.
+
+        Raises
+        ------
+        ValidationError
+            A request that cannot run on ``city`` (see :func:`scenario_for`).
+        """
+        job_id = uuid.uuid4().hex[:12]
+        folder = self.root / job_id
+        try:
+            scenario = scenario_for(request, base, city, folder)
+        except ValidationError:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        body = json_ready(request.model_dump(mode="json"))
+        job = ScenarioJob(job_id, body, scenario, city, folder, steps_of(scenario) + 1)
+        with self._lock:
+            self._jobs[job_id] = job
+            self._queue.append(job)
+            self._start_worker()
+            self._lock.notify_all()
+        return job
+
+    def _start_worker(self) -> None:
+        """Start the worker when there is none and the queue is open (hold the lock)."""
+        if self._worker is None and not self._closed:
+            self._worker = threading.Thread(target=self._work, name="scenario-jobs", daemon=True)
+            self._worker.start()
+
+    def get(self, job_id: str) -> ScenarioJob | None:
+        """The job with this id (``None`` when unknown or dropped)."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def jobs(self) -> list[ScenarioJob]:
+        """Every job kept, newest first."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: j.created_at, reverse=True)
+
+    def latest_run(self) -> tuple[str, ScenarioRun] | None:
+        """The id and the run of the latest job that finished successfully."""
+        with self._lock:
+            return self._latest
+
+    def wait(self, job_id: str, timeout: float) -> ScenarioJob:
+        """Block until the job has finished (done or failed) or ``timeout`` seconds passed."""
+        with self._lock:
+            job = self._jobs[job_id]
+            self._lock.wait_for(lambda: job.status in ("done", "failed"), timeout)
+            return job
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop the worker after the running job (queued ones are dropped).
+
+        A temporary root is removed with the runs' files (their results stay in memory). A
+        later :meth:`submit` starts a new worker (and a new temporary root).
+        """
+        with self._lock:
+            self._closed = True
+            for job in self._queue:
+                self._jobs.pop(job.id, None)
+            self._queue.clear()
+            self._lock.notify_all()
+            worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+            if worker.is_alive():
+                logger.warning("scenario job still running after %.0f s; left behind", timeout)
+                return
+        with self._lock:
+            if self._own_root and self._root is not None:
+                shutil.rmtree(self._root, ignore_errors=True)
+                self._root = None
+            self._worker = None
+            self._closed = False
+            if self._queue:  # submitted while closing
+                self._start_worker()
+
+    def _next(self) -> ScenarioJob | None:
+        with self._lock:
+            self._lock.wait_for(lambda: self._closed or bool(self._queue))
+            if self._closed:
+                return None
+            job = self._queue.popleft()
+            job.status, job.started_at = "running", _now()
+            return job
+
+    def _work(self) -> None:
+        while (job := self._next()) is not None:
+            try:
+                run = self._execute(job, self._progress(job))
+            except Exception as exc:  # a failed run is reported, not raised
+                logger.exception("scenario job %s failed", job.id)
+                self._finish(job, None, f"{type(exc).__name__}: {exc}")
+            else:
+                self._finish(job, run, None)
+
+    def _progress(self, job: ScenarioJob) -> Callable[[str], None]:
+        def say(step: str) -> None:
+            with self._lock:
+                job.done_steps += 1
+                job.step = step
+
+        return say
+
+    @staticmethod
+    def _execute(job: ScenarioJob, say: Callable[[str], None]) -> ScenarioRun:
+        run = run_scenario(job.scenario, city=job.city, progress=say)
+        meta = {"kind": "web", "id": job.id, "request": job.request}
+        written = write_outputs(run, job.folder, meta, progress=say)
+        say("map layers and results")
+        job.result = scenario_result(written)
+        return written
+
+    def _finish(self, job: ScenarioJob, run: ScenarioRun | None, error: str | None) -> None:
+        with self._lock:
+            job.finished_at = _now()
+            job.error = error
+            job.status = "failed" if error is not None else "done"
+            job.step = "failed" if error is not None else "done"
+            if run is not None:
+                self._latest = (job.id, run)
+            self._finished.append(job.id)
+            while len(self._finished) > self._keep:
+                old = self._jobs.pop(self._finished.popleft(), None)
+                if old is not None:
+                    shutil.rmtree(old.folder, ignore_errors=True)
+            self._lock.notify_all()

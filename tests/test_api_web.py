@@ -1,0 +1,269 @@
+"""The operations centre's backend: page and static files, base and live maps, scenario runs
+over HTTP, asset details with the cascade chain, resilience scores."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from api_support import TestClient, api_service, auth, client, observations, tokens
+from ops_support import postgres_database
+from resilientcity.api.app import create_app
+from resilientcity.api.web import static_folder
+from resilientcity.operations.access import create_token
+from resilientcity.operations.service import Service, ServiceSettings
+
+__all__ = ["api_service", "client", "tokens"]
+
+STAGE = "RG002:river_stage"
+#: Ten-minute river stages rising past the orange threshold.
+RISE = [34.0] * 6 + [36.5] * 6 + [39.0] * 6
+LAYERS = {"zones", "rivers", "roads", "buildings", "facilities", "sensors"}
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """These endpoints read the store like the others: SQLite here, PostgreSQL in one test."""
+    return f"sqlite:///{tmp_path / 'ops.db'}"
+
+
+@pytest.fixture
+def api_app(api_service: Service, small_city: Any) -> FastAPI:
+    """The application with the operations centre installed."""
+    return create_app(service=api_service, city=small_city)
+
+
+def _post_rise(client: TestClient, token: str) -> None:
+    posted = client.post(
+        "/v1.1/CreateObservations", json=[observations(STAGE, RISE)], headers=auth(token)
+    )
+    assert posted.status_code == 201, posted.text
+
+
+def _stream(live: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    sensor = next(s for s in live["sensors"] if s["name"] == name.split(":")[0])
+    return sensor, next(d for d in sensor["datastreams"] if d["name"] == name)
+
+
+def test_page_and_static_files(client):
+    plotly = client.get("/static/vendor/plotly.min.js")
+    assert plotly.status_code == 200 and "javascript" in plotly.headers["content-type"]
+    assert len(plotly.content) > 1_000_000 and b"plotly" in plotly.content[:2000].lower()
+    assert client.get("/static/no-such-file.js").status_code == 404
+    if not (static_folder() / "index.html").is_file():
+        pytest.skip("the page (web/static/index.html) is not there yet")
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text.lower()
+
+
+def test_base_map_contract(client, small_city):
+    raw = client.get("/api/map/base", headers={"Accept-Encoding": "identity"})
+    assert raw.status_code == 200 and "content-encoding" not in raw.headers
+    zipped = client.get("/api/map/base", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.content == raw.content
+    assert zipped.num_bytes_downloaded < len(raw.content) / 3
+    body = raw.json()
+    assert set(body) == {"crs", "bounds", "traces", "layout"}
+    assert body["crs"] == small_city.crs.to_string()
+    xmin, ymin, xmax, ymax = body["bounds"]
+    assert xmin < xmax and ymin < ymax
+    assert {t["meta"]["layer"] for t in body["traces"]} == LAYERS
+    assert body["layout"]["yaxis"]["scaleanchor"] == "x"
+    ids = set(small_city.assets["asset_id"].astype(str))
+    points = 0
+    for trace in body["traces"]:
+        xs = [v for v in trace["x"] if v is not None]
+        assert all(isinstance(v, int) for v in xs), "coordinates are whole metres"
+        assert all(xmin - 1 <= v <= xmax + 1 for v in xs)
+        if trace["meta"]["layer"] in ("buildings", "facilities"):
+            assert len(trace["customdata"]) == len(trace["x"])
+            assert set(trace["customdata"]) <= ids
+            points += len(trace["x"])
+    assert points == len(small_city.assets)
+
+
+def test_live_map_shows_latest_values_and_warning_levels(client, tokens):
+    before = client.get("/api/map/live").json()
+    assert set(before) == {"sensors", "warnings", "incidents"}
+    sensor, stream = _stream(before, STAGE)
+    assert stream["latest"] is None and stream["warning_level"] == "none"
+    assert sensor["level"] == "none" and before["warnings"] == []
+    assert isinstance(sensor["x"], int) and isinstance(sensor["y"], int)
+    assert {"id", "kind", "lon", "lat", "agency"} <= set(sensor)
+    _post_rise(client, tokens["operator"])
+    staff = client.get("/api/map/live", headers=auth(tokens["analyst"])).json()
+    sensor, stream = _stream(staff, STAGE)
+    assert stream["latest"] == {"time": "2026-07-01T02:50:00Z", "result": 39.0}
+    assert (
+        stream["warning_level"] in ("orange", "red") and sensor["level"] == stream["warning_level"]
+    )
+    others = [d for s in staff["sensors"] for d in s["datastreams"] if d["name"] != STAGE]
+    assert all(d["latest"] is None and d["warning_level"] == "none" for d in others)
+    (warning,) = staff["warnings"]
+    assert warning["datastream"] == STAGE and warning["level"] == stream["warning_level"]
+    assert (warning["x"], warning["y"]) == (sensor["x"], sensor["y"])
+    # the public sees the warning colour but not the values of the agency's datastreams
+    public = client.get("/api/map/live").json()
+    _, hidden = _stream(public, STAGE)
+    assert hidden["latest"] is None and hidden["warning_level"] == stream["warning_level"]
+    assert public["warnings"] == staff["warnings"]
+
+
+def test_incidents_only_for_staff(client, tokens, small_city):
+    base = client.get("/api/map/base").json()
+    facility = next(t for t in base["traces"] if t["meta"]["layer"] == "facilities")
+    lon, lat = _lonlat(small_city, facility["x"][0], facility["y"][0])
+    posted = client.post(
+        "/api/incidents", json={"category": "waterlogging", "lon": lon, "lat": lat, "people": 3}
+    )
+    assert posted.status_code == 201, posted.text
+    for viewer in (None, tokens["public"]):
+        assert client.get("/api/map/live", headers=auth(viewer)).json()["incidents"] == []
+    for role in ("admin", "analyst", "operator"):
+        (incident,) = client.get("/api/map/live", headers=auth(tokens[role])).json()["incidents"]
+        assert incident["id"] == posted.json()["id"] and incident["people"] == 3
+        assert incident["status"] == "new" and incident["reported_at"].endswith("Z")
+        assert (
+            abs(incident["x"] - facility["x"][0]) <= 1
+            and abs(incident["y"] - facility["y"][0]) <= 1
+        )
+    assert client.get("/api/map/live", headers=auth("rc_not-a-token")).status_code == 401
+
+
+def _lonlat(city: Any, x: float, y: float) -> tuple[float, float]:
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(city.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return float(lon), float(lat)
+
+
+def test_live_map_on_postgresql(small_city):
+    with postgres_database() as url:
+        service = Service(ServiceSettings(db_url=url, sse_poll_s=0.2))
+        try:
+            app = create_app(service=service, city=small_city)
+            with TestClient(app) as pg:
+                with service.db.write() as session:
+                    admin, _ = create_token(session, "pg-admin", "admin")
+                _post_rise(pg, admin)
+                live = pg.get("/api/map/live", headers=auth(admin)).json()
+        finally:
+            service.db.dispose()
+    sensor, stream = _stream(live, STAGE)
+    assert stream["latest"] == {"time": "2026-07-01T02:50:00Z", "result": 39.0}
+    assert sensor["level"] in ("orange", "red") and len(live["warnings"]) == 1
+
+
+def _wait_done(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/scenarios/{job_id}", headers=headers).json()
+        assert 0 <= state["progress"] <= 1
+        if state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.2)
+    pytest.fail(f"scenario run {job_id} did not finish within 90 s")
+
+
+def test_scenario_requests_are_checked(client, tokens):
+    body = {"hazard": "river_flood", "stage_m": 39.5}
+    assert client.post("/api/scenarios", json=body).status_code == 401
+    assert (
+        client.post("/api/scenarios", json=body, headers=auth(tokens["public"])).status_code == 403
+    )
+    h = auth(tokens["analyst"])
+    high = client.post("/api/scenarios", json={**body, "stage_m": 75}, headers=h)
+    assert high.status_code == 422 and high.json()["detail"][0]["loc"][-1] == "stage_m"
+    unknown = client.post("/api/scenarios", json={"hazard": "meteor"}, headers=h)
+    assert unknown.status_code == 422 and "'hazard'" in unknown.json()["detail"][0]["msg"]
+    far = {"hazard": "earthquake", "magnitude": 6.0, "x": 0.0, "y": 0.0}
+    refused = client.post("/api/scenarios", json=far, headers=h)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "x"]
+    assert client.get("/api/scenarios", headers=h).json() == []
+    assert client.get("/api/scenarios/nope", headers=h).status_code == 404
+
+
+def test_scenario_run_asset_chain_and_resilience(client, tokens, api_app, small_city):
+    h = auth(tokens["operator"])
+    started = time.perf_counter()
+    posted = client.post(
+        "/api/scenarios", json={"hazard": "river_flood", "stage_m": 39.5}, headers=h
+    )
+    assert posted.status_code == 202 and posted.json()["status"] == "queued"
+    job_id = posted.json()["id"]
+    state = _wait_done(client, job_id, h)
+    elapsed = time.perf_counter() - started
+    assert state["status"] == "done", state["error"]
+    assert state["progress"] == 1 and state["request"] == {"hazard": "river_flood", "stage_m": 39.5}
+    result = state["result"]
+    assert set(result["layers"]) == {"damage", "service_loss", "closed_roads"}
+    assert {"days", "sectors"} <= set(result["recovery"]) and "city" in result["recovery"][
+        "sectors"
+    ]
+    listed = client.get("/api/scenarios", headers=auth(tokens["public"])).json()
+    assert [r["id"] for r in listed] == [job_id] and "result" not in listed[0]
+    # an asset down through its dependencies: the chain goes down to a damaged asset
+    _, run = api_app.state.scenario_jobs.latest_run()
+    frame = run.network.cascade.frame()
+    chained = frame[frame["cause"].str.contains("←") & ~frame["functional"]]
+    asset_id = str(chained["asset_id"].iloc[0])
+    assert client.get(f"/api/assets/{asset_id}").status_code == 401
+    detail = client.get(f"/api/assets/{asset_id}", headers=auth(tokens["public"])).json()
+    asset = detail["asset"]
+    assert asset["id"] == asset_id and {
+        "kind",
+        "sector",
+        "name",
+        "x",
+        "y",
+        "occupants",
+        "value",
+    } <= set(asset)
+    scenario = detail["scenario"]
+    assert scenario["scenario_id"] == job_id and scenario["down"] is True
+    chain = scenario["chain"]
+    assert len(chain) >= 3 and chain[0]["asset_id"] == asset_id
+    assert chain[-1]["reason"] in ("damaged", "no road access")
+    assert all(link["reason"].startswith("no ") for link in chain[:-1])
+    assert [link["asset_id"] for link in chain[1:]] == [
+        part.split(" down")[0].split(": ")[-1].strip()
+        for part in scenario["cause"].split("(")[0].split("←")
+    ]
+    working = frame[frame["functional"] & (small_city.assets["kind"] != "building").to_numpy()]
+    working_id = str(working["asset_id"].iloc[0])
+    intact = client.get(f"/api/assets/{working_id}", headers=auth(tokens["public"])).json()
+    assert intact["scenario"]["down"] is False and intact["scenario"]["chain"] == []
+    assert client.get("/api/assets/NO-SUCH", headers=auth(tokens["public"])).status_code == 404
+    # the resilience assessment of the city with that run
+    assert client.get("/api/resilience").status_code == 401
+    scores = client.get("/api/resilience", headers=auth(tokens["analyst"])).json()
+    assert {"city", "units", "dimensions", "weak_spots", "trend"} <= set(scores)
+    assert scores["run"]["scenario_id"] == job_id
+    city = scores["city"]
+    assert 0 <= city["score"] <= 1 and city["weakest_dimension"] in scores["dimensions"]
+    assert city["maturity_level"] in (0, 1, 2, 3, 4) and city["maturity_name"]
+    units = scores["units"]
+    assert [u["rank"] for u in units] == sorted(u["rank"] for u in units) and len(units) == 6
+    assert all(set(u["dimensions"]) == set(scores["dimensions"]) for u in units)
+    assert all(set(d) == {"zh", "en"} for d in scores["dimensions"].values())
+    spot = scores["weak_spots"][0]
+    assert {"unit", "indicator", "dimension", "obstacle"} <= set(spot) and 0 < spot["obstacle"] <= 1
+    years = sorted({t["year"] for t in scores["trend"]})
+    assert len(years) >= 2 and len(scores["trend"]) == len(years) * len(units)
+    print(f"river flood run over HTTP: {elapsed:.1f} s")
+
+
+def test_resilience_before_any_run_uses_the_demo_scenario(client, tokens):
+    started = time.perf_counter()
+    scores = client.get("/api/resilience", headers=auth(tokens["public"])).json()
+    elapsed = time.perf_counter() - started
+    assert scores["run"] == {"scenario_id": None, "name": "100-year river flood with its rainstorm"}
+    assert len(scores["units"]) == 6 and scores["city"]["maturity_name"]
+    again = client.get("/api/resilience", headers=auth(tokens["admin"])).json()
+    assert again == scores
+    print(f"resilience with the demo scenario's run: {elapsed:.1f} s")
