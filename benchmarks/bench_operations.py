@@ -25,6 +25,10 @@ as a separate process (uvicorn, one worker) and a private Mosquitto broker, and 
 4. **MQTT**: QoS 1 messages of 100 observations each published as fast as the broker takes
    them for ``--seconds``; observations per second = stored / (time of the last store − time
    of the first publish).
+5. **SIGKILL mid-ingest**: batches of 500 posted back to back; the server is killed halfway,
+   restarted, and the posting goes on; every acknowledged observation must be stored exactly
+   once (lost = acknowledged − stored must be 0; the store's key makes a second copy
+   impossible). The tests (``tests/test_kill_restart.py``) do the same over MQTT too.
 
 Targets of the issue: ≥ 20,000 observations/s over HTTP batches on this 2-core machine, p99
 warning latency under 1 s. The client, the server and the broker share the machine's 2 cores.
@@ -432,6 +436,72 @@ def _mqtt_run(url: str, address: str, ids: list[int], seconds: float) -> dict[st
     }
 
 
+def _stored_keys(url: str, streams: list[int]) -> int:
+    """How many observations of ``streams`` the store holds."""
+    from sqlalchemy import func, select
+
+    from resilientcity.operations.db import Database
+    from resilientcity.operations.models import Observation
+
+    db = Database(url)
+    with db.read() as session:
+        n = session.scalar(
+            select(func.count())
+            .select_from(Observation)
+            .where(Observation.datastream_id.in_(streams))
+        )
+    db.dispose()
+    return int(n or 0)
+
+
+def _kill_run(url: str, token: str, stream_ids: list[int], seconds: float) -> dict[str, Any]:
+    """SIGKILL the server in the middle of a sustained HTTP ingest, restart it, count.
+
+    One client posts batches of 500 observations (each with times of its own) as fast as it
+    can; after ``seconds / 2`` the server is killed (SIGKILL, from another thread, while a
+    batch is in flight), restarted, and the posting goes on from the first unacknowledged
+    batch. Every acknowledged observation must be stored exactly once.
+    """
+    frames = _batches(stream_ids, 500, int(seconds * 100) + 20, first=5 * 10**7)
+    bodies = [_body(f) for f in frames]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    acknowledged = 0
+    k = 0
+    with _server(url, None) as server, httpx.Client(timeout=30) as client:
+        killer = threading.Timer(seconds / 2, server.process.kill)
+        killer.start()
+        while k < len(bodies):
+            try:
+                reply = client.post(
+                    f"{server.base}/v1.1/CreateObservations", content=bodies[k], headers=headers
+                )
+            except httpx.TransportError:
+                break  # killed while this batch was in flight: not acknowledged
+            reply.raise_for_status()
+            acknowledged += 500
+            k += 1
+        killer.join()
+        server.process.wait(10)
+    before_restart = _stored_keys(url, stream_ids)
+    t_restart = time.perf_counter()
+    with _server(url, None) as server, httpx.Client(timeout=30) as client:
+        restart_s = time.perf_counter() - t_restart
+        for body in bodies[k : k + 10]:
+            reply = client.post(
+                f"{server.base}/v1.1/CreateObservations", content=body, headers=headers
+            )
+            reply.raise_for_status()
+            acknowledged += 500
+    stored = _stored_keys(url, stream_ids)
+    return {
+        "kill_acknowledged": acknowledged,
+        "kill_stored_before_restart": before_restart,
+        "kill_stored": stored,
+        "kill_lost": max(0, acknowledged - stored),
+        "kill_restart_s": restart_s,
+    }
+
+
 def _one(backend: str, seconds: float, batch: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, _store(backend, Path(tmp)) as url:
         token, ids_map = _prepare(url)
@@ -447,6 +517,7 @@ def _one(backend: str, seconds: float, batch: int) -> dict[str, Any]:
             result.update(_http_run(server, token, bodies, seconds, stream))
             result.update(_mqtt_run(url, address, ids, seconds))
         result["http_vs_in_process"] = result["http_obs_per_s"] / baseline
+        result.update(_kill_run(url, token, ids, min(seconds, 10.0)))
         return result
 
 
@@ -475,6 +546,12 @@ def main() -> None:
             f"({r['probes_warned']}/{r['probes_sent']} probes) "
             f"{'PASS' if r['latency_p99_s'] < TARGET_P99_S else 'FAIL'} | MQTT "
             f"{r['mqtt_obs_per_s']:9,.0f} obs/s ({r['mqtt_stored']:,}/{r['mqtt_published']:,} stored)"
+        )
+        print(
+            f"{'':10s} SIGKILL mid-ingest: {r['kill_acknowledged']:,} acknowledged, "
+            f"{r['kill_stored']:,} stored, {r['kill_lost']} lost "
+            f"{'PASS' if r['kill_lost'] == 0 else 'FAIL'}; restart to first request "
+            f"{r['kill_restart_s']:.1f} s"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -225,6 +225,7 @@ def test_every_default_flood_curve_is_monotone_bounded_and_zero_at_ground() -> N
 
 @given(st.floats(0.0, 12.0), st.lists(st.floats(0.0, 12.0), min_size=2, max_size=20))
 @example(5e-324, [0.0, 0.0])  # a height that underflows to 0 m once converted
+@example(2.2250738585e-313, [0.0, 5e-324])  # a subnormal height: the first slope overflowed
 def test_any_first_floor_height_gives_a_monotone_bounded_curve(
     height_ft: float, depths_m: list[float]
 ) -> None:

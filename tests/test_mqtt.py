@@ -144,7 +144,8 @@ def test_observations_are_stored_once_and_acknowledged(
     for m in range(20):  # 20 messages of 10 observations, by datastream id
         publisher(_topic(stage_id), orjson.dumps([_obs(10 * m + i) for i in range(10)]))
     publisher(_topic("RN001:rainfall_1h"), orjson.dumps(_obs(0, 2.5, unit="mm")))
-    stats = _wait(ingestor, lambda s: s["received"] >= 201)
+    # acknowledgements follow the commit: wait for them too
+    stats = _wait(ingestor, lambda s: s["received"] >= 201 and s["acknowledged"] >= 21)
     assert (stats["stored"], stats["duplicates"], stats["rejected"]) == (201, 0, {})
     assert stats["acknowledged"] == stats["messages"] == 21
     for m in range(5):  # sent again (a retry): acknowledged, not stored twice
@@ -167,7 +168,7 @@ def test_bad_messages_and_values_are_quarantined_with_reasons(
     publisher("v1.1/Things(1)/Observations", orjson.dumps(_obs(0)))
     publisher(_topic("NOPE:river_stage"), orjson.dumps(_obs(0)))
     publisher(_topic(STAGE), orjson.dumps([_obs(1, 1000.0), _obs(2, 1.0, unit="ft"), _obs(3)]))
-    stats = _wait(ingestor, lambda s: s["messages"] >= 6)
+    stats = _wait(ingestor, lambda s: s["messages"] >= 6 and s["acknowledged"] >= 6)
     assert stats["stored"] == 1
     assert stats["rejected"] == {
         "malformed": 4,
@@ -219,7 +220,7 @@ def test_messages_sent_while_the_subscriber_is_down_arrive_after_its_restart(
     second = MqttIngestor(service, broker.host, broker.port, client_id="persistent")
     second.start()
     try:
-        stats = _wait(second, lambda s: s["stored"] >= 100)
+        stats = _wait(second, lambda s: s["stored"] >= 100 and s["acknowledged"] >= 10)
     finally:
         second.stop()
     assert stats["stored"] == 100 and stats["acknowledged"] == 10
@@ -244,7 +245,7 @@ def test_an_unavailable_store_is_retried_and_nothing_acknowledged_before_the_com
         publisher(_topic(STAGE), orjson.dumps([_obs(i) for i in range(5)]))
         stats = _wait(ingestor, lambda s: s["last_error"] is not None)
         assert stats["acknowledged"] == 0 and stats["stored"] == 0
-        stats = _wait(ingestor, lambda s: s["stored"] >= 5)
+        stats = _wait(ingestor, lambda s: s["stored"] >= 5 and s["acknowledged"] >= 1)
     finally:
         ingestor.stop()
     assert failures["left"] == 0

@@ -80,12 +80,21 @@ def require(*roles: str) -> Callable[..., Principal]:
 
 
 def authenticated(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    """The caller, who must have a token (any role); 401 when anonymous."""
+    """The caller, who must have a staff token (admin, operator or analyst).
+
+    401 when anonymous; 403 for a ``public`` token, which may do no more than an anonymous
+    caller (read warnings, report incidents).
+    """
     if principal.user_id is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "this endpoint needs an API token (Authorization: Bearer …)",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    if principal.role == "public":
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "a public token may only read warnings and report incidents",
         )
     return principal
 
@@ -94,5 +103,5 @@ def authenticated(principal: Annotated[Principal, Depends(current_principal)]) -
 ServiceDep = Annotated[Service, Depends(get_service)]
 #: The caller (possibly anonymous), as a parameter annotation of an endpoint.
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-#: Any caller with a token, whatever the role (anonymous: 401).
+#: A caller with a staff token: admin, operator or analyst (anonymous: 401, public: 403).
 Authenticated = Annotated[Principal, Depends(authenticated)]
