@@ -436,19 +436,21 @@ def _mqtt_run(url: str, address: str, ids: list[int], seconds: float) -> dict[st
     }
 
 
-def _stored_keys(url: str, streams: list[int]) -> int:
-    """How many observations of ``streams`` the store holds."""
+def _stored_between(url: str, first_s: int, last_s: int) -> int:
+    """How many observations the store holds with times in [START + first_s, START + last_s)."""
     from sqlalchemy import func, select
 
     from resilientcity.operations.db import Database
     from resilientcity.operations.models import Observation
 
+    low = (START + pd.Timedelta(seconds=first_s)).to_pydatetime()
+    high = (START + pd.Timedelta(seconds=last_s)).to_pydatetime()
     db = Database(url)
     with db.read() as session:
         n = session.scalar(
             select(func.count())
             .select_from(Observation)
-            .where(Observation.datastream_id.in_(streams))
+            .where(Observation.phenomenon_time >= low, Observation.phenomenon_time < high)
         )
     db.dispose()
     return int(n or 0)
@@ -462,7 +464,9 @@ def _kill_run(url: str, token: str, stream_ids: list[int], seconds: float) -> di
     batch is in flight), restarted, and the posting goes on from the first unacknowledged
     batch. Every acknowledged observation must be stored exactly once.
     """
-    frames = _batches(stream_ids, 500, int(seconds * 100) + 20, first=5 * 10**7)
+    first = 5 * 10**7  # seconds after START: no other phase uses these times
+    frames = _batches(stream_ids, 500, int(seconds * 100) + 20, first=first)
+    span = (first, first + 500 * len(frames))
     bodies = [_body(f) for f in frames]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     acknowledged = 0
@@ -482,7 +486,7 @@ def _kill_run(url: str, token: str, stream_ids: list[int], seconds: float) -> di
             k += 1
         killer.join()
         server.process.wait(10)
-    before_restart = _stored_keys(url, stream_ids)
+    before_restart = _stored_between(url, *span)
     t_restart = time.perf_counter()
     with _server(url, None) as server, httpx.Client(timeout=30) as client:
         restart_s = time.perf_counter() - t_restart
@@ -492,7 +496,7 @@ def _kill_run(url: str, token: str, stream_ids: list[int], seconds: float) -> di
             )
             reply.raise_for_status()
             acknowledged += 500
-    stored = _stored_keys(url, stream_ids)
+    stored = _stored_between(url, *span)
     return {
         "kill_acknowledged": acknowledged,
         "kill_stored_before_restart": before_restart,

@@ -381,7 +381,7 @@ class _Batch:
     times: list[Any] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)
     units: list[Any] = field(default_factory=list)
-    payloads: list[str] = field(default_factory=list)
+    payloads: list[Any] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
     entity_refs: list[Any] = field(default_factory=list)
 
@@ -461,7 +461,7 @@ def _add_entity(batch: _Batch, entity: Any, i: int) -> None:
     batch.times.extend(columns.get("phenomenonTime", ()))
     batch.results.extend(columns.get("result", ()))
     batch.units.extend(columns.get("unit", [None] * n))
-    batch.payloads.extend(orjson.dumps(row).decode() for row in rows)
+    batch.payloads.extend(rows)  # written as JSON only for the rows that are rejected
 
 
 def _observation(batch: _Batch, body: Any) -> None:

@@ -25,6 +25,7 @@ twice).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -124,6 +125,15 @@ def _times(raw: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray]:
     return pd.DatetimeIndex(times), has_offset & ~pd.isna(times)
 
 
+def _as_text(payload: object) -> str:
+    """A payload as text: text as it is, anything else (a parsed JSON row) as JSON."""
+    if payload is None or (isinstance(payload, float) and np.isnan(payload)):
+        return ""
+    if isinstance(payload, str):
+        return payload
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def check_observations(
     frame: pd.DataFrame,
     index: DatastreamIndex,
@@ -137,7 +147,8 @@ def check_observations(
     frame
         One row per observation: ``datastream`` (id or name), ``phenomenon_time`` (ISO 8601 text
         with a UTC offset), ``result``; optional ``unit`` (``None`` or empty: not given) and
-        ``payload`` (the raw text kept with a rejected value).
+        ``payload`` (the raw row kept with a rejected value: text, or a parsed JSON row that is
+        written as JSON only when rejected).
     index
         The datastreams of the store.
     now
@@ -226,18 +237,19 @@ def check_observations(
             "result": results[ok],
         }
     )
-    payload = (
-        frame["payload"].astype("string").fillna("").to_numpy(dtype=object)
+    bad = ~ok
+    raw = (
+        frame["payload"].to_numpy(dtype=object)[bad]
         if "payload" in frame
-        else np.full(n, "", dtype=object)
+        else np.full(int(bad.sum()), "", dtype=object)
     )
     rejected = pd.DataFrame(
         {
-            "position": positions[~ok],
-            "datastream": refs.astype("string").fillna("").to_numpy(dtype=object)[~ok],
-            "reason": reason[~ok],
-            "detail": detail[~ok],
-            "payload": payload[~ok],
+            "position": positions[bad],
+            "datastream": [_as_text(r) for r in refs.to_numpy(dtype=object)[bad]],
+            "reason": reason[bad],
+            "detail": detail[bad],
+            "payload": [_as_text(p) for p in raw],
         }
     )
     return accepted, rejected
