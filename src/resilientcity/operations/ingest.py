@@ -170,14 +170,6 @@ def _store(session: Session, batch: pd.DataFrame, now: datetime) -> tuple[np.nda
     dialect = session.get_bind().dialect.name
     (_stage_postgresql if dialect == "postgresql" else _stage_sqlite)(session, batch)
     connection = session.connection()
-    conflicts = pd.DataFrame(
-        connection.exec_driver_sql(
-            "SELECT i.position, o.result FROM _obs_in i JOIN observations o "
-            "ON o.datastream_id = i.datastream_id AND o.phenomenon_time = i.phenomenon_time "
-            "WHERE o.result <> i.result"
-        ).all(),
-        columns=["position", "stored"],
-    )
     received = now.astimezone(UTC)
     insert = (
         "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
@@ -209,7 +201,17 @@ def _store(session: Session, batch: pd.DataFrame, now: datetime) -> tuple[np.nda
     batch_index = pd.MultiIndex.from_arrays(
         [batch["datastream_id"].to_numpy(dtype=np.int64), _micros(batch["phenomenon_time"])]
     )
-    return np.asarray(batch_index.isin(new_index)), conflicts
+    is_new = np.asarray(batch_index.isin(new_index))
+    # Rows not inserted were stored before: look up their results only when there are some
+    # (after the insert the new rows match themselves and are left out by the <> test).
+    rows = []
+    if not is_new.all():
+        rows = connection.exec_driver_sql(
+            "SELECT i.position, o.result FROM _obs_in i JOIN observations o "
+            "ON o.datastream_id = i.datastream_id AND o.phenomenon_time = i.phenomenon_time "
+            "WHERE o.result <> i.result"
+        ).all()
+    return is_new, pd.DataFrame(rows, columns=["position", "stored"])
 
 
 def ingest(

@@ -7,10 +7,13 @@ nowcast outside any write transaction and stores it on the warning (``nowcast`` 
 ``nowcast_status`` ``done``, or ``failed`` with the message).
 
 **The stage.** When the warning was raised by the rule's forecast trigger (reason
-``forecast``), the stage is the one the trigger predicts: a least-squares line through the
-datastream's observations in the rule's forecast window before the warning's last change,
-evaluated ``horizon_h`` hours ahead (the engine's own trend forecast); otherwise (threshold or
-rate) it is the observed stage of that change. Stages are rounded to 0.1 m, and nowcasts are
+``forecast``), the stage is the one the warning forecasts: the threshold of the warned level
+(the trigger's least-squares line through the datastream's observations in the rule's forecast
+window, evaluated ``horizon_h`` hours ahead, reaches it), or the trend's own stage when that
+is lower, and never less than the observed stage. A straight line extrapolated hours ahead
+overshoots a flood crest (a steep rise at the start of a flood projects tens of metres), so
+the nowcast shows who is at risk when the river reaches the warned level, not at the
+extrapolated stage. Otherwise (threshold or rate) it is the observed stage of that change. Stages are rounded to 0.1 m, and nowcasts are
 cached by rounded stage.
 
 **Datum.** The rule thresholds (35.5–39.51 m) are Changsha station stages, and the demo city's
@@ -50,7 +53,7 @@ from resilientcity.operations.models import (
 )
 from resilientcity.twin.city import City
 from resilientcity.vulnerability.library import VulnerabilityLibrary
-from resilientcity.warning import WarningRule
+from resilientcity.warning import LEVELS, WarningRule
 
 __all__ = [
     "CRITICAL_KINDS",
@@ -203,7 +206,17 @@ def warning_stage(session: Session, warning: LiveWarning) -> tuple[float, str]:
     minutes = np.array([(p - t).total_seconds() / 60.0 for p, _ in points])
     values = np.array([v for _, v in points], dtype=np.float64)
     slope, intercept = np.polyfit(minutes, values, 1)
-    return float(intercept + slope * spec.horizon_h * 60.0), "forecast"
+    trend = float(intercept + slope * spec.horizon_h * 60.0)
+    return max(float(warning.value), min(trend, _level_stage(rule, warning.level))), "forecast"
+
+
+def _level_stage(rule: WarningRule, level: str) -> float:
+    """The threshold of ``level`` in ``rule`` (``inf`` when the rule has none for it)."""
+    thresholds: dict[str, float | None] = dict(
+        zip(LEVELS[1:], rule.thresholds.as_tuple(), strict=True)
+    )
+    value = thresholds.get(level)
+    return math.inf if value is None else float(value)
 
 
 @dataclass
