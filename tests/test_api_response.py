@@ -53,7 +53,8 @@ def api(db_url: str, small_city):
 def test_plans_activations_and_tasks(api):
     client, h = api
     assert client.get("/api/plans").status_code == 401
-    plans = client.get("/api/plans", headers=h["public"]).json()
+    assert client.get("/api/plans", headers=h["public"]).status_code == 403  # staff only
+    plans = client.get("/api/plans", headers=h["analyst"]).json()
     assert {p["id"] for p in plans} >= {"flood_iv", "flood_i", "earthquake_iv"}
 
     body = {"plan_id": "flood_iv", "reason": "drill"}

@@ -202,7 +202,8 @@ def test_stream_refuses_a_bad_last_event_id(client):
 
 def test_rules_are_validated_and_disabling_stops_warnings(client, tokens, api_service):
     admin = auth(tokens["admin"])
-    rules = client.get("/api/rules", headers=auth(tokens["public"])).json()
+    assert client.get("/api/rules", headers=auth(tokens["public"])).status_code == 403
+    rules = client.get("/api/rules", headers=auth(tokens["analyst"])).json()
     rule = next(r["rule"] for r in rules if r["rule"]["observed_property"] == "river_stage")
     path = f"/api/rules/{rule['id']}"
     assert client.get("/api/rules").status_code == 401
