@@ -295,7 +295,7 @@ def critic_weights(normalised: pd.DataFrame) -> pd.Series:
     sigma = x.std(axis=0, ddof=1)
     corr = np.corrcoef(x, rowvar=False)
     # a correlation within rounding of 1 is 1 (corrcoef can give 0.9999999999999998)
-    corr[np.isclose(corr, 1.0, rtol=0.0, atol=1e-9)] = 1.0
+    corr = np.where(np.isclose(corr, 1.0, rtol=0.0, atol=1e-9), 1.0, corr)
     c = sigma * (1.0 - corr).sum(axis=0)
     if not c.sum() > 0:  # every pair perfectly correlated: no conflict, CRITIC is undefined
         expected = "indicators that are not all perfectly correlated (CRITIC measures conflict)"
