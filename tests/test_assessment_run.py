@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from resilientcity.assessment.data import validate_indicator_table
+from resilientcity.assessment.data import IndicatorData, validate_indicator_table
 from resilientcity.assessment.from_twin import (
     RUN_INDICATORS,
     STATIC_INDICATORS,
@@ -221,6 +221,29 @@ def test_year_on_year_on_a_pooled_scale() -> None:
         assess(table, _library(), year=2030, samples=0)
 
 
+def test_trend_uses_the_indicators_recorded_in_every_year() -> None:
+    lib = _library()
+    older = validate_indicator_table(_table([1, 2, 3], [2, 1, 2], 2022), lib)
+    latest = validate_indicator_table(
+        _table([2, 2, 4], [3, 1, 2], 2023).assign(x3=[1.0, 5.0, 3.0]), lib
+    )
+    frame = pd.concat([older.frame, latest.frame], ignore_index=True)
+    result = assess(
+        IndicatorData(frame, latest.report), lib, weights="equal", method="weighted_sum", samples=0
+    )
+    assert set(result.weights.index) == {"x1", "x2", "x3"}
+    assert result.trend_indicators == ("x1", "x2")
+    assert result.trend is not None
+    # x3 exists in 2023 only: the trend is the two-indicator one of the pooled test above,
+    # weights 1/3 and 1/3 rescaled to 1/2 each.
+    assert result.trend.loc["A", 2022] == pytest.approx(0.25)
+    assert result.trend.loc["A", 2023] == pytest.approx(2 / 3)
+    city = result.city_trend()
+    assert city is not None
+    assert city[2022] == pytest.approx(result.trend[2022].mean())
+    assert result.summary()["trend"]["indicators"] == ["x1", "x2"]
+
+
 def test_unknown_scheme_and_method_are_refused() -> None:
     with pytest.raises(ValidationError, match="weights"):
         assess(_table([1, 2, 3], [2, 1, 2]), _library(), weights="magic", samples=0)  # type: ignore[arg-type]
@@ -293,6 +316,7 @@ def test_demo_assessment_gives_the_summary_keys(small_city: City, small_run: Sce
         "maturity_level",
         "maturity_name",
         "units",
+        "trend",
     }
     assert 0.0 <= block["city_score"] <= 1.0
     assert block["weakest_dimension"] in result.dimension_scores.columns
@@ -300,6 +324,10 @@ def test_demo_assessment_gives_the_summary_keys(small_city: City, small_run: Sce
     assert set(block["units"]) == set(small_city.zones.query("zone_type == 'district'")["zone_id"])
     assert {"eco_eal_per_capita", "inf_resilience_index"} <= set(result.weights.index)
     assert sorted(u["rank"] for u in block["units"].values()) == [1, 2, 3, 4, 5, 6]
+    # the typed-in indicators give a trend over their years; the twin's are the latest year's
+    assert result.trend is not None and list(result.trend.columns) == [2021, 2022, 2023]
+    assert "eco_eal_per_capita" not in result.trend_indicators
+    assert "org_plan_coverage" in result.trend_indicators
     json.dumps(block)  # JSON-ready
     section = assessment_section(result, maturity)
     assert "Roadmap" in section.html or "Every criterion" in section.html

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -150,7 +150,11 @@ class AssessmentResult:
     city_score
         Population-weighted mean of the scores (plain mean without populations).
     trend
-        Units × years: the scores of every year on one (pooled) scale; ``None`` with one year.
+        Units × years: the scores of every year on one (pooled) scale; ``None`` with one year
+        or with no indicator recorded in every year.
+    trend_indicators
+        The indicators the trend uses: those of the assessed year recorded for every unit in
+        every year (weights rescaled over them); empty without a trend.
     changes
         :func:`~resilientcity.assessment.weak_spots.year_on_year` of ``trend``; ``None`` with
         one year.
@@ -176,11 +180,24 @@ class AssessmentResult:
     weakest_dimension: str
     city_score: float
     trend: pd.DataFrame | None
+    trend_indicators: tuple[str, ...]
     changes: pd.DataFrame | None
     sensitivity: SensitivityResult | None
     sensitivity_method: str
     dropped: tuple[str, ...]
     library: IndicatorLibrary
+
+    def city_trend(self) -> pd.Series | None:
+        """The city score per year on the trend's scale (population-weighted like
+        :attr:`city_score`); ``None`` without a trend."""
+        if self.trend is None:
+            return None
+        pop = self.scores["population"].reindex(self.trend.index)
+        if pop.notna().all():
+            values = np.average(self.trend.to_numpy(), axis=0, weights=pop.to_numpy())
+        else:
+            values = self.trend.mean(axis=0).to_numpy()
+        return pd.Series(values, index=self.trend.columns, name="city")
 
     def summary(self) -> dict[str, Any]:
         """The ``assessment`` block of ``summary.json`` (JSON-ready)."""
@@ -194,6 +211,14 @@ class AssessmentResult:
             "weights": {str(k): float(v) for k, v in self.weights.items()},
             "dropped_zero_variance": list(self.dropped),
         }
+        if self.trend is not None:
+            block["trend"] = {
+                "years": [int(y) for y in self.trend.columns],
+                "indicators": list(self.trend_indicators),
+                "city_score": {
+                    str(y): float(v) for y, v in cast(pd.Series, self.city_trend()).items()
+                },
+            }
         if self.sensitivity is not None:
             block["sensitivity"] = {
                 "method": self.sensitivity_method,
@@ -371,23 +396,35 @@ def _constant(matrix: pd.DataFrame, year: int, drop: bool) -> tuple[pd.DataFrame
 
 def _pooled_trend(
     frame: pd.DataFrame,
+    units: pd.Index,
     columns: pd.Index,
     weights: pd.Series,
     directions: Mapping[str, Any],
     method: str,
-) -> pd.DataFrame | None:
-    """Units × years scores on one scale: the method on the pooled unit-year matrix."""
+) -> tuple[pd.DataFrame | None, tuple[str, ...]]:
+    """Units × years scores on one scale, and the indicators they use.
+
+    The method runs on the pooled unit-year matrix of the assessed units. Only the indicators
+    recorded for every unit in every year take part (an indicator first collected in the latest
+    year, such as one computed from the twin, cannot show a trend), with their weights
+    rescaled to sum to 1. ``(None, ())`` with one year or no indicator common to all years.
+    """
     if frame["year"].nunique() < 2:
-        return None
-    pooled = frame[frame["indicator"].isin(columns)].pivot(
-        index=["unit", "year"], columns="indicator", values="value"
-    )
-    pooled = pooled.reindex(columns=columns).dropna()
+        return None, ()
+    rows = frame[frame["unit"].isin(units) & frame["indicator"].isin(columns)]
+    pooled = rows.pivot(index=["unit", "year"], columns="indicator", values="value")
+    pooled = pooled.reindex(columns=columns)
+    common = pooled.columns[pooled.notna().all(axis=0).to_numpy()]
+    if len(common) == 0 or pooled.index.get_level_values("year").nunique() < 2:
+        return None, ()
+    pooled = pooled[common]
+    w = weights.reindex(common)
+    w = w / w.sum()
     flat = pooled.index.to_flat_index()
     keyed = pooled.set_axis(pd.Index([f"{u}\x1f{y}" for u, y in flat]), axis=0)
-    score = _score(keyed, weights, directions, method)
+    score = _score(keyed, w, directions, method)
     out = pd.Series(score.to_numpy(), index=pooled.index).unstack("year")
-    return out.dropna(axis=0, how="any")
+    return out.dropna(axis=0, how="any"), tuple(str(c) for c in common)
 
 
 def _population(population: Mapping[str, float] | pd.Series | None, units: pd.Index) -> pd.Series:
@@ -472,7 +509,7 @@ def assess(
     dim_obstacles = dimension_obstacles(obstacles, dim_map)
     spots = main_obstacles(obstacles, top=len(columns))
     spots.insert(3, "dimension", spots["indicator"].map(dim_map))
-    trend = _pooled_trend(frame, columns, w, directions, method)
+    trend, trend_indicators = _pooled_trend(frame, matrix.index, columns, w, directions, method)
     changes = year_on_year(trend) if trend is not None and trend.shape[1] >= 2 else None
     sens_method: Literal["topsis", "weighted_sum"] = (
         "topsis" if method == "topsis" else "weighted_sum"
@@ -497,6 +534,7 @@ def assess(
         weakest_dimension=str(dim_obstacles.mean(axis=0).idxmax()),
         city_score=city,
         trend=trend,
+        trend_indicators=trend_indicators,
         changes=changes,
         sensitivity=sensitivity,
         sensitivity_method=sens_method,
@@ -540,9 +578,10 @@ def demo_assessment(
 ) -> tuple[AssessmentResult, MaturityResult, dict[str, Any]]:
     """The assessment of the demo city's districts and its maturity level.
 
-    The synthetic typed-in table (``data/assessment/demo_districts.csv``, its latest year) and
+    The synthetic typed-in table (``data/assessment/demo_districts.csv``, every year) and
     :func:`~resilientcity.assessment.from_twin.twin_indicators` of ``city`` and ``run`` for the
-    same districts and year, entropy weights and TOPSIS, population-weighted city score;
+    same districts in its latest year, entropy weights and TOPSIS on that year,
+    population-weighted city score, and the trend over the typed-in indicators' years;
     zero-variance indicators (e.g. every resident within 15 minutes of a hospital) are left out
     and listed in :attr:`AssessmentResult.dropped`. The maturity uses the synthetic answers of
     ``data/assessment/demo_maturity_answers.json`` and answers the threshold criteria it leaves
@@ -554,17 +593,21 @@ def demo_assessment(
         The :class:`AssessmentResult`, the
         :class:`~resilientcity.assessment.maturity.MaturityResult` and the summary block:
         ``city_score`` (float), ``weakest_dimension`` (dimension id), ``maturity_level`` (int),
-        ``maturity_name`` (str), ``units`` ({unit: {``score``, ``rank``}}).
+        ``maturity_name`` (str), ``units`` ({unit: {``score``, ``rank``}}) and ``trend``
+        (``years``, ``indicators``, ``city_score`` per year) over the typed-in years.
     """
     library = IndicatorLibrary.default()
     population = district_population(city)
     with resources.as_file(_package_file(_DEMO_TABLE)) as path:
         typed = read_indicator_table(path, library, units=population.index)
     latest = int(typed.frame["year"].max())
-    rows = typed.frame.loc[typed.frame["year"] == latest, ["unit", "year", "indicator", "value"]]
     twin = twin_indicators(city, run).assign(year=latest)
-    combined = pd.concat([rows, twin[["unit", "year", "indicator", "value"]]], ignore_index=True)
-    data = validate_indicator_table(combined, library, units=population.index)
+    computed = validate_indicator_table(
+        twin[["unit", "year", "indicator", "value"]], library, units=population.index
+    )
+    # the typed-in years all stay (the trend); the twin's indicators exist for the latest only
+    frame = pd.concat([typed.frame, computed.frame], ignore_index=True)
+    data = IndicatorData(frame.sort_values(["unit", "year"], kind="stable"), typed.report)
     result = assess(
         data, library, weights="entropy", method="topsis", population=population, drop_constant=True
     )
@@ -577,4 +620,6 @@ def demo_assessment(
         "maturity_name": maturity.level_name,
         "units": _units_block(result),
     }
+    if result.trend is not None:
+        block["trend"] = result.summary()["trend"]
     return result, maturity, block

@@ -96,9 +96,22 @@ def trend_figure(result: AssessmentResult) -> go.Figure | None:
     years = [int(y) for y in result.trend.columns]
     for unit, row in result.trend.iterrows():
         fig.add_trace(go.Scatter(x=years, y=row.to_list(), name=str(unit), mode="lines+markers"))
+    city = result.city_trend()
+    if city is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=city.to_list(),
+                name="city",
+                mode="lines+markers",
+                line={"color": "black", "width": 3, "dash": "dash"},
+            )
+        )
+    n_used, n_all = len(result.trend_indicators), len(result.weights)
+    subset = "" if n_used == n_all else f"; the {n_used} of {n_all} indicators recorded every year"
     fig.update_layout(
         height=400,
-        title="Score trends (every year on one scale)",
+        title=f"Score trends (every year on one scale{subset})",
         xaxis={"title": "year", "dtick": 1},
         yaxis={"title": "score"},
     )
