@@ -41,7 +41,8 @@ from resilientcity.assessment.weights import (
 from resilientcity.errors import ValidationError
 
 # Hwang & Yoon (1981), Multiple Attribute Decision Making, Springer, the fighter-aircraft
-# example used throughout the book: max speed (Mach), ferry range (NM), max payload (lb),
+# example used throughout the book (matrix and the closeness figures below recalled, not read
+# from the printed book; pymcdm's TOPSIS on the same matrix is the independent check): max speed (Mach), ferry range (NM), max payload (lb),
 # purchasing cost (10^6 $, cost), reliability and manoeuvrability (1-10 scale, benefit).
 AIRCRAFT = pd.DataFrame(
     [
@@ -58,7 +59,9 @@ AIRCRAFT_DIR = {c: "benefit" for c in AIRCRAFT.columns} | {"cost": "cost"}
 AIRCRAFT_W = pd.Series([0.2, 0.1, 0.1, 0.1, 0.2, 0.3], index=AIRCRAFT.columns)
 
 # Saaty (1977) J. Math. Psychol. 15: 234-281; Saaty (1980) The Analytic Hierarchy Process,
-# the "relative wealth of nations" matrix (US, USSR, China, France, UK, Japan, W. Germany).
+# the "relative wealth of nations" matrix (US, USSR, China, France, UK, Japan, W. Germany);
+# matrix and figures recalled, not read from the printed paper. The quoted, verified AHP
+# example is Saaty (2008)'s drinks matrix (test_ahp_drinks_saaty_2008_published_example).
 WEALTH = [
     [1, 4, 9, 6, 6, 5, 5],
     [1 / 4, 1, 7, 5, 5, 3, 4],

@@ -10,6 +10,15 @@ sustainability assessments: for unit i and indicator j,
   a dimension's obstacle degree is the sum over its indicators.
 
 The largest ``O_ij`` are the unit's weak spots.
+
+Sources: the model is named, with combined weights and TOPSIS, in e.g. "Comprehensive
+Resilience Assessment and Obstacle Analysis of Cities Based on the
+PSR-TOPSIS Model: A Case Study of Jiangsu Cities", *Land* 14(7), 1437 (2025),
+doi:10.3390/land14071437, and "The Evaluation and Obstacle Identification of Urban
+Infrastructure Resilience in China", doi:10.1142/S234574812350015X (CRITIC weights +
+obstacle degree model). Only those papers' abstracts were read here: the three formulas above
+are the model's usual statement in that literature, not checked against a printed equation;
+the tests check them by hand computation.
 """
 
 from __future__ import annotations
