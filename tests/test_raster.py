@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
+import shapely
+from affine import Affine
 from rasterio.warp import transform as warp_points
 
 from resilientcity.errors import DataFileError
 from resilientcity.twin import City
-from resilientcity.twin.raster import read_dem
+from resilientcity.twin.raster import burn, read_dem
 
 
 def _write_tif(path: Path, z: np.ndarray, transform, crs: str | None) -> None:
@@ -60,3 +63,17 @@ def test_raster_without_crs(tmp_path: Path, small_city: City) -> None:
     _write_tif(tmp_path / "dem.tif", small_city.dem.elevation_m, small_city.dem.transform, None)
     with pytest.raises(DataFileError, match="no coordinate reference system"):
         read_dem(tmp_path / "dem.tif")
+
+
+def test_burning_from_many_threads_at_once_raises_no_warning() -> None:
+    """rasterio hides a GDAL warning with warnings.catch_warnings, which is not thread-safe;
+    under pytest's filterwarnings=error an unserialised burn in threads fails now and then."""
+    line = shapely.LineString([(0, 0), (90, 90)])
+    transform = Affine(1.0, 0.0, 0.0, 0.0, -1.0, 100.0)
+
+    def burn_many(_: int) -> int:
+        return sum(int(burn([(line, 1)], (100, 100), transform).sum()) for _ in range(40))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        totals = list(pool.map(burn_many, range(8)))
+    assert len(set(totals)) == 1 and totals[0] > 0

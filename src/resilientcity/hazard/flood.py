@@ -33,7 +33,6 @@ from typing import Any, NoReturn
 
 import geopandas as gpd
 import numpy as np
-import rasterio.features
 import scipy.sparse as sp
 import shapely
 from numpy.typing import ArrayLike, NDArray
@@ -45,6 +44,7 @@ from resilientcity.errors import CRSMismatch, DataFileError, Problem, Validation
 from resilientcity.hazard.events import HazardEvents, HazardKind
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
+from resilientcity.twin.raster import burn
 from resilientcity.twin.schema import RIVERS
 from resilientcity.twin.validate import validate_layer
 
@@ -122,10 +122,7 @@ def channel_mask(dem: DEM, rivers: gpd.GeoDataFrame) -> NDArray[np.bool_]:
         ``rows × cols`` of the DEM, True on channel cells. Errors as :func:`flood_depth`.
     """
     shapes = [(geom, 1) for geom in _check_rivers(dem, rivers)]
-    burned = rasterio.features.rasterize(
-        shapes, dem.shape, transform=dem.transform, all_touched=True, dtype="uint8"
-    )
-    return burned.astype(bool)
+    return burn(shapes, dem.shape, dem.transform).astype(bool)
 
 
 def _seeded(wet: NDArray[np.bool_], seeds: NDArray[np.bool_]) -> NDArray[np.bool_]:

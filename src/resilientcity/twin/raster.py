@@ -2,19 +2,62 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
+from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.features
+from affine import Affine
+from numpy.typing import NDArray
 from pyproj import CRS
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from resilientcity.errors import DataFileError
 from resilientcity.twin.dem import DEM
 
-__all__ = ["read_dem"]
+__all__ = ["burn", "read_dem"]
+
+# rasterio's rasterize hides GDAL's NotGeoreferencedWarning for its in-memory dataset inside
+# warnings.catch_warnings, which swaps the process-wide filter list and is not thread-safe:
+# two threads burning at once (the service's request threads and its background nowcast) can
+# restore each other's filters mid-call and let the warning through. One lock serialises them.
+_RASTERIZE = threading.Lock()
+
+
+def burn(
+    shapes: Iterable[tuple[Any, int]],
+    shape: tuple[int, int],
+    transform: Affine,
+    all_touched: bool = True,
+) -> NDArray[np.uint8]:
+    """Rasterise ``(geometry, value)`` pairs onto a ``shape`` grid (``rasterio.features.rasterize``,
+    thread-safe: see ``_RASTERIZE``).
+
+    Parameters
+    ----------
+    shapes
+        Shapely geometries in the grid's CRS, each with its value (0–255).
+    shape
+        Rows and columns of the grid.
+    transform
+        The grid's affine transform.
+    all_touched
+        Burn every cell a geometry touches (True) or only those whose centre it covers.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        The burned values, 0 elsewhere.
+    """
+    with _RASTERIZE:
+        return rasterio.features.rasterize(
+            shapes, out_shape=shape, transform=transform, all_touched=all_touched, dtype="uint8"
+        )
 
 
 def read_dem(path: str | PathLike[str], crs: CRS | str | None = None, band: int = 1) -> DEM:

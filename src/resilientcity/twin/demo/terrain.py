@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import rasterio.features
 import shapely
 from affine import Affine
 from numpy.typing import NDArray
 from scipy import ndimage
+
+from resilientcity.twin.raster import burn
 
 #: Ground and water levels of the synthetic valley, metres in the station datum.
 CHANNEL_BED_M = 22.0  # deepest point of the main channel
@@ -100,9 +101,7 @@ def _distance_to(
     line: shapely.LineString, shape: tuple[int, int], transform: Affine, res: float
 ) -> NDArray[np.float64]:
     """Euclidean distance (m) from every cell centre to a line (rasterise, then distance transform)."""
-    burned = rasterio.features.rasterize(
-        [(line, 1)], out_shape=shape, transform=transform, all_touched=True, dtype="uint8"
-    )
+    burned = burn([(line, 1)], shape, transform)
     return ndimage.distance_transform_edt(burned == 0) * res
 
 
