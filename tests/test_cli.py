@@ -155,10 +155,13 @@ def test_import_osm_of_a_non_pbf_is_one_line_error(
 
 def test_assess_command_is_registered(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = Path(__file__).parents[1] / "src/resilientcity/data/assessment/demo_districts.csv"
-    code, _, err = run(["assess", str(data), "--out", str(tmp_path)], capsys)
+    code, out, err = run(["assess", str(data), "--out", str(tmp_path)], capsys)
     assert code == 0, err
     assert (tmp_path / "scores.csv").is_file() and (tmp_path / "report.html").is_file()
     summary = json.loads((tmp_path / "summary.json").read_text("utf-8"))
     assert "city_score" in summary["assessment"]
+    trend = summary["assessment"]["trend"]
+    assert trend["years"] == [2021, 2022, 2023]
+    assert "city trend" in out and "2021" in out
     code, _, err = run(["assess", str(data), "--weights", "magic", "--out", str(tmp_path)], capsys)
     assert code != 0 and "magic" in err

@@ -147,6 +147,12 @@ def assess(
         f"[bold]assessment {result.year}[/]: {len(result.scores)} units, city score "
         f"{result.city_score:.3f}, weakest dimension {result.weakest_dimension}"
     )
+    city = result.city_trend()
+    if city is not None:
+        steps = " → ".join(f"{int(y)} {v:.3f}" for y, v in city.items())
+        console.print(
+            f"  city trend (one scale, {len(result.trend_indicators)} indicators): {steps}"
+        )
     best = result.scores.sort_values("rank").head(3)
     for unit, row in best.iterrows():
         console.print(f"  rank {int(row['rank'])}: {unit} ({row['score']:.3f})")
