@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python benchmarks/bench_operations.py [--seconds 20] [--batch 5000] [--backends sqlite,postgresql]
-                                          [--json out.json]
+                                          [--phases http,mqtt,kill] [--json out.json]
 
 For each store (a SQLite file; PostgreSQL at ``RESILIENTCITY_BENCH_PG``, default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``, in a database of its own that is dropped
@@ -506,7 +506,7 @@ def _kill_run(url: str, token: str, stream_ids: list[int], seconds: float) -> di
     }
 
 
-def _one(backend: str, seconds: float, batch: int) -> dict[str, Any]:
+def _one(backend: str, seconds: float, batch: int, phases: set[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, _store(backend, Path(tmp)) as url:
         token, ids_map = _prepare(url)
         stream = ids_map.pop("bench")
@@ -514,15 +514,46 @@ def _one(backend: str, seconds: float, batch: int) -> dict[str, Any]:
         count = max(4, int(seconds * 40_000 / batch) + 2)
         baseline_batches = _batches(ids, batch, 6, first=0)
         baseline = _in_process(url, baseline_batches)
-        frames = _batches(ids, batch, count, first=10**7)
-        bodies = [(_body(f), len(f)) for f in frames]
-        with _broker(Path(tmp)) as address, _server(url, address) as server:
-            result = {"backend": backend, "in_process_obs_per_s": baseline}
-            result.update(_http_run(server, token, bodies, seconds, stream))
-            result.update(_mqtt_run(url, address, ids, seconds))
-        result["http_vs_in_process"] = result["http_obs_per_s"] / baseline
-        result.update(_kill_run(url, token, ids, min(seconds, 10.0)))
+        result: dict[str, Any] = {"backend": backend, "in_process_obs_per_s": baseline}
+        if phases & {"http", "mqtt"}:
+            with _broker(Path(tmp)) as address, _server(url, address) as server:
+                if "http" in phases:
+                    frames = _batches(ids, batch, count, first=10**7)
+                    bodies = [(_body(f), len(f)) for f in frames]
+                    result.update(_http_run(server, token, bodies, seconds, stream))
+                    result["http_vs_in_process"] = result["http_obs_per_s"] / baseline
+                if "mqtt" in phases:
+                    result.update(_mqtt_run(url, address, ids, seconds))
+        if "kill" in phases:
+            result.update(_kill_run(url, token, ids, min(seconds, 10.0)))
         return result
+
+
+def _report(r: dict[str, Any]) -> None:
+    """Print one backend's figures (the phases that ran)."""
+    line = f"{r['backend']:10s} in-process {r['in_process_obs_per_s']:9,.0f} obs/s"
+    if "http_obs_per_s" in r:
+        line += (
+            f" | HTTP {r['http_obs_per_s']:9,.0f} obs/s ({r['http_vs_in_process']:.2f}× "
+            f"in-process, {r['http_obs_per_s'] / TARGET_OBS_S:.2f}× target) "
+            f"{'PASS' if r['http_obs_per_s'] >= TARGET_OBS_S else 'FAIL'} | warning latency "
+            f"median {r['latency_median_s'] * 1000:.0f} ms, p99 {r['latency_p99_s'] * 1000:.0f} ms "
+            f"({r['probes_warned']}/{r['probes_sent']} probes) "
+            f"{'PASS' if r['latency_p99_s'] < TARGET_P99_S else 'FAIL'}"
+        )
+    if "mqtt_obs_per_s" in r:
+        line += (
+            f" | MQTT {r['mqtt_obs_per_s']:9,.0f} obs/s "
+            f"({r['mqtt_stored']:,}/{r['mqtt_published']:,} stored)"
+        )
+    print(line)
+    if "kill_lost" in r:
+        print(
+            f"{'':10s} SIGKILL mid-ingest: {r['kill_acknowledged']:,} acknowledged, "
+            f"{r['kill_stored']:,} stored, {r['kill_lost']} lost "
+            f"{'PASS' if r['kill_lost'] == 0 else 'FAIL'}; restart to first request "
+            f"{r['kill_restart_s']:.1f} s"
+        )
 
 
 def main() -> None:
@@ -530,33 +561,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--phases", default="http,mqtt,kill", help="Which of http, mqtt, kill to run"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    phases = set(args.phases.split(","))
+    if not phases <= {"http", "mqtt", "kill"}:
+        parser.error(f"--phases: expected some of http, mqtt, kill, found {args.phases}")
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     results = []
     for backend in args.backends.split(","):
         try:
-            r = _one(backend, args.seconds, args.batch)
+            r = _one(backend, args.seconds, args.batch, phases)
         except Exception as exc:  # a missing service is reported, the other backends still run
             print(f"{backend}: not measured: {exc}")
             continue
         results.append(r)
-        print(
-            f"{backend:10s} in-process {r['in_process_obs_per_s']:9,.0f} obs/s | HTTP "
-            f"{r['http_obs_per_s']:9,.0f} obs/s ({r['http_vs_in_process']:.2f}× in-process, "
-            f"{r['http_obs_per_s'] / TARGET_OBS_S:.2f}× target) "
-            f"{'PASS' if r['http_obs_per_s'] >= TARGET_OBS_S else 'FAIL'} | warning latency "
-            f"median {r['latency_median_s'] * 1000:.0f} ms, p99 {r['latency_p99_s'] * 1000:.0f} ms "
-            f"({r['probes_warned']}/{r['probes_sent']} probes) "
-            f"{'PASS' if r['latency_p99_s'] < TARGET_P99_S else 'FAIL'} | MQTT "
-            f"{r['mqtt_obs_per_s']:9,.0f} obs/s ({r['mqtt_stored']:,}/{r['mqtt_published']:,} stored)"
-        )
-        print(
-            f"{'':10s} SIGKILL mid-ingest: {r['kill_acknowledged']:,} acknowledged, "
-            f"{r['kill_stored']:,} stored, {r['kill_lost']} lost "
-            f"{'PASS' if r['kill_lost'] == 0 else 'FAIL'}; restart to first request "
-            f"{r['kill_restart_s']:.1f} s"
-        )
+        _report(r)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -192,3 +192,68 @@ def test_every_observation_is_accepted_or_rejected_with_a_reason(rows):
     assert np.isfinite(accepted["result"]).all()
     assert ((accepted["result"] >= 0) & (accepted["result"] <= 100)).all()
     assert (accepted["phenomenon_time"] <= pd.Timestamp(NOW) + pd.Timedelta(minutes=5)).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2026, 7, 1)),
+            st.integers(0, 6),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_times_written_with_z_read_as_the_same_times_with_an_offset(rows):
+    # "…Z" times take a fast path; the same times with "+00:00" the general one
+    def text(moment: datetime, decimals: int, suffix: str) -> str:
+        fraction = f"{moment.microsecond:06d}"[:decimals]
+        return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if decimals else "") + suffix
+
+    def accepted(suffix: str) -> pd.DataFrame:
+        times = [text(m, d, suffix) for m, d in rows]
+        frame = pd.DataFrame({"datastream": 1, "phenomenon_time": times, "result": 1.0})
+        return check_observations(frame, _INDEX, NOW)[0]
+
+    fast, general = accepted("Z"), accepted("+00:00")
+    assert len(fast) == len(rows)
+    pd.testing.assert_frame_equal(fast, general)
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "2026-13-01T08:00:00Z",  # month 13
+        "2026-02-30T08:00:00Z",  # no such day
+        "2026-07-01T24:00:00Z",
+        "2026-07-01T08:00:00",  # no offset
+        "2026-07-01T08:00:00Z\x00",  # a NUL character (numpy would drop it)
+        "2026-07-01T08:0a:00Z",
+        "now",
+    ],
+)
+def test_unreadable_times_are_malformed_beside_readable_ones(time):
+    frame = pd.DataFrame(
+        {
+            "datastream": [1, 1],
+            "phenomenon_time": ["2026-07-01T08:00:00Z", time],
+            "result": [1.0, 2.0],
+        }
+    )
+    accepted, rejected = check_observations(frame, _INDEX, NOW)
+    assert accepted["position"].tolist() == [0]
+    assert rejected[["position", "reason"]].values.tolist() == [[1, "malformed"]]
+
+
+def test_datastream_references_resolve_by_id_name_or_digits_but_not_booleans():
+    index = DatastreamIndex(
+        [
+            DatastreamInfo(1, "a:stage", "river_stage", "m", 0.0, 100.0, "water"),
+            DatastreamInfo(7, "b:stage", "river_stage", "m", 0.0, 100.0, "water"),
+        ]
+    )
+    assert index.resolve(pd.Series([7, 1, 2, 7])).tolist() == [7, 1, -1, 7]
+    mixed = pd.Series([True, 1, 1.0, 1.5, "1", "b:stage", "x", None, [1]], dtype=object)
+    assert index.resolve(mixed).tolist() == [-1, 1, 1, -1, 1, 7, -1, -1, -1]
+    assert index.column(np.array([7, 1, 7]), "name").tolist() == ["b:stage", "a:stage", "b:stage"]

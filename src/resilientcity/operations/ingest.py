@@ -10,6 +10,7 @@ with another result is quarantined as a ``conflict`` and the first result kept.
 
 from __future__ import annotations
 
+import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
@@ -95,71 +98,164 @@ def _micros(times: pd.Series) -> np.ndarray:
     return times.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]").astype(np.int64)
 
 
-def _stage_sqlite(session: Session, batch: pd.DataFrame) -> None:
-    """Put the batch in the connection's temporary table ``_obs_in`` (SQLite)."""
+def _insert_sqlite(
+    session: Session, batch: pd.DataFrame, micros: np.ndarray, received: datetime
+) -> pd.DataFrame:
+    """Insert the batch's rows that are not stored yet (SQLite); the rows stored before.
+
+    The batch goes into the connection's temporary table ``_obs_batch`` (``executemany``);
+    one join on the primary key finds the rows stored before, one ``INSERT … SELECT`` stores
+    the others. A write transaction holds SQLite's write lock (``BEGIN IMMEDIATE``), so
+    nothing can be stored between the two statements; the count of inserted rows is checked.
+    Times are written as SQLAlchemy writes them (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``),
+    so that the key compares equal.
+    """
     text = np.char.replace(
-        np.datetime_as_string(
-            batch["phenomenon_time"].dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]"),
-            unit="us",
-        ),
-        "T",
-        " ",
+        np.datetime_as_string(micros.astype("datetime64[us]"), unit="us"), "T", " "
     )
     connection = session.connection()
-    connection.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS _obs_in (position INTEGER PRIMARY KEY, "
-        "datastream_id INTEGER, phenomenon_time TEXT, result REAL, micros INTEGER)"
-    )
-    connection.exec_driver_sql("DELETE FROM _obs_in")
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS _obs_batch (position INTEGER PRIMARY KEY, "
+        "datastream_id INTEGER, phenomenon_time TEXT, result REAL)"
+    )
+    cursor.execute("DELETE FROM _obs_batch")
     cursor.executemany(
-        "INSERT INTO _obs_in VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO _obs_batch VALUES (?, ?, ?, ?)",
         zip(
             batch["position"].tolist(),
             batch["datastream_id"].tolist(),
             text.tolist(),
             batch["result"].tolist(),
-            _micros(batch["phenomenon_time"]).tolist(),
             strict=True,
         ),
     )
+    before = cursor.execute(
+        "SELECT i.position, o.result FROM _obs_batch i JOIN observations o "
+        "ON o.datastream_id = i.datastream_id AND o.phenomenon_time = i.phenomenon_time"
+    ).fetchall()
+    stamp = (
+        received.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    )
+    cursor.execute(
+        "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
+        "SELECT datastream_id, phenomenon_time, result, ? FROM _obs_batch WHERE true "
+        "ON CONFLICT DO NOTHING",
+        (stamp,),
+    )
+    inserted = cursor.rowcount
     cursor.close()
-
-
-def _stage_postgresql(session: Session, batch: pd.DataFrame) -> None:
-    """Put the batch in the session's temporary table ``_obs_in`` with COPY (PostgreSQL)."""
-    connection = session.connection()
-    connection.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS _obs_in (position integer PRIMARY KEY, "
-        "datastream_id integer, phenomenon_time timestamptz, result double precision, "
-        "micros bigint) ON COMMIT DELETE ROWS"
-    )
-    times = np.datetime_as_string(
-        batch["phenomenon_time"].dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]"),
-        unit="us",
-        timezone="UTC",  # "…Z": never read in the session's time zone
-    )
-    # COPY's text format by hand: three times faster than DataFrame.to_csv, and repr() gives
-    # the shortest text that reads back to the same float.
-    text = "".join(
-        f"{p}\t{d}\t{t}\t{r!r}\t{m}\n"
-        for p, d, t, r, m in zip(
-            batch["position"].tolist(),
-            batch["datastream_id"].tolist(),
-            times.tolist(),
-            batch["result"].tolist(),
-            _micros(batch["phenomenon_time"]).tolist(),
-            strict=True,
+    if inserted != len(batch) - len(before):
+        raise RuntimeError(
+            f"stored {inserted} of {len(batch)} observations but {len(before)} were stored "
+            "before: another writer inside SQLite's write lock?"
         )
+    return pd.DataFrame(before, columns=["position", "stored"])
+
+
+class _PgArray:
+    """A one-dimensional PostgreSQL array in the binary wire format, built by numpy."""
+
+    __slots__ = ("data",)
+    #: Element type: its OID, the numpy type of its big-endian binary form.
+    element: tuple[int, str] = (0, "")
+
+    def __init__(self, values: np.ndarray) -> None:
+        oid, code = self.element
+        body = np.empty(len(values), dtype=[("size", ">i4"), ("value", code)])
+        body["size"] = np.dtype(code).itemsize
+        body["value"] = values
+        # header: 1 dimension, no NULLs, element OID; the dimension: length, lower bound 1
+        self.data = struct.pack(">iiIii", 1, 0, oid, len(values), 1) + body.tobytes()
+
+
+class _Int4Array(_PgArray):
+    element = (23, ">i4")
+
+
+class _TimestamptzArray(_PgArray):
+    """Timestamps as microseconds since 2000-01-01 UTC (PostgreSQL's own form: exact)."""
+
+    element = (1184, ">i8")
+
+
+class _Float8Array(_PgArray):
+    element = (701, ">f8")
+
+
+def _array_dumper(cls: type[_PgArray], array_oid: int) -> type[Dumper]:
+    """A psycopg dumper that sends ``cls`` arrays as they are, typed ``array_oid``."""
+
+    class ArrayDumper(Dumper):
+        format = Format.BINARY
+        oid = array_oid
+
+        def dump(self, obj: Any) -> bytes:
+            return cast(bytes, obj.data)
+
+    ArrayDumper.__name__ = f"{cls.__name__}Dumper"
+    return ArrayDumper
+
+
+_PG_DUMPERS = [
+    (cls, _array_dumper(cls, oid))
+    for cls, oid in ((_Int4Array, 1007), (_TimestamptzArray, 1185), (_Float8Array, 1022))
+]
+#: Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch).
+_PG_EPOCH_US = 946_684_800_000_000
+_PG_BATCH = (
+    "unnest(%(streams)s, %(times)s, %(results)s) WITH ORDINALITY AS b(datastream_id, t, result, k)"
+)
+
+
+def _insert_postgresql(
+    session: Session, batch: pd.DataFrame, micros: np.ndarray, received: datetime
+) -> pd.DataFrame:
+    """Insert the batch's rows that are not stored yet (PostgreSQL); the rows stored before.
+
+    One statement, ``INSERT … SELECT … FROM unnest(arrays) ON CONFLICT DO NOTHING``, with the
+    batch as three arrays in PostgreSQL's binary form (built by numpy: no work per row in
+    Python, and the times are exact microseconds, never read in the session's time zone). The
+    count of inserted rows tells whether every row was new (the usual case); only when not, a
+    second statement finds the rows stored before: those whose stored row this transaction
+    did not write (``xmin``).
+    """
+    params = {
+        "streams": _Int4Array(batch["datastream_id"].to_numpy()),
+        "times": _TimestamptzArray(micros - _PG_EPOCH_US),
+        "results": _Float8Array(batch["result"].to_numpy(dtype=float)),
+        "received": received.astimezone(UTC),
+    }
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    for cls, dumper in _PG_DUMPERS:
+        cursor.adapters.register_dumper(cls, dumper)
+    cursor.execute(
+        "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
+        f"SELECT b.datastream_id, b.t, b.result, %(received)s FROM {_PG_BATCH} "
+        "ON CONFLICT DO NOTHING",
+        params,
     )
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy("COPY _obs_in FROM STDIN") as copy:
-        copy.write(text)
+    inserted = cursor.rowcount
+    before: list[Any] = []
+    if inserted != len(batch):
+        positions = batch["position"].to_numpy()
+        rows = cursor.execute(
+            f"SELECT b.k, o.result FROM {_PG_BATCH} JOIN observations o "
+            "ON o.datastream_id = b.datastream_id AND o.phenomenon_time = b.t "
+            "WHERE o.xmin <> pg_current_xact_id()::xid",
+            params,
+        ).fetchall()
+        before = [(int(positions[k - 1]), result) for k, result in rows]
     cursor.close()
+    if inserted != len(batch) - len(before):
+        raise RuntimeError(
+            f"stored {inserted} of {len(batch)} observations but found {len(before)} stored before"
+        )
+    return pd.DataFrame(before, columns=["position", "stored"])
 
 
 def _store(session: Session, batch: pd.DataFrame, now: datetime) -> tuple[np.ndarray, pd.DataFrame]:
-    """Insert the batch's new observations once.
+    """Insert the batch's new observations once (the batch has no key twice).
 
     Returns
     -------
@@ -167,51 +263,14 @@ def _store(session: Session, batch: pd.DataFrame, now: datetime) -> tuple[np.nda
         A mask of the batch's rows that were new, and the rows already stored with another
         result (``position``, ``stored``).
     """
-    dialect = session.get_bind().dialect.name
-    (_stage_postgresql if dialect == "postgresql" else _stage_sqlite)(session, batch)
-    connection = session.connection()
-    received = now.astimezone(UTC)
-    insert = (
-        "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
-        "SELECT datastream_id, phenomenon_time, result, {received} FROM _obs_in "
-        "WHERE true ON CONFLICT DO NOTHING RETURNING datastream_id, {time}"
-    )
-    if dialect == "postgresql":
-        # the time as microseconds since 1970: ints are far cheaper to return than datetimes
-        statement = insert.format(
-            received="%(received)s",
-            time="(extract(epoch FROM phenomenon_time) * 1000000)::bigint",
-        )
-        rows = connection.exec_driver_sql(statement, {"received": received}).all()
-        streams, micros = (
-            (np.array(c, dtype=np.int64) for c in zip(*rows, strict=True))
-            if rows
-            else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-        )
-    else:
-        statement = insert.format(received="?", time="phenomenon_time")
-        stamp = received.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        rows = connection.exec_driver_sql(statement, (stamp,)).all()
-        streams, micros = np.zeros(0, np.int64), np.zeros(0, np.int64)
-        if rows:
-            ids, texts = zip(*rows, strict=True)
-            streams = np.array(ids, dtype=np.int64)
-            micros = np.array(texts, dtype="datetime64[us]").astype(np.int64)
-    new_index = pd.MultiIndex.from_arrays([streams, micros])
-    batch_index = pd.MultiIndex.from_arrays(
-        [batch["datastream_id"].to_numpy(dtype=np.int64), _micros(batch["phenomenon_time"])]
-    )
-    is_new = np.asarray(batch_index.isin(new_index))
-    # Rows not inserted were stored before: look up their results only when there are some
-    # (after the insert the new rows match themselves and are left out by the <> test).
-    rows = []
-    if not is_new.all():
-        rows = connection.exec_driver_sql(
-            "SELECT i.position, o.result FROM _obs_in i JOIN observations o "
-            "ON o.datastream_id = i.datastream_id AND o.phenomenon_time = i.phenomenon_time "
-            "WHERE o.result <> i.result"
-        ).all()
-    return is_new, pd.DataFrame(rows, columns=["position", "stored"])
+    micros = _micros(batch["phenomenon_time"])
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    before = (_insert_postgresql if postgresql else _insert_sqlite)(session, batch, micros, now)
+    if before.empty:
+        return np.ones(len(batch), bool), before
+    is_new = ~batch["position"].isin(before["position"]).to_numpy()
+    given = before["position"].map(batch.set_index("position")["result"])
+    return is_new, before[before["stored"] != given].reset_index(drop=True)
 
 
 def ingest(
