@@ -16,13 +16,12 @@ from numpy.typing import NDArray
 
 from factories import tiny_layers
 from resilientcity.errors import DataFileError, ValidationError
+from resilientcity.hazard.ponding import fill_depressions, ponding_depth
 from resilientcity.hazard.rainstorm import (
     StormIntensityFormula,
     design_storm,
-    fill_depressions,
     pluvial_flood_events,
     pluvial_flood_scenario,
-    ponding_depth,
     rainfall_excess_mm,
 )
 from resilientcity.twin import DEM, City

@@ -6,9 +6,9 @@ meaning, so callers may catch either (``except ValueError`` keeps working).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = [
     "CRSMismatch",
@@ -22,6 +22,7 @@ __all__ = [
     "SolverTimeLimit",
     "SolverUnbounded",
     "ValidationError",
+    "fail",
 ]
 
 #: How many row ids a problem prints before it says "… and N more".
@@ -97,6 +98,33 @@ class ValidationError(ResilientCityError, ValueError):
     def summary(self) -> str:
         """The first line of the message, without the list of problems."""
         return str(self).splitlines()[0]
+
+
+def fail(
+    layer: str,
+    column: str,
+    expected: str,
+    rows: Iterable[object] = (),
+    found: str = "",
+    *,
+    what: str,
+) -> NoReturn:
+    """Raise a :class:`ValidationError` of one :class:`Problem`.
+
+    The one helper the computation modules bind to their input's name, e.g.
+    ``_fail = partial(fail, what="evacuation input")``.
+
+    Parameters
+    ----------
+    layer, column, expected, found
+        As :class:`Problem`.
+    rows
+        The offending rows' ids (turned to text).
+    what
+        What was invalid, the head of the message (e.g. ``"dispatch input"``).
+    """
+    problem = Problem(layer, column, expected, tuple(str(r) for r in rows), found)
+    raise ValidationError([problem], what=what)
 
 
 class CRSMismatch(ResilientCityError, ValueError):

@@ -149,7 +149,7 @@ def assess(
     )
     city = result.city_trend()
     if city is not None:
-        steps = " → ".join(f"{int(y)} {v:.3f}" for y, v in city.items())
+        steps = " → ".join(f"{y} {v:.3f}" for y, v in city.items())
         console.print(
             f"  city trend (one scale, {len(result.trend_indicators)} indicators): {steps}"
         )

@@ -28,13 +28,12 @@ from resilientcity.hazard.flood import (
     river_flood_events,
     river_flood_scenario,
 )
+from resilientcity.hazard.ponding import fill_depressions, ponding_depth
 from resilientcity.hazard.rainstorm import (
     StormIntensityFormula,
     design_storm,
-    fill_depressions,
     pluvial_flood_events,
     pluvial_flood_scenario,
-    ponding_depth,
     rainfall_excess_mm,
 )
 from resilientcity.hazard.raster_layer import RasterLayer, raster_hazard_events

@@ -40,7 +40,7 @@ from resilientcity._compat import import_optional_dependency
 from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.hazard.flood import asset_depths, channel_mask
-from resilientcity.hazard.rainstorm import _pool_levels
+from resilientcity.hazard.ponding import pool_levels
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 
@@ -256,7 +256,7 @@ def node_flood_depth(
         if not near.any():
             continue
         ground = np.where(near, dem.elevation_m[window], 0.0).astype(np.float64)
-        level = _pool_levels(ground, near.astype(np.int64), np.array([0.0, volume_m3[k]]), dx * dy)
+        level = pool_levels(ground, near.astype(np.int64), np.array([0.0, volume_m3[k]]), dx * dy)
         pool = np.where(near, np.maximum(level[1] - ground, 0.0), 0.0)
         depth[window] = np.maximum(depth[window], pool)
     return depth.astype(np.float32)
