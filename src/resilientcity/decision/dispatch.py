@@ -42,7 +42,7 @@ reaches ``depth_threshold_m`` (river and pluvial floods), priority = the buildin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from resilientcity.decision.evacuation import shelter_travel_minutes
 from resilientcity.decision.lp import LinearModel, Objective, solve_lexicographic
-from resilientcity.errors import Problem, ValidationError
+from resilientcity.errors import fail
 from resilientcity.impact.results import ScenarioImpact
 from resilientcity.twin.city import City
 
@@ -70,11 +70,7 @@ REASONS: tuple[str, ...] = ("no_reachable_team", "all_teams_busy")
 _FLOOD_KINDS = ("river_flood", "pluvial_flood")
 
 
-def _fail(layer: str, column: str, expected: str, rows: Any = (), found: str = "") -> NoReturn:
-    raise ValidationError(
-        [Problem(layer, column, expected, tuple(str(r) for r in rows), found)],
-        what="dispatch input",
-    )
+_fail = partial(fail, what="dispatch input")
 
 
 @dataclass(frozen=True, eq=False)

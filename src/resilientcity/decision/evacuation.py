@@ -25,7 +25,8 @@ but not within ``max_minutes``) or ``capacity`` (every shelter it can reach is f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csgraph
 
 from resilientcity.decision.lp import LinearModel, Objective, SolverInfeasible, solve_lexicographic
-from resilientcity.errors import Problem, ValidationError
+from resilientcity.errors import Problem, ValidationError, fail
 from resilientcity.network.roads import PassabilityRules, damaged_graph, reversed_graph
 from resilientcity.twin.city import City
 
@@ -47,11 +48,7 @@ __all__ = [
 ]
 
 
-def _fail(layer: str, column: str, expected: str, rows: Any = (), found: str = "") -> NoReturn:
-    raise ValidationError(
-        [Problem(layer, column, expected, tuple(str(r) for r in rows), found)],
-        what="evacuation input",
-    )
+_fail = partial(fail, what="evacuation input")
 
 
 @dataclass(frozen=True, eq=False)

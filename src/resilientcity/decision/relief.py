@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,18 +38,14 @@ from numpy.typing import NDArray
 
 from resilientcity._files import read_data_file
 from resilientcity.decision.lp import LinearModel, Objective, solve_lexicographic
-from resilientcity.errors import DataFileError, Problem, ValidationError
+from resilientcity.errors import DataFileError, Problem, ValidationError, fail
 
 __all__ = ["ReliefPlan", "plan_relief", "relief_needs", "shelter_needs", "unmet_weight"]
 
 _NEEDS_FILE = "data/decision/relief_needs.json"
 
 
-def _fail(layer: str, column: str, expected: str, rows: Any = (), found: str = "") -> NoReturn:
-    raise ValidationError(
-        [Problem(layer, column, expected, tuple(str(r) for r in rows), found)],
-        what="relief input",
-    )
+_fail = partial(fail, what="relief input")
 
 
 @dataclass(frozen=True, eq=False)

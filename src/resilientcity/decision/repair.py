@@ -32,12 +32,13 @@ greedy order of ``n`` assets takes at most ``n × max_candidates`` cascade runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from resilientcity.errors import Problem, ValidationError
+from resilientcity.errors import fail
 from resilientcity.network.cascade import DependencyGraph
 from resilientcity.network.service import ServiceModel, recovery_defaults
 from resilientcity.recovery.metrics import METRIC_COLUMNS
@@ -57,11 +58,7 @@ _METRIC_POS = tuple(
 )
 
 
-def _fail(column: str, expected: str, rows: Sequence[str] = (), found: str = "") -> None:
-    raise ValidationError(
-        [Problem("repair priorities", column, expected, tuple(rows), found)],
-        what="repair-policy input",
-    )
+_fail = partial(fail, "repair priorities", what="repair-policy input")
 
 
 def _city_level(model: ServiceModel, graph: DependencyGraph, down: NDArray[np.bool_]) -> float:

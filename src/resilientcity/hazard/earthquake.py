@@ -26,9 +26,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib import resources
-from typing import Any, Literal, NoReturn, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import scipy.linalg
@@ -36,7 +36,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Transformer
 
-from resilientcity.errors import DataFileError, Problem, ValidationError
+from resilientcity.errors import DataFileError, Problem, ValidationError, fail
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.hazard.vs30 import dem_slope, vs30_from_slope
 from resilientcity.twin.city import City
@@ -65,8 +65,7 @@ MAX_FIELD_NODES = 4000
 MAX_EXACT_SITES = 2000
 
 
-def _fail(column: str, expected: str, rows: tuple[str, ...] = (), found: str = "") -> NoReturn:
-    raise ValidationError([Problem("earthquake", column, expected, rows, found)], what=_WHAT)
+_fail = partial(fail, "earthquake", what=_WHAT)
 
 
 @cache

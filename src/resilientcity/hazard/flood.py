@@ -26,10 +26,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -40,7 +41,7 @@ from pyproj import CRS
 from scipy import ndimage
 
 from resilientcity._files import read_data_file
-from resilientcity.errors import CRSMismatch, DataFileError, Problem, ValidationError
+from resilientcity.errors import CRSMismatch, DataFileError, Problem, ValidationError, fail
 from resilientcity.hazard.events import HazardEvents, HazardKind
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
@@ -62,9 +63,7 @@ _DEFAULT_TABLE = "data/hazard/changsha_stage_frequency.json"
 _TABLE = "stage_frequency"
 
 
-def _fail(layer: str, col: str, rule: str, rows: tuple[str, ...] = (), found: str = "") -> NoReturn:
-    """Raise one problem of the river flood input."""
-    raise ValidationError([Problem(layer, col, rule, rows, found)], what="river flood input")
+_fail = partial(fail, what="river flood input")
 
 
 def _check_rivers(dem: DEM, rivers: gpd.GeoDataFrame) -> NDArray[Any]:

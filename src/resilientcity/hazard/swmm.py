@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 import tempfile
+from functools import partial
 from os import PathLike
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from resilientcity._compat import import_optional_dependency
-from resilientcity.errors import DataFileError, Problem, ValidationError
+from resilientcity.errors import DataFileError, Problem, ValidationError, fail
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.hazard.flood import asset_depths, channel_mask
 from resilientcity.hazard.ponding import pool_levels
@@ -65,8 +66,7 @@ _NODE_SECTIONS = {"JUNCTIONS": 5, "OUTFALLS": None, "STORAGE": None, "DIVIDERS":
 _LAYER = "swmm_nodes"
 
 
-def _fail(column: str, expected: str, rows: tuple[str, ...] = (), found: str = "") -> NoReturn:
-    raise ValidationError([Problem(_LAYER, column, expected, rows, found)], what="SWMM model")
+_fail = partial(fail, _LAYER, what="SWMM model")
 
 
 def _pyswmm() -> Any:

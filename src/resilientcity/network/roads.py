@@ -28,10 +28,11 @@ isolation caused by the hazard (see :func:`road_network_problems`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csgraph
 
 from resilientcity._files import read_data_file
-from resilientcity.errors import DataFileError, Problem, ValidationError
+from resilientcity.errors import DataFileError, Problem, ValidationError, fail
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.roads import RoadNetwork
@@ -70,13 +71,7 @@ DEFAULT_KINDS: tuple[str, ...] = ("hospital", "shelter", "fire_station")
 _ISOLATING_KIND = "hospital"
 
 
-def _fail(
-    layer: str, column: str, expected: str, rows: Iterable[object] = (), found: str = ""
-) -> NoReturn:
-    """Raise one problem of the road input."""
-    raise ValidationError(
-        [Problem(layer, column, expected, tuple(str(r) for r in rows), found)], what="road input"
-    )
+_fail = partial(fail, what="road input")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,13 +32,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from resilientcity.errors import Problem, ValidationError
+from resilientcity.errors import fail
 from resilientcity.network.cascade import DependencyGraph
 from resilientcity.network.service import ServiceModel, recovery_defaults
 from resilientcity.recovery.metrics import ServiceCurve
@@ -58,10 +59,7 @@ AccessFn = Callable[[NDArray[np.bool_]], NDArray[np.bool_]]
 AccessMinutesFn = Callable[[NDArray[np.bool_]], NDArray[np.float64]]
 
 
-def _fail(column: str, expected: str, rows: tuple[str, ...] = (), found: str = "") -> None:
-    raise ValidationError(
-        [Problem("recovery", column, expected, rows, found)], what="recovery input"
-    )
+_fail = partial(fail, "recovery", what="recovery input")
 
 
 def sample_restoration_days(
