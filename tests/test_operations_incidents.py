@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -228,3 +229,30 @@ def test_dispatch_on_the_small_demo_city(service: Service, small_city, places):
             select(AuditEntry.detail).where(AuditEntry.action == "dispatch")
         ).all()
     assert [d["served"] for d in audit] == [jobs, 0, 2]
+
+
+def test_two_reports_at_once_cannot_both_take_the_last_place(service: Service, small_city, places):
+    # The first report's transaction is still open when the second arrives: the second must
+    # wait for it and count it (on PostgreSQL both used to see one free place and pass).
+    bounds = city_bounds(small_city)
+    first, second = places.iloc[0], places.iloc[1000]
+    outcome: list[object] = []
+
+    def second_report() -> None:
+        try:
+            outcome.append(report(service, bounds, T0, limit=1, lon=second.lon, lat=second.lat))
+        except RateLimited as exc:
+            outcome.append(exc)
+
+    body = {"category": "flooding", "people": 1, "lon": first.lon, "lat": first.lat}
+    with service.db.write() as session:
+        report_incident(session, body, KEY, T0, bounds, 1)
+        racer = threading.Thread(target=second_report)
+        racer.start()
+        racer.join(1.0)
+        assert racer.is_alive(), "the second report did not wait for the first"
+    racer.join(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], RateLimited)
+    with service.db.read() as session:
+        stored = session.scalars(select(Incident).where(Incident.client_key == KEY)).all()
+    assert len(stored) == 1

@@ -24,6 +24,7 @@ incidents still ``dispatched`` (:func:`~resilientcity.decision.dispatch.replan`)
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -192,8 +193,23 @@ def _report_problems(
     return problems
 
 
+#: First key of the PostgreSQL advisory locks that serialise one client's reports (a fixed
+#: number, "RC" and 1, so that the lock means "rate limit of a client" and nothing else).
+_RATE_LOCK_CLASS = 0x52430001
+
+
 def _check_rate(session: Session, client_key: str, now: datetime, limit_per_hour: int) -> None:
-    """Raise :class:`RateLimited` when the client reported ``limit_per_hour`` times already."""
+    """Raise :class:`RateLimited` when the client reported ``limit_per_hour`` times already.
+
+    Counting and storing must be one step per client, or two reports sent at once would both
+    see the last free place. SQLite's write transactions are serial already; on PostgreSQL a
+    transaction-level advisory lock per client (from its key) makes a second report wait
+    until the first is committed or rolled back, then count it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(client_key.encode()).digest()
+        client = int.from_bytes(digest[:4], "big", signed=True)  # two clients alike only wait
+        session.execute(select(func.pg_advisory_xact_lock(_RATE_LOCK_CLASS, client)))
     since = now - timedelta(hours=1)
     count, oldest = session.execute(
         select(func.count(), func.min(Incident.reported_at)).where(
