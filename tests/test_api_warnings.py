@@ -239,3 +239,41 @@ def test_rules_are_validated_and_disabling_stops_warnings(client, tokens, api_se
         ("create", "stage_copy"),
         ("update", rule["id"]),
     ]
+
+
+def test_disabling_or_moving_a_rule_lifts_its_active_warnings(client, tokens, api_service):
+    admin = auth(tokens["admin"])
+    posted = client.post(
+        "/v1.1/CreateObservations", json=[observations(STAGE, RISE)], headers=admin
+    )
+    assert posted.status_code == 201, posted.text
+    [warning] = client.get("/api/warnings", params={"status": "active"}).json()
+    rule_id = warning["rule_id"]
+    rule = next(
+        r["rule"] for r in client.get("/api/rules", headers=admin).json() if r["id"] == rule_id
+    )
+    disabled = client.delete(f"/api/rules/{rule_id}", headers=admin)
+    assert disabled.status_code == 200
+    assert client.get("/api/warnings", params={"status": "active"}).json() == []
+    last = client.get(f"/api/warnings/{warning['id']}").json()["events"][-1]
+    assert (last["kind"], last["from_level"], last["to_level"], last["reason"]) == (
+        "lifted",
+        warning["level"],
+        "none",
+        "rule disabled",
+    )
+    # enabled again, the rule starts from no warning: the river still high issues a new one
+    assert client.put(f"/api/rules/{rule_id}", json=rule, headers=admin).status_code == 200
+    later = datetime(2026, 7, 2, tzinfo=UTC)
+    client.post(
+        "/v1.1/CreateObservations", json=[observations(STAGE, [39.0] * 6, later)], headers=admin
+    )
+    [again] = client.get("/api/warnings", params={"status": "active"}).json()
+    assert again["id"] != warning["id"]
+    assert client.get(f"/api/warnings/{again['id']}").json()["events"][0]["kind"] == "issued"
+    # a rule moved to another observed property no longer watches the river: lifted too
+    moved = rule | {"observed_property": "underpass_depth"}
+    assert client.put(f"/api/rules/{rule_id}", json=moved, headers=admin).status_code == 200
+    assert client.get("/api/warnings", params={"status": "active"}).json() == []
+    reason = client.get(f"/api/warnings/{again['id']}").json()["events"][-1]["reason"]
+    assert reason == "rule changed"

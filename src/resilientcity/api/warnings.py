@@ -28,6 +28,7 @@ from resilientcity.api.errors import unprocessable
 from resilientcity.api.schemas import PathId, RuleOut, WarningDetail, WarningEventOut, WarningOut
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.operations.access import Principal, audit
+from resilientcity.operations.live_warnings import lift_rule_warnings
 from resilientcity.operations.models import (
     Datastream,
     LiveWarning,
@@ -295,6 +296,7 @@ def put_rule(
 ) -> RuleOut:
     """Replace (or add) a warning rule and enable it (admin); the body's id must be the path's."""
     spec = _checked(rule_id, rule)
+    lifted = []
     with service.db.write() as session:
         row = session.get(WarningRuleRow, rule_id)
         action = "update"
@@ -303,6 +305,9 @@ def put_rule(
             session.add(row)
             action = "create"
             response.status_code = status.HTTP_201_CREATED
+        elif (row.observed_property, row.unit) != (rule.observed_property, rule.unit):
+            # its datastreams are no longer watched: their warnings would never move again
+            lifted = lift_rule_warnings(session, rule_id, utcnow(), "rule changed")
         row.observed_property = rule.observed_property
         row.unit = rule.unit
         row.spec = spec
@@ -310,17 +315,24 @@ def put_rule(
         row.updated_at = utcnow()
         session.flush()
         audit(session, principal, action, "rule", rule_id, {"spec": spec})
-        return _rule(row)
+        out = _rule(row)
+    if lifted:
+        service.notify()
+    return out
 
 
 @router.delete("/api/rules/{rule_id}", response_model=RuleOut)
 def disable_rule(rule_id: str, service: ServiceDep, principal: Admin) -> RuleOut:
-    """Disable a warning rule (admin); it is kept, and a PUT enables it again."""
+    """Disable a warning rule (admin); its active warnings are lifted; a PUT enables it again."""
     with service.db.write() as session:
         row = session.get(WarningRuleRow, rule_id)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rule with id {rule_id}")
         row.enabled = False
         row.updated_at = utcnow()
-        audit(session, principal, "disable", "rule", rule_id)
-        return _rule(row)
+        lifted = lift_rule_warnings(session, rule_id, row.updated_at, "rule disabled")
+        audit(session, principal, "disable", "rule", rule_id, {"lifted": len(lifted)})
+        out = _rule(row)
+    if lifted:
+        service.notify()
+    return out

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,13 @@ from resilientcity.operations.models import (
 from resilientcity.operations.validation import DatastreamIndex
 from resilientcity.warning import WarningChange, WarningRule, WarningState, evaluate
 
-__all__ = ["advance_warnings", "load_rules", "state_from_json", "state_to_json"]
+__all__ = [
+    "advance_warnings",
+    "lift_rule_warnings",
+    "load_rules",
+    "state_from_json",
+    "state_to_json",
+]
 
 _STATE_FIELDS = fields(WarningState)
 #: Rules parsed from their stored spec, by id: (spec, rule).
@@ -220,5 +226,63 @@ def advance_warnings(
         state, changes = evaluate(rule, frames[datastream_id], state)
         row.state = state_to_json(state)
         events.extend(_apply(session, change, datastream_id, now) for change in changes)
+    session.flush()
+    return events
+
+
+def lift_rule_warnings(
+    session: Session, rule_id: str, now: datetime, reason: str
+) -> list[WarningEvent]:
+    """Lift every active warning of a rule that stops applying, and forget its engine states.
+
+    Called when a rule is disabled, or changed so that it watches another observed property or
+    unit: no observation will move its warnings again, so they are lifted now, each with a
+    ``lifted`` event (``reason`` says why, e.g. ``rule disabled``) that the server-sent-events
+    stream sends like any other. The engine states are deleted, so that the rule, enabled
+    again, starts from no warning.
+
+    Parameters
+    ----------
+    session
+        A session in the write transaction that changes the rule.
+    rule_id
+        The rule.
+    now
+        The time of the lift (and of its events).
+    reason
+        Why, in at most 16 characters (kept on the warning and its event).
+
+    Returns
+    -------
+    list of WarningEvent
+        The events recorded (flushed, with ids).
+    """
+    if len(reason) > 16:
+        raise ValueError(f"reason: at most 16 characters, found {reason!r}")
+    warnings = session.scalars(
+        select(LiveWarning)
+        .where(LiveWarning.rule_id == rule_id, LiveWarning.status == "active")
+        .order_by(LiveWarning.datastream_id)
+    ).all()
+    events = []
+    for warning in warnings:
+        event = WarningEvent(
+            warning_id=warning.id,
+            rule_id=rule_id,
+            datastream_id=warning.datastream_id,
+            time=now,
+            recorded_at=now,
+            kind="lifted",
+            from_level=warning.level,
+            to_level="none",
+            reason=reason,
+            value=warning.value,
+        )
+        warning.status = "lifted"
+        warning.lifted_at = warning.updated_at = now
+        warning.reason = reason
+        session.add(event)
+        events.append(event)
+    session.execute(delete(WarningStateRow).where(WarningStateRow.rule_id == rule_id))
     session.flush()
     return events
