@@ -14,7 +14,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed
+# The web page's map library (MapLibre GL JS, pinned in package-lock.json) from the npm
+# registry into src/resilientcity/web/node_modules (git-ignored; the app serves it from there).
+WEB := src/resilientcity/web
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed $(WEB)/node_modules/.installed
 
 demo: setup
 	$(BIN)/resilientcity demo --size $(SIZE) --out $(OUT)

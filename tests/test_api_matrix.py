@@ -270,8 +270,9 @@ RESPONSE = [
 
 WEB = [
     Call("GET", "/", ALL_200),
-    Call("GET", "/static/vendor/plotly.min.js", ALL_200),
+    Call("GET", "/static/vendor/{name:path}", ALL_200, "/static/vendor/plotly.min.js"),
     Call("GET", "/api/map/base", ALL_200),
+    Call("GET", "/api/map/cells/{key}", ALL_200, lambda s: f"/api/map/cells/{s['cell']}"),
     Call(
         "GET",
         "/api/map/live",
@@ -355,6 +356,7 @@ def _setup(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
         "centre": centre,
         "incident": report.json()["id"],
         "asset": str(city.assets["asset_id"].iloc[0]),
+        "cell": str(city.assets["cell_id"].iloc[0]),
     }
 
 

@@ -3,6 +3,7 @@ over HTTP, asset details with the cascade chain, resilience scores."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 from api_support import TestClient, api_service, auth, client, observations, tokens
 from ops_support import postgres_database
 from resilientcity.api.app import create_app
-from resilientcity.api.web import static_folder
+from resilientcity.api.web import maplibre_dist, maplibre_version
 from resilientcity.operations.access import create_token
 from resilientcity.operations.service import Service, ServiceSettings
 
@@ -50,15 +51,55 @@ def _stream(live: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, 
 
 
 def test_page_and_static_files(client):
-    plotly = client.get("/static/vendor/plotly.min.js")
-    assert plotly.status_code == 200 and "javascript" in plotly.headers["content-type"]
-    assert len(plotly.content) > 1_000_000 and b"plotly" in plotly.content[:2000].lower()
-    assert client.get("/static/no-such-file.js").status_code == 404
-    if not (static_folder() / "index.html").is_file():
-        pytest.skip("the page (web/static/index.html) is not there yet")
+    import plotly
+
+    versioned = f"/static/vendor/plotly-{plotly.__version__}.min.js"
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "<html" in page.text.lower()
+    assert page.headers["cache-control"] == "no-cache" and "{{" not in page.text
+    assert f'<meta name="rc-plotly" content="{versioned}">' in page.text
+    plotly_js = client.get(versioned)
+    assert plotly_js.status_code == 200 and "javascript" in plotly_js.headers["content-type"]
+    assert "immutable" in plotly_js.headers["cache-control"]
+    assert len(plotly_js.content) > 1_000_000 and b"plotly" in plotly_js.content[:2000].lower()
+    assert client.get("/static/vendor/plotly-0.0.1.min.js").status_code == 404
+    # the page's own files are revalidated by ETag: a reload costs a 304 without a body
+    app_js = client.get("/static/app.js")
+    assert app_js.headers["cache-control"] == "no-cache"
+    again = client.get("/static/app.js", headers={"If-None-Match": app_js.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert client.get("/static/no-such-file.js").status_code == 404
+
+
+def test_maplibre_is_served_from_its_npm_package(client):
+    version = maplibre_version()
+    if version is None:
+        page = client.get("/").text
+        assert '<meta name="rc-maplibre" content="">' in page
+        missing = client.get("/static/vendor/maplibre-gl-6.20.0/maplibre-gl.mjs")
+        assert missing.status_code == 404 and "make setup" in missing.json()["detail"]
+        if os.environ.get("CI") == "true":
+            pytest.fail("MapLibre GL JS is not installed: `make setup` runs npm ci")
+        pytest.skip("MapLibre GL JS is not installed (make setup)")
+    folder = f"/static/vendor/maplibre-gl-{version}/"
+    page = client.get("/").text
+    assert f'<meta name="rc-maplibre" content="{folder}maplibre-gl.mjs">' in page
+    assert f'<link rel="modulepreload" href="{folder}maplibre-gl.mjs">' in page
+    for name in ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css"):
+        answer = client.get(folder + name + "?v=" + version)
+        assert answer.status_code == 200, name
+        assert "immutable" in answer.headers["cache-control"]
+        assert answer.content == (maplibre_dist() / name).read_bytes()
+    # another version, or a file the page does not use, is not served
+    assert client.get("/static/vendor/maplibre-gl-0.1.0/maplibre-gl.mjs").status_code == 404
+    assert client.get(folder + "maplibre-gl.mjs.map").status_code == 404
+    assert client.get(folder + "../package.json").status_code == 404
+
+
+def _coordinates(geometry: dict[str, Any]) -> list[list[float]]:
+    if geometry["type"] == "Point":
+        return [geometry["coordinates"]]
+    return [c for line in geometry["coordinates"] for c in line]
 
 
 def test_base_map_contract(client, small_city):
@@ -68,23 +109,66 @@ def test_base_map_contract(client, small_city):
     assert zipped.headers["content-encoding"] == "gzip" and zipped.content == raw.content
     assert zipped.num_bytes_downloaded < len(raw.content) / 3
     body = raw.json()
-    assert set(body) == {"crs", "bounds", "traces", "layout"}
-    assert body["crs"] == small_city.crs.to_string()
-    xmin, ymin, xmax, ymax = body["bounds"]
-    assert xmin < xmax and ymin < ymax
-    assert {t["meta"]["layer"] for t in body["traces"]} == LAYERS
-    assert body["layout"]["yaxis"]["scaleanchor"] == "x"
-    ids = set(small_city.assets["asset_id"].astype(str))
-    points = 0
-    for trace in body["traces"]:
-        xs = [v for v in trace["x"] if v is not None]
-        assert all(isinstance(v, int) for v in xs), "coordinates are whole metres"
-        assert all(xmin - 1 <= v <= xmax + 1 for v in xs)
-        if trace["meta"]["layer"] in ("buildings", "facilities"):
-            assert len(trace["customdata"]) == len(trace["x"])
-            assert set(trace["customdata"]) <= ids
-            points += len(trace["x"])
-    assert points == len(small_city.assets)
+    assert set(body) == {
+        "crs", "bounds", "aggregated", "layers", "districts", "to_lonlat", "features"
+    }  # fmt: skip
+    assert body["crs"] == small_city.crs.to_string() and body["aggregated"] is False
+    west, south, east, north = body["bounds"]
+    assert 100 < west < east < 120 and 20 < south < north < 35  # the demo city is in Hunan
+    features = body["features"]["features"]
+    assert {f["properties"]["layer"] for f in features} == LAYERS
+    for feature in features:
+        for lon, lat in _coordinates(feature["geometry"]):
+            assert west - 0.01 <= lon <= east + 0.01 and south - 0.01 <= lat <= north + 0.01
+            assert round(lon, 5) == lon and round(lat, 5) == lat
+    # every asset once, at its place (within the rounding of 1e-5 degrees)
+    assets = small_city.assets
+    drawn = {
+        f["properties"]["id"]: f["geometry"]["coordinates"]
+        for f in features
+        if f["properties"]["layer"] in ("buildings", "facilities")
+    }
+    assert len(drawn) == len(assets) and set(drawn) == set(assets["asset_id"].astype(str))
+    hospital = assets[assets["kind"] == "hospital"].iloc[0]
+    lon, lat = _lonlat(small_city, hospital.geometry.x, hospital.geometry.y)
+    assert drawn[str(hospital["asset_id"])] == pytest.approx([lon, lat], abs=6e-6)
+    # districts with their names in both languages
+    districts = {d["id"]: d for d in body["districts"]}
+    zones = small_city.zones[small_city.zones["zone_type"] == "district"]
+    assert set(districts) == set(zones["zone_id"].astype(str))
+    assert districts["430104"]["name_zh"] == "岳麓区" and districts["430104"]["name_en"] == "Yuelu"
+    # the fit from the twin's x/y to lon/lat is good to well under a metre
+    fit = body["to_lonlat"]
+    assert fit["max_error_m"] < 0.5
+    u = (hospital.geometry.x - fit["x0"]) / fit["scale"]
+    v = (hospital.geometry.y - fit["y0"]) / fit["scale"]
+    terms = [1, u, v, u * u, u * v, v * v]
+    fitted = [sum(c * t for c, t in zip(fit[k], terms, strict=True)) for k in ("lon", "lat")]
+    assert fitted == pytest.approx([lon, lat], abs=1e-5)
+
+
+def test_aggregated_cells_and_their_counts(client, small_city):
+    """Above the building limit the map draws cells; a cell's counts add up to the city's."""
+    from resilientcity.web.map_layers import base_geojson
+
+    body = base_geojson(small_city, max_buildings=1000)
+    assert body["aggregated"] is True
+    cells = [f["properties"] for f in body["features"]["features"] if "cell" in f["properties"]]
+    buildings = small_city.assets[small_city.assets["kind"] == "building"]
+    assert sum(c["buildings"] for c in cells) == len(buildings)
+    assert all("id" not in c for c in cells)
+    biggest = max(cells, key=lambda c: c["buildings"])
+    answer = client.get(f"/api/map/cells/{biggest['cell']}")
+    assert answer.status_code == 200, answer.text
+    cell = answer.json()
+    inside = buildings[buildings["cell_id"] == biggest["cell"]]
+    assert cell["kind"] == "h3" and cell["buildings"] == biggest["buildings"] == len(inside)
+    assert cell["occupants"] == pytest.approx(inside["occupants"].sum(), abs=0.1)
+    assert cell["by_occupancy"] == inside["occupancy"].value_counts().to_dict()
+    assert sum(cell["by_occupancy"].values()) == cell["buildings"]
+    assert cell["population"] >= 0
+    missing = client.get("/api/map/cells/8f0000000000000")
+    assert missing.status_code == 404 and "8f0000000000000" in missing.json()["detail"]
 
 
 def test_live_map_shows_latest_values_and_warning_levels(client, tokens):
@@ -120,9 +204,9 @@ def test_live_map_shows_latest_values_and_warning_levels(client, tokens):
 
 
 def test_incidents_only_for_staff(client, tokens, small_city):
-    base = client.get("/api/map/base").json()
-    facility = next(t for t in base["traces"] if t["meta"]["layer"] == "facilities")
-    lon, lat = _lonlat(small_city, facility["x"][0], facility["y"][0])
+    facility = small_city.assets[small_city.assets["kind"] == "hospital"].iloc[0]
+    x, y = float(facility.geometry.x), float(facility.geometry.y)
+    lon, lat = _lonlat(small_city, x, y)
     posted = client.post(
         "/api/incidents", json={"category": "waterlogging", "lon": lon, "lat": lat, "people": 3}
     )
@@ -133,10 +217,7 @@ def test_incidents_only_for_staff(client, tokens, small_city):
         (incident,) = client.get("/api/map/live", headers=auth(tokens[role])).json()["incidents"]
         assert incident["id"] == posted.json()["id"] and incident["people"] == 3
         assert incident["status"] == "new" and incident["reported_at"].endswith("Z")
-        assert (
-            abs(incident["x"] - facility["x"][0]) <= 1
-            and abs(incident["y"] - facility["y"][0]) <= 1
-        )
+        assert abs(incident["x"] - x) <= 1 and abs(incident["y"] - y) <= 1
     assert client.get("/api/map/live", headers=auth("rc_not-a-token")).status_code == 401
 
 

@@ -68,33 +68,55 @@ def _raise_river_warning(web: Web) -> None:
     assert answer.json()["warning_events"], "the observations raise no warning"
 
 
-def _map_traces(page: Any) -> list[dict[str, Any]]:
-    script = """() => document.getElementById('map').data.map((t) => ({
-        layer: t.meta && t.meta.layer, overlay: t.meta && t.meta.overlay,
-        n: t.x ? t.x.length : 0, visible: t.visible,
-        ids: Array.isArray(t.customdata) ? t.customdata.map(String) : []}))"""
-    traces: list[dict[str, Any]] = page.evaluate(script)
-    return traces
+def _map(page: Any) -> dict[str, Any]:
+    """What the map draws (``window.rc.mapSummary()``): base features per layer and their ids,
+    features per overlay source, the style layers with their toggle and visibility."""
+    summary: dict[str, Any] = page.evaluate("window.rc.mapSummary()")
+    return summary
+
+
+def _lonlat(web: Web, x: float, y: float) -> tuple[float, float]:
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(web.city.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return float(lon), float(lat)
+
+
+def _click_at(page: Any, lon: float, lat: float) -> None:
+    """Move the pointer to a place on the map, then click it."""
+    px, py = page.evaluate("([lon, lat]) => window.rc.screenPoint(lon, lat)", [lon, lat])
+    page.mouse.move(px, py)
+    page.mouse.click(px, py)
 
 
 def test_page_loads_and_draws_the_city(page: Any, web: Web, tmp_path: Path) -> None:
     _open(page, web)
-    traces = _map_traces(page)
-    layers = {t["layer"] for t in traces}
-    assert BASE_LAYERS <= layers
-    assert {"sensors", "warnings", "incidents", "damage", "closed_roads"} <= layers
+    drawn = _map(page)
+    assert set(drawn["base"]) == BASE_LAYERS | {"sensors"}
+    assert drawn["aggregated"] is False
+    toggles = {layer["toggle"] for layer in drawn["layers"]}
+    assert BASE_LAYERS | {"sensors", "warnings", "incidents", "damage", "closed_roads"} <= toggles
     assets = web.city.assets
     facilities = set(assets.loc[assets["kind"] != "building", "asset_id"].astype(str))
-    drawn = {i for t in traces if t["layer"] == "facilities" for i in t["ids"]}
-    assert drawn == facilities
-    live = next(t for t in traces if t["overlay"] == "live_sensors")
-    assert live["n"] == len(web.city.sensors)
+    assert set(drawn["ids"]["facilities"]) == facilities
+    assert len(drawn["ids"]["buildings"]) == int((assets["kind"] == "building").sum())
+    assert drawn["sources"]["live_sensors"] == len(web.city.sensors)
     assert page.evaluate("typeof window.__mapPaintedAt") == "number"
-    # switching a layer off hides every trace of that layer, and only those
+    # the map is drawn by MapLibre (WebGL); Plotly's 4.8 MB are fetched only after its paint
+    assert page.locator("#map canvas.maplibregl-canvas").count() == 1
+    plotly_start = page.evaluate(
+        "performance.getEntriesByType('resource').find((e) => e.name.includes('/plotly-'))"
+        "?.startTime ?? null"
+    )
+    assert plotly_start is None or plotly_start >= page.evaluate("window.__mapPaintedAt")
+    page.wait_for_function("typeof window.Plotly === 'object'", timeout=30_000)
+    # district names on the map
+    labels = page.locator(".district-label").all_inner_texts()
+    assert "岳麓区" in labels and len(labels) == 6
+    # switching a layer off hides every style layer of that toggle, and only those
     page.uncheck("#layer-toggles input[data-layer=roads]")
-    after = _map_traces(page)
-    assert all(t["visible"] is False for t in after if t["layer"] == "roads")
-    assert all(t["visible"] is not False for t in after if t["layer"] == "rivers")
+    after = {layer["id"]: layer["visible"] for layer in _map(page)["layers"]}
+    assert after["roads"] is False and after["rivers"] is True and after["facilities"] is True
     page.screenshot(path=tmp_path / "map.png")
     assert page.errors == []
 
@@ -102,20 +124,36 @@ def test_page_loads_and_draws_the_city(page: Any, web: Web, tmp_path: Path) -> N
 def test_clicked_facility_shows_its_details(page: Any, web: Web) -> None:
     _open(page, web, web.tokens["analyst"])
     hospital = web.city.assets.loc[web.city.assets["kind"] == "hospital"].iloc[0]
-    place = page.evaluate(
-        """([x, y]) => {
-            const layout = document.getElementById('map')._fullLayout;
-            const box = document.querySelector('#map .nsewdrag').getBoundingClientRect();
-            return [box.left + layout.xaxis.l2p(x), box.top + layout.yaxis.l2p(y)];
-        }""",
-        [float(hospital.geometry.x), float(hospital.geometry.y)],
-    )
-    page.mouse.move(place[0], place[1])
-    page.mouse.click(place[0], place[1])
+    _click_at(page, *_lonlat(web, float(hospital.geometry.x), float(hospital.geometry.y)))
     page.wait_for_selector("#asset-panel:not([hidden])", timeout=5_000)
     body = page.inner_text("#asset-body")
     assert str(hospital["asset_id"]) in body
     assert "医院" in body
+    assert page.errors == []
+
+
+def test_clicked_cell_shows_its_counts(page: Any, web: Web, tmp_path: Path) -> None:
+    """With the buildings aggregated (here above 1,000 of them), a cell's click shows what it
+    holds: buildings by use and people, as counted from the twin."""
+    page.goto(web.url + "/?max_buildings=1000")
+    page.wait_for_function("document.body.dataset.ready === 'true'", timeout=60_000)
+    assert _map(page)["aggregated"] is True
+    buildings = web.city.assets[web.city.assets["kind"] == "building"]
+    key = buildings["cell_id"].value_counts().index[0]
+    cell = web.city.zones[web.city.zones["zone_id"] == key].geometry.iloc[0].centroid
+    _click_at(page, *_lonlat(web, cell.x, cell.y))
+    page.wait_for_selector("#asset-panel:not([hidden]) .cell-occupancy", timeout=5_000)
+    body = page.inner_text("#asset-body")
+    inside = buildings[buildings["cell_id"] == key]
+    assert key in body
+    assert f"{len(inside):,}" in body
+    shown = re.search(r"在内人员\n([\d,]+)", body)
+    assert shown is not None, body
+    assert abs(int(shown.group(1).replace(",", "")) - inside["occupants"].sum()) <= 1
+    labels = {"residential": "住宅", "commercial": "商业", "industrial": "工业", "public": "公共"}
+    for occupancy, n in inside["occupancy"].value_counts().items():
+        assert f"{labels[str(occupancy)]}\n{n:,}" in body, body
+    page.screenshot(path=tmp_path / "cell.png")
     assert page.errors == []
 
 
@@ -146,10 +184,7 @@ def test_new_warning_appears_live_within_two_seconds(page: Any, web: Web, tmp_pa
     assert "RG001" in card.inner_text()
     assert page.inner_text("#warning-count") == "1"
     # the map marks the warning and colours the gauge
-    page.wait_for_function(
-        "document.getElementById('map').data.find((t) => t.meta && t.meta.overlay === 'warnings').x.length === 1",
-        timeout=5_000,
-    )
+    page.wait_for_function("window.rc.mapSummary().sources.warnings === 1", timeout=5_000)
     card.click()
     page.wait_for_selector("#warning-detail:not([hidden]) table tbody tr")
     page.screenshot(path=tmp_path / "warnings.png")
@@ -220,6 +255,128 @@ def test_operator_completes_own_tasks_only(page: Any, web: Web, tmp_path: Path) 
     assert page.errors == []
 
 
+def _active_plans(web: Web) -> dict[int, str]:
+    answer = httpx.get(
+        web.url + "/api/activations?status=active", headers=web.headers("admin"), timeout=30
+    )
+    return {a["id"]: a["plan_id"] for a in answer.json()}
+
+
+def test_admin_activates_and_stands_down_a_plan(page: Any, web: Web, tmp_path: Path) -> None:
+    active = set(_active_plans(web).values())
+    plans = httpx.get(web.url + "/api/plans", headers=web.headers("admin"), timeout=30).json()
+    plan = next(p for p in plans if p["id"] not in active)
+    # an operator sees the board without the plan form and stand-down buttons; forced, the API
+    # refuses and the page says why
+    _open(page, web, web.tokens["operator:water_resources"])
+    page.click("[data-tab=tasks]")
+    page.wait_for_selector("#task-board :is(.agency-col, .empty)")
+    assert page.locator("#plan-form").is_hidden()
+    assert page.locator("[data-action=stand-down]").count() == 0
+    done = page.evaluate("([id]) => window.rc.activatePlan(id, 'forced by the test')", [plan["id"]])
+    assert done is False and "403" in page.inner_text("#tasks-message")
+    assert plan["id"] not in _active_plans(web).values()
+    # the admin activates it from the page, then stands it down
+    page.click("#logout")
+    page.fill("#token-input", web.tokens["admin"])
+    page.click("#login-form button[type=submit]")
+    page.click("[data-tab=tasks]")
+    page.wait_for_selector("#plan-form:not([hidden])")
+    page.select_option("#plan-select", plan["id"])
+    page.fill("#plan-reason", "drill from the web page")
+    page.click("#plan-form button[type=submit]")
+    page.wait_for_selector("#tasks-message.ok")
+    made = {k: v for k, v in _active_plans(web).items() if v == plan["id"]}
+    assert len(made) == 1
+    (activation,) = made
+    row = page.locator(f".activation[data-activation-id='{activation}']")
+    row.wait_for()
+    page.screenshot(path=tmp_path / "plan-activated.png")
+    row.locator("[data-action=stand-down]").click()
+    page.wait_for_selector(f".activation[data-activation-id='{activation}']", state="detached")
+    assert activation not in _active_plans(web)
+    assert str(activation) in page.inner_text("#tasks-message")
+    assert page.errors == []
+
+
+def _incident_status(web: Web, incident_id: int) -> dict[str, Any]:
+    answer = httpx.get(
+        f"{web.url}/api/incidents/{incident_id}", headers=web.headers("admin"), timeout=30
+    )
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_operator_triages_and_dispatches_incidents(page: Any, web: Web, tmp_path: Path) -> None:
+    hospital = web.city.assets.loc[web.city.assets["kind"] == "hospital"].iloc[1]
+    lon, lat = _lonlat(web, float(hospital.geometry.x), float(hospital.geometry.y))
+    posted = httpx.post(
+        web.url + "/api/incidents",
+        json={"category": "trapped_people", "lon": lon, "lat": lat, "people": 4},
+        timeout=30,
+    )
+    assert posted.status_code == 201, posted.text
+    incident = posted.json()["id"]
+    # an analyst reads the list without triage buttons; forced, the API refuses (403)
+    _open(page, web, web.tokens["analyst"])
+    page.click("[data-tab=incidents]")
+    row = page.locator(f"#incident-table tr[data-incident-id='{incident}']")
+    row.wait_for()
+    assert row.locator("button").count() == 0 and page.locator("#incidents-dispatch").is_hidden()
+    done = page.evaluate("([id]) => window.rc.triageIncident(id, {status: 'triaged'})", [incident])
+    assert done is False and "403" in page.inner_text("#incident-list-message")
+    assert _incident_status(web, incident)["status"] == "new"
+    # an operator sets its priority, triages it and dispatches the triaged incidents
+    page.click("#logout")
+    page.fill("#token-input", web.tokens["operator:water_resources"])
+    page.click("#login-form button[type=submit]")
+    page.click("[data-tab=incidents]")
+    row = page.locator(f"#incident-table tr[data-incident-id='{incident}']")
+    row.locator("input.priority").fill("5")
+    row.locator("button[data-action=priority]").click()
+    page.wait_for_function(
+        f"document.querySelector(\"#incident-table tr[data-incident-id='{incident}'] input.priority\")?.value === '5'"
+    )
+    assert _incident_status(web, incident)["priority"] == 5.0
+    row.locator("button[data-action=triaged]").click()
+    page.wait_for_selector(
+        f"#incident-table tr[data-incident-id='{incident}'][data-status=triaged]"
+    )
+    page.click("#incidents-dispatch")
+    page.wait_for_function(
+        "document.getElementById('incident-list-message').textContent.startsWith('派遣：')"
+    )
+    after = _incident_status(web, incident)
+    assert after["status"] == "dispatched" and after["dispatch"]["stations"]
+    page.wait_for_selector(
+        f"#incident-table tr[data-incident-id='{incident}'][data-status=dispatched]"
+    )
+    assert "平均响应" in page.inner_text("#incident-list-message")
+    page.screenshot(path=tmp_path / "dispatch.png")
+    assert page.errors == []
+
+
+def test_resilience_names_the_districts(page: Any, web: Web, tmp_path: Path) -> None:
+    _open(page, web, web.tokens["analyst"])
+    page.click("[data-tab=resilience]")
+    page.wait_for_selector("#resilience-table tbody tr", timeout=120_000)
+    codes = page.eval_on_selector_all(
+        "#resilience-table td[data-unit]",
+        "(cells) => cells.map((c) => [c.dataset.unit, c.textContent])",
+    )
+    districts = web.city.zones[web.city.zones["zone_type"] == "district"]
+    names = dict(zip(districts["zone_id"].astype(str), districts["name"].astype(str), strict=True))
+    assert codes and all(code in names for code, _ in codes)
+    assert all(text == names[code].split(" ")[0] for code, text in codes)
+    options = page.locator("#resilience-unit option").all_inner_texts()
+    assert "岳麓区" in options and "430104" not in options
+    page.select_option("#lang-select", "en")
+    page.wait_for_function("document.documentElement.lang === 'en-GB'")
+    assert "Yuelu" in page.locator("#resilience-unit option").all_inner_texts()
+    page.screenshot(path=tmp_path / "resilience.png")
+    assert page.errors == []
+
+
 def test_public_incident_report_shows_field_errors_and_rate_limit(
     page: Any, web: Web, tmp_path: Path
 ) -> None:
@@ -234,7 +391,7 @@ def test_public_incident_report_shows_field_errors_and_rate_limit(
     assert form.locator("input[name=lat]").get_attribute("class") == "invalid"
     # a click on the map fills the place
     form.locator("#pick-location").click()
-    box = page.locator("#map .nsewdrag").bounding_box()
+    box = page.locator("#map canvas").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     lon = float(form.locator("input[name=lon]").input_value())
     lat = float(form.locator("input[name=lat]").input_value())
@@ -283,8 +440,7 @@ def test_scenario_run_from_the_page_draws_recovery(page: Any, web: Web, tmp_path
     ).json()["result"]
     assert {c["sector"] for c in curves} == set(result["recovery"]["sectors"])
     assert all(0 <= v <= 1 for c in curves for v in c["y"] if v is not None)
-    damage = next(t for t in _map_traces(page) if t["overlay"] == "damage")
-    assert damage["n"] == len(result["layers"]["damage"]["x"]) > 0
+    assert _map(page)["sources"]["damage"] == len(result["layers"]["damage"]["x"]) > 0
     assert page.locator("#scenario-summary .kpi").count() >= 3
     page.screenshot(path=tmp_path / "scenario.png")
     assert page.errors == []
@@ -313,9 +469,10 @@ def test_language_switch(page: Any, web: Web, tmp_path: Path) -> None:
         "[...document.querySelectorAll('[data-i18n]')].filter((e) => e.textContent === e.dataset.i18n).map((e) => e.dataset.i18n)"
     )
     assert untranslated == []
+    assert "Yuelu" in page.locator(".district-label").all_inner_texts()
     # the longer English layer names wrap the toolbar: the map follows its smaller box
     page.wait_for_function(
-        "document.querySelector('#map .main-svg').getBoundingClientRect().height"
+        "document.querySelector('#map canvas').getBoundingClientRect().height"
         " <= document.getElementById('map').getBoundingClientRect().height + 1"
     )
     page.screenshot(path=tmp_path / "english.png")

@@ -2,15 +2,23 @@
 
 :func:`install_web` adds to the application
 
-* ``/`` (the page, ``resilientcity/web/static/index.html``) and ``/static/...`` (the package
-  folder ``resilientcity/web/static``), with Plotly's JavaScript served from the installed
-  plotly wheel at ``/static/vendor/plotly.min.js`` (nothing comes from a CDN);
-* ``GET /api/map/base`` (anyone): the twin's base map as Plotly traces and layout, built once
-  per process and city with :func:`resilientcity.report.web_layers.base_map` (gzip when the
-  client accepts it);
+* ``/`` (the page, ``resilientcity/web/static/index.html`` with the versioned URLs of the two
+  vendor scripts filled in) and ``/static/...`` (the package folder
+  ``resilientcity/web/static``, revalidated by ETag: ``Cache-Control: no-cache``);
+* the vendor scripts, never from a CDN, at URLs that carry their version (cached for a year,
+  ``immutable``): MapLibre GL JS at ``/static/vendor/maplibre-gl-<version>/<file>`` from
+  ``resilientcity/web/node_modules/maplibre-gl/dist`` (installed by ``make setup``: ``npm ci``
+  of ``resilientcity/web/package.json``; a clear 404 when it is missing) and Plotly's
+  JavaScript at ``/static/vendor/plotly-<version>.min.js`` from the installed plotly wheel;
+* ``GET /api/map/base`` (anyone): the twin's base map as GeoJSON in lon/lat
+  (:func:`resilientcity.web.map_layers.base_geojson`), built once per process and city (gzip
+  when the client accepts it);
+* ``GET /api/map/cells/{key}`` (anyone): what one cell of the aggregated buildings holds
+  (:func:`resilientcity.web.map_layers.cell_summary`);
 * ``GET /api/map/live`` (anyone): sensors with their latest values (only those of datastreams
   the caller may read; ``null`` otherwise) and warning levels, the active warnings and, for
-  staff (admin, analyst, operator), the open incidents, all with ``x``/``y`` in the twin's CRS;
+  staff (admin, analyst, operator), the open incidents, all with ``lon``/``lat`` and
+  ``x``/``y`` in the twin's CRS;
 * ``GET /api/assets/{asset_id}`` (any token): an asset and what the latest finished scenario
   run did to it, with the chain of causes when it is down;
 * ``GET /api/resilience`` (any token): the assessment of the city and its districts
@@ -32,9 +40,9 @@ from typing import Annotated, Any, Generic, TypeVar
 import numpy as np
 import orjson
 import pandas as pd
-from fastapi import APIRouter, FastAPI, HTTPException, Request, Response, status
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pyproj import Transformer
 from sqlalchemy import and_, func, select
@@ -48,13 +56,22 @@ from resilientcity.operations.access import Principal, readable_datastreams
 from resilientcity.operations.incidents import OPEN_STATES
 from resilientcity.operations.models import Datastream, Incident, LiveWarning, Observation, Sensor
 from resilientcity.operations.scenario_jobs import ScenarioJobs
-from resilientcity.report.figures import _points_xy
-from resilientcity.report.web_layers import base_map, cascade_chain, json_ready, resilience_json
+from resilientcity.report.figures import MAX_BUILDINGS, _points_xy
+from resilientcity.report.web_layers import cascade_chain, json_ready, resilience_json
 from resilientcity.scenario.run import ScenarioRun
 from resilientcity.twin.city import City
 from resilientcity.warning import LEVELS
+from resilientcity.web.map_layers import BuildingCells, base_geojson, building_cells, cell_summary
 
-__all__ = ["install_web", "plotly_js", "router", "static_folder"]
+__all__ = [
+    "install_web",
+    "maplibre_dist",
+    "maplibre_version",
+    "plotly_js",
+    "router",
+    "static_folder",
+    "vendor_urls",
+]
 
 router = APIRouter(tags=["web"])
 
@@ -74,6 +91,61 @@ def static_folder() -> Path:
 def plotly_js() -> Path:
     """Plotly's JavaScript bundle inside the installed plotly wheel."""
     return Path(str(resources.files("plotly").joinpath("package_data", "plotly.min.js")))
+
+
+def maplibre_dist() -> Path:
+    """The folder of MapLibre GL JS's files, installed by ``make setup`` (``npm ci`` in the
+    package folder ``resilientcity/web``); it may be missing."""
+    web = Path(str(resources.files("resilientcity.web")))
+    return web / "node_modules" / "maplibre-gl" / "dist"
+
+
+def maplibre_version() -> str | None:
+    """The installed MapLibre GL JS version, or ``None`` when it is not installed."""
+    manifest = maplibre_dist().parent / "package.json"
+    if not (manifest.is_file() and (maplibre_dist() / "maplibre-gl.mjs").is_file()):
+        return None
+    return str(orjson.loads(manifest.read_bytes())["version"])
+
+
+#: MapLibre's files that the page loads (the module, its worker and its style sheet).
+MAPLIBRE_FILES = ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css")
+#: Cache-Control of files whose URL carries their version.
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: Cache-Control of the page's own files: kept, revalidated by ETag on every use.
+REVALIDATE = "no-cache"
+#: Said when MapLibre is missing (the page shows it too).
+MAPLIBRE_MISSING = (
+    "MapLibre GL JS is not installed: run `make setup` (npm ci --prefix src/resilientcity/web)"
+)
+
+
+def vendor_urls() -> dict[str, str]:
+    """What the page's placeholders become: the vendor files' versioned URLs, and the tags that
+    load MapLibre's style sheet and preload its module (``""`` when MapLibre is missing)."""
+    import plotly
+
+    version = maplibre_version()
+    js = "" if version is None else f"/static/vendor/maplibre-gl-{version}/maplibre-gl.mjs"
+    head = ""
+    if version is not None:
+        css = f"/static/vendor/maplibre-gl-{version}/maplibre-gl.css"
+        head = f'<link rel="stylesheet" href="{css}">\n<link rel="modulepreload" href="{js}">'
+    return {
+        "{{PLOTLY_JS}}": f"/static/vendor/plotly-{plotly.__version__}.min.js",
+        "{{MAPLIBRE_JS}}": js,
+        "{{MAPLIBRE_HEAD}}": head,
+    }
+
+
+class _RevalidatedFiles(StaticFiles):
+    """Static files with ``Cache-Control: no-cache`` (Starlette answers 304 to a matching
+    ``If-None-Match``, so a reload costs a request per file and no bytes)."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = REVALIDATE
+        return response
 
 
 class _PerCity(Generic[T]):
@@ -107,49 +179,110 @@ def _iso(value: datetime | None) -> str | None:
 
 
 @router.get("/", include_in_schema=False)
-def index() -> FileResponse:
-    """The operations centre's page."""
+def index() -> HTMLResponse:
+    """The operations centre's page, with the vendor scripts' versioned URLs filled in."""
     page = static_folder() / "index.html"
     if not page.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the web page is not installed")
-    return FileResponse(page, media_type="text/html", headers={"Cache-Control": "no-cache"})
+    text = page.read_text(encoding="utf-8")
+    for placeholder, url in vendor_urls().items():
+        text = text.replace(placeholder, url)
+    return HTMLResponse(text, headers={"Cache-Control": REVALIDATE})
 
 
-@router.get("/static/vendor/plotly.min.js", include_in_schema=False)
-def plotly_bundle() -> FileResponse:
-    """Plotly's JavaScript from the installed plotly wheel."""
-    return FileResponse(
-        plotly_js(),
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+VendorName = Annotated[str, PathParam(min_length=1, max_length=200)]
+
+
+@router.get("/static/vendor/{name:path}", include_in_schema=False)
+def vendor_file(name: VendorName) -> FileResponse:
+    """A vendor file: ``plotly-<version>.min.js`` (or ``plotly.min.js``, cached a day) from the
+    plotly wheel, ``maplibre-gl-<version>/<file>`` from MapLibre's npm package."""
+    import plotly
+
+    if name in (f"plotly-{plotly.__version__}.min.js", "plotly.min.js"):
+        cache = IMMUTABLE if name != "plotly.min.js" else "public, max-age=86400"
+        return FileResponse(
+            plotly_js(), media_type="text/javascript", headers={"Cache-Control": cache}
+        )
+    folder, _, file = name.partition("/")
+    if folder.startswith("maplibre-gl-") and file in MAPLIBRE_FILES:
+        version = maplibre_version()
+        if version is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, MAPLIBRE_MISSING)
+        if folder == f"maplibre-gl-{version}":
+            kind = "text/css" if file.endswith(".css") else "text/javascript"
+            path = maplibre_dist() / file
+            return FileResponse(path, media_type=kind, headers={"Cache-Control": IMMUTABLE})
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no vendor file {name}")
 
 
 # --- base map ---------------------------------------------------------------------------------
 
 
-def _encoded_base_map(city: City) -> tuple[bytes, bytes]:
-    body = orjson.dumps(base_map(city))
-    return body, gzip.compress(body, compresslevel=6)
+#: Different building limits whose base maps are cached at a time.
+_CACHED_LIMITS = 4
 
 
-_BASE_MAPS: _PerCity[tuple[bytes, bytes]] = _PerCity(_encoded_base_map)
+def _encoded_base_map(limit: int) -> Callable[[City], tuple[bytes, bytes]]:
+    def build(city: City) -> tuple[bytes, bytes]:
+        body = orjson.dumps(base_geojson(city, max_buildings=limit))
+        return body, gzip.compress(body, compresslevel=6)
+
+    return build
+
+
+_BASE_MAPS: dict[int, _PerCity[tuple[bytes, bytes]]] = {}
+_BASE_MAPS_LOCK = threading.Lock()
+_BUILDING_CELLS: _PerCity[BuildingCells] = _PerCity(building_cells)
+
+MaxBuildings = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=10_000_000,
+        description="buildings drawn one by one up to this many, else aggregated to cells",
+    ),
+]
 
 
 @router.get("/api/map/base")
-def map_base(request: Request, city: ServiceCity) -> Response:
-    """The twin's base map: ``crs``, ``bounds``, Plotly ``traces`` (``meta.layer``) and ``layout``.
+def map_base(
+    request: Request, city: ServiceCity, max_buildings: MaxBuildings = MAX_BUILDINGS
+) -> Response:
+    """The twin's base map as GeoJSON in lon/lat (see :func:`~resilientcity.web.map_layers.base_geojson`).
 
-    Layers: zones, rivers, roads, buildings (aggregated to H3 cells above 20,000 buildings),
-    facilities and sensors; building and facility markers carry their asset ids in
-    ``customdata`` (aggregated cells their cell key, with ``meta.aggregated``).
+    Layers (``properties.layer``): zones, rivers, roads, buildings (aggregated to H3 cells
+    above ``max_buildings``, 20,000 by default: features with ``cell``, else with the asset
+    ``id``), facilities (asset ``id``) and sensors; with ``bounds`` (degrees), ``districts``
+    (names in Chinese and English) and ``to_lonlat`` (a fit from the twin's x/y to lon/lat).
     """
-    body, packed = _BASE_MAPS.get(city)
+    with _BASE_MAPS_LOCK:
+        maps = _BASE_MAPS.get(max_buildings)
+        if maps is None:
+            if len(_BASE_MAPS) >= _CACHED_LIMITS:
+                _BASE_MAPS.clear()
+            maps = _BASE_MAPS[max_buildings] = _PerCity(_encoded_base_map(max_buildings))
+    body, packed = maps.get(city)
     headers = {"Cache-Control": "private, max-age=300", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         return Response(packed, media_type="application/json", headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+CellKey = Annotated[
+    str, PathParam(min_length=1, max_length=64, description="an H3 index or `grid i,j`")
+]
+
+
+@router.get("/api/map/cells/{key}")
+def map_cell(key: CellKey, city: ServiceCity) -> dict[str, Any]:
+    """What one cell of the aggregated buildings holds: buildings by occupancy, occupants,
+    value, facilities by kind and the cell's population (H3 cells)."""
+    summary = cell_summary(city, _BUILDING_CELLS.get(city), key)
+    if summary is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no buildings in cell {key}")
+    return summary
 
 
 # --- live map ---------------------------------------------------------------------------------
@@ -502,5 +635,7 @@ def install_web(app: FastAPI, jobs: ScenarioJobs | None = None) -> ScenarioJobs:
     app.state.scenario_jobs = queue
     app.include_router(router)
     app.include_router(scenarios.router)
-    app.mount("/static", StaticFiles(directory=static_folder(), check_dir=False), name="static")
+    app.mount(
+        "/static", _RevalidatedFiles(directory=static_folder(), check_dir=False), name="static"
+    )
     return queue

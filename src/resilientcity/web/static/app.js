@@ -1,13 +1,16 @@
 // The operations centre page: wires the panels together.
 
-import { initAssets, rerenderAsset, showAsset } from "./assets.js";
+import { initAssets, rerenderAsset, showAsset, showCell } from "./assets.js";
+import { loadPlotly } from "./charts.js";
 import { fmtDate, initialLanguage, onLanguageChange, setLanguage } from "./i18n.js";
-import { initIncidents, loadIncidents, rerenderIncidents } from "./incidents.js";
+import { dispatchIncidents, initIncidents, loadIncidents, rerenderIncidents, triageIncident } from "./incidents.js";
 import { initLogin, isStaff, onSessionChange, refreshSession, rerenderLogin } from "./login.js";
-import { initMap, onAssetClick, refreshLive, relabelMap, resizeMap } from "./map.js";
+import {
+  initMap, mapSummary, onAssetClick, onCellClick, refreshLive, relabelMap, resizeMap, screenPoint, setLayerVisible,
+} from "./map.js";
 import { initResilience, loadResilience, rerenderResilience, resizeResilience } from "./resilience.js";
 import { initScenarios, loadHistory, rerenderScenarios, resizeScenarioCharts } from "./scenarios.js";
-import { initTasks, loadTasks, patchTask, rerenderTasks } from "./tasks.js";
+import { activatePlan, initTasks, loadTasks, patchTask, rerenderTasks, standDown } from "./tasks.js";
 import { initWarnings, onWarningEvent, rerenderWarnings } from "./warnings.js";
 
 const LIVE_REFRESH_MS = 30000;
@@ -82,6 +85,7 @@ async function main() {
   initScenarios();
   initResilience();
   onAssetClick(showAsset);
+  onCellClick(showCell);
   onSessionChange(() => {
     if (!isStaff() && activeTab() === "tasks") showTab("warnings");
     refreshLiveSoon();
@@ -98,6 +102,8 @@ async function main() {
   const session = refreshSession();
   const warnings = initWarnings();
   await initMap();
+  // the charts' library, once the map is drawn (its 4.8 MB would delay the map's first paint)
+  loadPlotly().catch((error) => console.error(error));
   await session;
   await refreshLive();
   setInterval(refreshLiveSoon, LIVE_REFRESH_MS);
@@ -106,7 +112,10 @@ async function main() {
 }
 
 // Hooks for scripted checks and the console.
-window.rc = { patchTask, showAsset, showTab, refreshLive };
+window.rc = {
+  patchTask, activatePlan, standDown, triageIncident, dispatchIncidents,
+  showAsset, showCell, showTab, refreshLive, mapSummary, screenPoint, setLayerVisible,
+};
 
 main().catch((error) => {
   console.error(error);

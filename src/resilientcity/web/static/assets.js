@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { fmtNum, fmtPct, t, tOr } from "./i18n.js";
 import { liveData } from "./map.js";
 
-let current = null; // {type: "asset"|"sensor", id, data}
+let current = null; // {type: "asset"|"sensor"|"cell", id, data}
 
 function escapeHtml(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -57,6 +57,34 @@ function sensorHtml(sensor) {
     <table class="table"><tbody>${rows}</tbody></table>`;
 }
 
+// What a cell of the aggregated buildings holds (GET /api/map/cells/{key}).
+function cellHtml(cell) {
+  const occupancy = Object.entries(cell.by_occupancy || {}).map(([k, n]) => row(tOr(`occupancy.${k}`, k), fmtNum(n))).join("");
+  const facilities = Object.entries(cell.facilities || {}).map(([k, n]) => row(tOr(`kinds.${k}`, k), fmtNum(n))).join("");
+  return `
+    <h3>${escapeHtml(t(cell.kind === "h3" ? "cell.h3_title" : "cell.grid_title", { key: cell.key }))}</h3>
+    <dl>
+      ${row(t("cell.buildings"), fmtNum(cell.buildings))}
+      ${row(t("cell.occupants"), fmtNum(cell.occupants))}
+      ${row(t("cell.population"), Number.isFinite(cell.population) ? fmtNum(cell.population) : null)}
+      ${row(t("asset.value"), `${fmtNum(cell.value_cny)} CNY`)}
+    </dl>
+    <h3>${escapeHtml(t("cell.by_occupancy"))}</h3><dl class="cell-occupancy">${occupancy}</dl>
+    ${facilities ? `<h3>${escapeHtml(t("cell.facilities"))}</h3><dl class="cell-facilities">${facilities}</dl>` : ""}`;
+}
+
+// Show the counts of the cell `key` (an H3 index or "grid i,j").
+export async function showCell(key) {
+  try {
+    const cell = await api(`/api/map/cells/${encodeURIComponent(key)}`);
+    current = { type: "cell", id: key, data: cell };
+    show(cellHtml(cell));
+  } catch (error) {
+    current = null;
+    show(`<p class="error-text">${escapeHtml(error.message)}</p>`);
+  }
+}
+
 function show(html) {
   document.getElementById("asset-body").innerHTML = html;
   document.getElementById("asset-panel").hidden = false;
@@ -93,5 +121,6 @@ export function initAssets() {
 
 export function rerenderAsset() {
   if (!current) return;
-  show(current.type === "sensor" ? sensorHtml(current.data) : assetHtml(current.data));
+  const render = { sensor: sensorHtml, cell: cellHtml, asset: assetHtml }[current.type];
+  show(render(current.data));
 }

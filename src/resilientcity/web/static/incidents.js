@@ -2,7 +2,7 @@
 
 import { api, ApiError } from "./api.js";
 import { fmtDate, fmtNum, t, tOr } from "./i18n.js";
-import { isStaff } from "./login.js";
+import { isStaff, session } from "./login.js";
 import { clearPick, pickLocation } from "./map.js";
 
 export const CATEGORIES = [
@@ -11,6 +11,93 @@ export const CATEGORIES = [
 ];
 
 let incidents = [];
+
+// Roles that may triage and dispatch (the API refuses the others with 403).
+const RESPONDERS = new Set(["admin", "operator"]);
+// Incident states from which a triage action leads on, and the actions offered.
+const TRIAGE = {
+  new: ["triaged", "resolved", "rejected"],
+  duplicate: ["triaged", "rejected"],
+  triaged: ["resolved", "rejected"],
+  dispatched: ["resolved"],
+};
+const TRIAGE_LABEL = { triaged: "triage.triage", resolved: "triage.resolve", rejected: "triage.reject" };
+
+function mayRespond() {
+  return session.me !== null && RESPONDERS.has(session.me.role);
+}
+
+function showListMessage(text, kind) {
+  const box = document.getElementById("incident-list-message");
+  box.hidden = !text;
+  box.className = `message ${kind || ""}`;
+  box.textContent = text || "";
+}
+
+// PATCH /api/incidents/{id} with `change` ({status} and/or {priority}); the API's refusal is shown.
+export async function triageIncident(id, change) {
+  try {
+    const answer = await api(`/api/incidents/${id}`, { method: "PATCH", body: change });
+    showListMessage(t("triage.updated", {
+      id, status: tOr(`incident_status.${answer.status}`, answer.status), priority: fmtNum(answer.priority, 1),
+    }), "ok");
+  } catch (error) {
+    showListMessage(t("triage.refused", { status: error.status ?? "", message: error.message }), "error");
+    return false;
+  }
+  await loadIncidents();
+  return true;
+}
+
+// POST /api/incidents/dispatch: rescue teams to the triaged incidents; the summary is shown.
+export async function dispatchIncidents() {
+  try {
+    const answer = await api("/api/incidents/dispatch", { method: "POST" });
+    showListMessage(answer.planned
+      ? t("triage.dispatched", {
+        served: fmtNum(answer.served), planned: fmtNum(answer.planned),
+        minutes: answer.mean_response_min === null ? "–" : fmtNum(answer.mean_response_min, 1),
+      })
+      : t("triage.dispatched_none"), "ok");
+  } catch (error) {
+    showListMessage(t("triage.refused", { status: error.status ?? "", message: error.message }), "error");
+    return false;
+  }
+  await loadIncidents();
+  return true;
+}
+
+function actionsCell(incident) {
+  const td = document.createElement("td");
+  td.className = "actions";
+  if (!mayRespond()) return td;
+  for (const next of TRIAGE[incident.status] || []) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.action = next;
+    button.className = next === "triaged" ? "" : "secondary";
+    button.textContent = t(TRIAGE_LABEL[next]);
+    button.addEventListener("click", () => triageIncident(incident.id, { status: next }));
+    td.append(button);
+  }
+  if (["new", "triaged", "duplicate"].includes(incident.status)) {
+    const input = document.createElement("input");
+    input.type = "number";
+    input.min = "0";
+    input.step = "1";
+    input.className = "priority";
+    input.value = String(incident.priority ?? 0);
+    input.setAttribute("aria-label", t("triage.priority"));
+    const set = document.createElement("button");
+    set.type = "button";
+    set.className = "secondary";
+    set.dataset.action = "priority";
+    set.textContent = t("triage.set_priority");
+    set.addEventListener("click", () => triageIncident(incident.id, { priority: Number(input.value) }));
+    td.append(input, set);
+  }
+  return td;
+}
 
 function form() {
   return document.getElementById("incident-form");
@@ -100,6 +187,7 @@ function startPick() {
 }
 
 function render() {
+  document.getElementById("incidents-dispatch").hidden = !mayRespond();
   const body = document.querySelector("#incident-table tbody");
   body.replaceChildren(
     ...incidents.map((i) => {
@@ -111,13 +199,16 @@ function render() {
         tOr(`incident_status.${i.status}`, i.status) + (i.reports > 1 ? ` ×${i.reports}` : ""),
         fmtNum(i.people),
         fmtDate(i.reported_at),
+        fmtNum(i.priority ?? 0, 1),
       ];
       for (const [k, text] of cells.entries()) {
         const td = document.createElement("td");
         td.textContent = text;
-        if (k === 3) td.className = "num";
+        if (k === 3 || k === 5) td.className = "num";
         tr.append(td);
       }
+      tr.dataset.status = i.status;
+      tr.append(actionsCell(i));
       tr.title = i.description || "";
       return tr;
     }),
@@ -143,6 +234,7 @@ export function initIncidents() {
   form().addEventListener("submit", submit);
   document.getElementById("pick-location").addEventListener("click", startPick);
   document.getElementById("incidents-refresh").addEventListener("click", () => loadIncidents());
+  document.getElementById("incidents-dispatch").addEventListener("click", () => dispatchIncidents());
 }
 
 export function rerenderIncidents() {

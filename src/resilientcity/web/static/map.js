@@ -1,10 +1,9 @@
-// The live map: the twin's base traces (GET /api/map/base) with live overlays (sensors by
-// warning level, active warnings, incidents) and the layers of the latest scenario run.
+// The live map (MapLibre GL JS, served by the app from its npm package; no tiles from the
+// internet): the twin's base layers (GET /api/map/base, GeoJSON in lon/lat) with live overlays
+// (sensors by warning level, active warnings, incidents) and the layers of the latest scenario.
 
 import { api, ApiError } from "./api.js";
-import { fmtDate, fmtNum, fmtPct, t, tOr } from "./i18n.js";
-
-/* global Plotly */
+import { currentLang, fmtDate, fmtNum, fmtPct, t, tOr } from "./i18n.js";
 
 export const LEVEL_COLOURS = {
   none: "#6b7785",
@@ -14,126 +13,127 @@ export const LEVEL_COLOURS = {
   red: "#d7191c",
 };
 const LEVEL_ORDER = ["none", "blue", "yellow", "orange", "red"];
-// Overlay traces, in drawing order, appended after the base traces.
-const OVERLAYS = ["damage", "service_loss", "closed_roads", "incidents", "live_sensors", "warnings", "pick"];
-// The layer toggle that controls each overlay.
-const OVERLAY_LAYER = {
-  damage: "damage",
-  service_loss: "service_loss",
-  closed_roads: "closed_roads",
-  incidents: "incidents",
-  live_sensors: "sensors",
-  warnings: "warnings",
-  pick: "pick",
-};
-
-// Up to this many markers in all, WebGL traces are drawn as SVG: starting WebGL costs more
-// (0.5–1 s without a GPU) than a few thousand SVG markers.
-const SVG_MARKERS = 3000;
-const DAMAGE_SCALE = [[0, "#ffffb2"], [0.25, "#fecc5c"], [0.5, "#fd8d3c"], [0.75, "#f03b20"], [1, "#bd0026"]];
-const LOSS_SCALE = [[0, "#f2f0f7"], [0.5, "#9e9ac8"], [1, "#54278f"]];
+const DAMAGE_STOPS = [0, "#ffffb2", 0.25, "#fecc5c", 0.5, "#fd8d3c", 0.75, "#f03b20", 1, "#bd0026"];
+const LOSS_STOPS = [0, "#f2f0f7", 0.5, "#9e9ac8", 1, "#54278f"];
 // Layers off until switched on (service loss covers most buildings after a large event).
 const OFF_BY_DEFAULT = ["service_loss"];
+// Sources of the overlays, empty until the live data or a scenario fill them.
+const OVERLAY_SOURCES = ["damage", "service_loss", "closed_roads", "incidents", "live_sensors", "warnings", "pick"];
+// The toggles of the overlays, after those of the base layers.
+const OVERLAY_TOGGLES = ["damage", "service_loss", "closed_roads", "incidents", "sensors", "warnings"];
+// Pixels around a click in which a feature counts as clicked.
+const CLICK_PX = 5;
+
+const onBase = (layer) => ["==", ["get", "layer"], layer];
+const radius = (fallback) => ["coalesce", ["get", "radius"], fallback];
+
+// Style layers bottom to top: id, the toggle that shows it, its source, and its MapLibre spec.
+const STYLE = [
+  // H3 cell outlines from zoom 12 on: city-wide they are clutter, and the costliest layer to draw
+  // in a software renderer (the whole grid at once)
+  ["zones-h3", "zones", "base", { type: "line", minzoom: 12, filter: ["all", onBase("zones"), ["==", ["get", "part"], "h3"]],
+    paint: { "line-color": "rgba(80,80,80,0.35)", "line-width": 0.6 } }],
+  ["zones-district", "zones", "base", { type: "line", filter: ["all", onBase("zones"), ["==", ["get", "part"], "district"]],
+    paint: { "line-color": "#444444", "line-width": 1.6, "line-dasharray": [4, 3] } }],
+  ["rivers", "rivers", "base", { type: "line", filter: onBase("rivers"),
+    paint: { "line-color": "#3a7bd5", "line-width": ["get", "width"] } }],
+  ["roads", "roads", "base", { type: "line", filter: onBase("roads"),
+    paint: { "line-color": ["get", "color"], "line-width": ["get", "width"] } }],
+  ["buildings", "buildings", "base", { type: "circle", filter: onBase("buildings"),
+    paint: { "circle-color": ["get", "color"], "circle-radius": radius(2.5), "circle-opacity": 0.8,
+      "circle-stroke-color": "#ffffff", "circle-stroke-width": ["case", ["has", "cell"], 0.5, 0] } }],
+  ["facilities", "facilities", "base", { type: "circle", filter: onBase("facilities"),
+    paint: { "circle-color": ["get", "color"], "circle-radius": radius(4), "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } }],
+  ["sensors", "sensors", "base", { type: "circle", filter: onBase("sensors"),
+    paint: { "circle-radius": 5, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": ["get", "color"], "circle-stroke-width": 2 } }],
+  ["damage", "damage", "damage", { type: "circle",
+    paint: { "circle-radius": 4, "circle-opacity": 0.9, "circle-color": ["interpolate", ["linear"], ["get", "value"], ...DAMAGE_STOPS] } }],
+  ["service_loss", "service_loss", "service_loss", { type: "circle",
+    paint: { "circle-radius": 3.5, "circle-opacity": 0.7, "circle-color": ["interpolate", ["linear"], ["get", "value"], ...LOSS_STOPS] } }],
+  ["closed_roads", "closed_roads", "closed_roads", { type: "line",
+    paint: { "line-color": "#d7191c", "line-width": 3, "line-dasharray": [1, 1] } }],
+  ["incidents", "incidents", "incidents", { type: "circle",
+    paint: { "circle-radius": 7, "circle-color": "#7b1fa2", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } }],
+  ["live_sensors", "sensors", "live_sensors", { type: "circle",
+    paint: { "circle-radius": ["+", 5, ["get", "rank"]], "circle-color": ["get", "color"], "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } }],
+  ["warnings", "warnings", "warnings", { type: "circle",
+    paint: { "circle-radius": 15, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": ["get", "color"], "circle-stroke-width": 4 } }],
+  ["pick", null, "pick", { type: "circle",
+    paint: { "circle-radius": 8, "circle-color": "#7b1fa2", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } }],
+];
+// Style layers a click or the pointer may hit, top first.
+const CLICKABLE = ["incidents", "live_sensors", "facilities", "buildings", "damage"];
+
+const EMPTY = () => ({ type: "FeatureCollection", features: [] });
 
 const state = {
-  div: null,
+  lib: null, // the MapLibre module
+  map: null,
   base: null,
-  baseCount: 0,
-  index: {}, // overlay name → trace index
-  hidden: new Set(OFF_BY_DEFAULT), // layers switched off
+  data: {}, // source name → the FeatureCollection drawn
+  hidden: new Set(OFF_BY_DEFAULT), // toggles switched off
+  liveDrawn: false,
   live: null,
   scenario: null,
-  toLonLat: null,
   pickHandler: null,
   assetHandler: null,
+  cellHandler: null,
+  popup: null,
+  labels: [], // district name markers
 };
 
 function levelRank(level) {
   return Math.max(0, LEVEL_ORDER.indexOf(level));
 }
 
-function emptyOverlay(name) {
-  const common = { x: [], y: [], meta: { layer: OVERLAY_LAYER[name], overlay: name }, showlegend: false };
-  switch (name) {
-    case "damage":
-      return {
-        ...common, type: "scatter", mode: "markers", name: "damage", hoverinfo: "text",
-        marker: { size: 6, color: [], colorscale: DAMAGE_SCALE, cmin: 0, cmax: 1, opacity: 0.9,
-          colorbar: { thickness: 10, len: 0.4, x: 1.0, y: 0.8, title: { text: "" } } },
-      };
-    case "service_loss":
-      return {
-        ...common, type: "scatter", mode: "markers", name: "service loss", hoverinfo: "text",
-        marker: { size: 5, color: [], colorscale: LOSS_SCALE, cmin: 0, cmax: 1, symbol: "square",
-          opacity: 0.7, colorbar: { thickness: 10, len: 0.4, x: 1.0, y: 0.3, title: { text: "" } } },
-      };
-    case "closed_roads":
-      return {
-        ...common, type: "scatter", mode: "lines", name: "closed roads", hoverinfo: "skip",
-        line: { color: "#d7191c", width: 3, dash: "dot" },
-      };
-    case "incidents":
-      return {
-        ...common, type: "scatter", mode: "markers", name: "incidents", hoverinfo: "text",
-        marker: { size: 13, symbol: "diamond", color: "#7b1fa2", line: { color: "#fff", width: 1.5 } },
-      };
-    case "live_sensors":
-      return {
-        ...common, type: "scatter", mode: "markers", name: "sensors", hoverinfo: "text",
-        marker: { size: 11, color: [], line: { color: "#fff", width: 1.5 } },
-      };
-    case "warnings":
-      return {
-        ...common, type: "scatter", mode: "markers", name: "warnings", hoverinfo: "text",
-        marker: { size: 30, symbol: "circle-open", color: [], line: { width: 4, color: [] } },
-      };
-    default:
-      return {
-        ...common, type: "scatter", mode: "markers", name: "pick", hoverinfo: "skip",
-        marker: { size: 18, symbol: "star", color: "#7b1fa2", line: { color: "#fff", width: 1 } },
-      };
+function escapeHtml(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function point(lon, lat, properties) {
+  return { type: "Feature", properties, geometry: { type: "Point", coordinates: [lon, lat] } };
+}
+
+function setData(source, collection) {
+  state.data[source] = collection;
+  const src = state.map && state.map.getSource(source);
+  if (src) src.setData(collection);
+}
+
+// --- Districts ---------------------------------------------------------------------------------
+
+// A district's name in the current language (its code until the base map is known).
+export function districtName(id, lang = currentLang()) {
+  const district = state.base && (state.base.districts || []).find((d) => d.id === String(id));
+  if (!district) return String(id);
+  return lang.startsWith("zh") ? district.name_zh : district.name_en;
+}
+
+function drawLabels() {
+  for (const marker of state.labels) marker.remove();
+  state.labels = [];
+  if (!state.map || state.hidden.has("zones")) return;
+  for (const d of state.base.districts || []) {
+    const el = document.createElement("div");
+    el.className = "district-label";
+    el.dataset.district = d.id;
+    el.textContent = districtName(d.id);
+    state.labels.push(new state.lib.Marker({ element: el }).setLngLat([d.lon, d.lat]).addTo(state.map));
   }
-}
-
-// The base traces, WebGL ones turned to SVG when they are few enough.
-function baseTraces(traces) {
-  const gl = traces.filter((t) => t.type === "scattergl");
-  const markers = gl.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
-  if (markers > SVG_MARKERS) return [...traces];
-  return traces.map((t) => (t.type === "scattergl" ? { ...t, type: "scatter" } : t));
-}
-
-function mapLayout(base) {
-  const layout = structuredClone(base.layout || {});
-  delete layout.height;
-  delete layout.width;
-  layout.autosize = true;
-  layout.margin = { l: 64, r: 16, t: 8, b: 44 };
-  layout.showlegend = false;
-  layout.uirevision = "map";
-  layout.dragmode = "pan";
-  layout.hovermode = "closest";
-  layout.legend = { ...(layout.legend || {}), font: { size: 11 }, bgcolor: "rgba(255,255,255,0.85)" };
-  return layout;
-}
-
-function layersOf(traces) {
-  const seen = [];
-  for (const trace of traces) {
-    const layer = trace.meta && trace.meta.layer;
-    if (layer && !seen.includes(layer)) seen.push(layer);
-  }
-  return seen;
 }
 
 // --- Layer toggles -----------------------------------------------------------------------------
 
+function toggles() {
+  const base = (state.base.layers || []).filter((l) => (state.data.base.features || []).some((f) => f.properties.layer === l));
+  return [...base, ...OVERLAY_TOGGLES.filter((l) => !base.includes(l))];
+}
+
 function renderToggles() {
   const box = document.getElementById("layer-toggles");
-  if (!state.div) return;
-  const layers = layersOf(state.div.data).filter((l) => l !== "pick");
+  if (!state.base) return;
   box.replaceChildren(
-    ...layers.map((layer) => {
+    ...toggles().map((layer) => {
       const label = document.createElement("label");
       const input = document.createElement("input");
       input.type = "checkbox";
@@ -153,92 +153,67 @@ function legendToggle() {
   const label = document.createElement("label");
   const input = document.createElement("input");
   input.type = "checkbox";
-  input.checked = Boolean(state.div.layout.showlegend);
-  input.addEventListener("change", () => Plotly.relayout(state.div, { showlegend: input.checked }));
+  input.checked = !document.getElementById("map-legend").hidden;
+  input.dataset.legend = "true";
+  input.addEventListener("change", () => {
+    document.getElementById("map-legend").hidden = !input.checked;
+  });
   const span = document.createElement("span");
   span.textContent = t("map.legend");
   label.append(input, span);
   return label;
 }
 
-// Switch a layer (every trace whose meta.layer is `layer`) on or off.
+// The legend: the colours of the building occupancies, facility kinds, roads and warning levels.
+function renderLegend() {
+  const box = document.getElementById("map-legend");
+  const seen = new Map();
+  for (const f of state.data.base.features) {
+    const p = f.properties;
+    let label = null;
+    if (p.layer === "facilities") label = tOr(`kinds.${p.kind}`, p.kind);
+    else if (p.layer === "roads") label = tOr(`road_tiers.${p.part}`, p.part);
+    else if (p.layer === "buildings") label = tOr(`occupancy.${p.occupancy}`, p.occupancy);
+    if (label && !seen.has(label)) seen.set(label, p.color);
+  }
+  const rows = [...seen].map(([label, colour]) => `<li><i style="background:${escapeHtml(colour)}"></i>${escapeHtml(label)}</li>`);
+  const levels = LEVEL_ORDER.map((l) => `<li><i style="background:${LEVEL_COLOURS[l]}"></i>${escapeHtml(t(`levels.${l}`))}</li>`);
+  box.innerHTML = `<ul>${rows.join("")}</ul><ul>${levels.join("")}</ul>`;
+}
+
+// Switch a layer (every style layer of the toggle `layer`) on or off.
 export function setLayerVisible(layer, visible) {
   if (visible) state.hidden.delete(layer);
   else state.hidden.add(layer);
   applyVisibility();
+  if (layer === "zones") drawLabels();
 }
 
-function traceVisible(trace) {
-  const meta = trace.meta || {};
-  if (meta.replaced) return false;
-  return !state.hidden.has(meta.layer);
+function styleVisible(id, toggle) {
+  if (toggle && state.hidden.has(toggle)) return false;
+  return !(id === "sensors" && state.liveDrawn); // the live sensors replace the base ones
 }
 
 function applyVisibility() {
-  const indices = [];
-  const visible = [];
-  state.div.data.forEach((trace, i) => {
-    const want = traceVisible(trace);
-    const now = trace.visible === undefined ? true : trace.visible === true;
-    if (want !== now) {
-      indices.push(i);
-      visible.push(want);
-    }
-  });
-  if (indices.length) Plotly.restyle(state.div, { visible }, indices);
+  if (!state.map) return;
+  for (const [id, toggle] of STYLE) {
+    state.map.setLayoutProperty(id, "visibility", styleVisible(id, toggle) ? "visible" : "none");
+  }
 }
 
 // --- Coordinates -------------------------------------------------------------------------------
 
-// Least-squares affine map (x, y) → (lon, lat) from the sensors, which carry both.
-function fitLonLat(sensors) {
-  const pts = sensors.filter((s) => [s.x, s.y, s.lon, s.lat].every(Number.isFinite));
-  if (pts.length < 3) return null;
-  const x0 = pts.reduce((a, s) => a + s.x, 0) / pts.length;
-  const y0 = pts.reduce((a, s) => a + s.y, 0) / pts.length;
-  const n = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
-  const bl = [0, 0, 0];
-  const bt = [0, 0, 0];
-  for (const s of pts) {
-    const row = [1, s.x - x0, s.y - y0];
-    for (let i = 0; i < 3; i++) {
-      for (let j = 0; j < 3; j++) n[i][j] += row[i] * row[j];
-      bl[i] += row[i] * s.lon;
-      bt[i] += row[i] * s.lat;
-    }
-  }
-  const cl = solve3(n, bl);
-  const ct = solve3(n, bt);
-  if (!cl || !ct) return null;
-  return (x, y) => [
-    cl[0] + cl[1] * (x - x0) + cl[2] * (y - y0),
-    ct[0] + ct[1] * (x - x0) + ct[2] * (y - y0),
-  ];
-}
-
-function solve3(a, b) {
-  const m = a.map((row, i) => [...row, b[i]]);
-  for (let c = 0; c < 3; c++) {
-    let p = c;
-    for (let r = c + 1; r < 3; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
-    if (Math.abs(m[p][c]) < 1e-12) return null;
-    [m[c], m[p]] = [m[p], m[c]];
-    for (let r = 0; r < 3; r++) {
-      if (r === c) continue;
-      const f = m[r][c] / m[c][c];
-      for (let k = c; k < 4; k++) m[r][k] -= f * m[c][k];
-    }
-  }
-  return [m[0][3] / m[0][0], m[1][3] / m[1][1], m[2][3] / m[2][2]];
+// The twin's x/y (m) to [lon, lat] with the server's quadratic fit (base.to_lonlat).
+function toLonLat(x, y) {
+  const fit = state.base.to_lonlat;
+  const u = (x - fit.x0) / fit.scale;
+  const v = (y - fit.y0) / fit.scale;
+  const terms = [1, u, v, u * u, u * v, v * v];
+  const sum = (c) => c.reduce((a, k, i) => a + k * terms[i], 0);
+  return [Math.round(sum(fit.lon) * 1e6) / 1e6, Math.round(sum(fit.lat) * 1e6) / 1e6];
 }
 
 // --- Overlays ----------------------------------------------------------------------------------
-
-function restyleOverlay(name, update) {
-  const index = state.index[name];
-  if (index === undefined) return;
-  Plotly.restyle(state.div, update, [index]);
-}
 
 function sensorHover(sensor) {
   const lines = [`<b>${escapeHtml(sensor.name)}</b> · ${escapeHtml(tOr(`sensor_kinds.${sensor.kind}`, sensor.kind || ""))}`];
@@ -253,58 +228,64 @@ function sensorHover(sensor) {
   return lines.join("<br>");
 }
 
+function finite(item) {
+  return Number.isFinite(item.lon) && Number.isFinite(item.lat);
+}
+
 function drawLive() {
   const live = state.live;
-  if (!live || !state.div) return;
-  const sensors = live.sensors || [];
-  restyleOverlay("live_sensors", {
-    x: [sensors.map((s) => s.x)],
-    y: [sensors.map((s) => s.y)],
-    text: [sensors.map(sensorHover)],
-    customdata: [sensors.map((s) => `sensor:${s.id}`)],
-    "marker.color": [sensors.map((s) => LEVEL_COLOURS[s.level] || LEVEL_COLOURS.none)],
-    "marker.size": [sensors.map((s) => 10 + 2 * levelRank(s.level))],
+  if (!live || !state.map) return;
+  setData("live_sensors", {
+    type: "FeatureCollection",
+    features: (live.sensors || []).filter(finite).map((s) => point(s.lon, s.lat, {
+      id: s.id, level: s.level, color: LEVEL_COLOURS[s.level] || LEVEL_COLOURS.none, rank: 2 * levelRank(s.level),
+    })),
   });
-  const warnings = (live.warnings || []).filter((w) => Number.isFinite(w.x) && Number.isFinite(w.y));
-  restyleOverlay("warnings", {
-    x: [warnings.map((w) => w.x)],
-    y: [warnings.map((w) => w.y)],
-    text: [warnings.map((w) => `<b>${t(`levels.${w.level}`)}</b> ${escapeHtml(w.datastream || "")}<br>${fmtNum(w.value, 2)}`)],
-    "marker.color": [warnings.map((w) => LEVEL_COLOURS[w.level])],
-    "marker.line.color": [warnings.map((w) => LEVEL_COLOURS[w.level])],
+  setData("warnings", {
+    type: "FeatureCollection",
+    features: (live.warnings || []).filter(finite).map((w) => point(w.lon, w.lat, {
+      id: w.id, level: w.level, color: LEVEL_COLOURS[w.level] || LEVEL_COLOURS.none,
+    })),
   });
-  const incidents = (live.incidents || []).filter((i) => Number.isFinite(i.x) && Number.isFinite(i.y));
-  restyleOverlay("incidents", {
-    x: [incidents.map((i) => i.x)],
-    y: [incidents.map((i) => i.y)],
-    customdata: [incidents.map((i) => `incident:${i.id}`)],
-    text: [incidents.map((i) => [
-      `<b>#${i.id} ${escapeHtml(tOr(`categories.${i.category}`, i.category))}</b>`,
-      `${t("incidents.status")}: ${tOr(`incident_status.${i.status}`, i.status)}`,
-      `${t("incidents.people")}: ${fmtNum(i.people)}`,
-      fmtDate(i.reported_at),
-    ].join("<br>"))],
+  setData("incidents", {
+    type: "FeatureCollection",
+    features: (live.incidents || []).filter(finite).map((i) => point(i.lon, i.lat, { id: i.id })),
   });
 }
 
+function cellPoints(layer) {
+  if (!layer) return EMPTY();
+  return {
+    type: "FeatureCollection",
+    features: layer.x.map((x, k) => {
+      const [lon, lat] = toLonLat(x, layer.y[k]);
+      return point(lon, lat, { value: layer.value[k] });
+    }),
+  };
+}
+
+// Lines given as x/y arrays with null between them, as a MultiLineString in lon/lat.
+function lineFeatures(layer) {
+  if (!layer) return EMPTY();
+  const lines = [];
+  let current = [];
+  layer.x.forEach((x, k) => {
+    const y = layer.y[k];
+    if (x === null || y === null || !Number.isFinite(x) || !Number.isFinite(y)) {
+      if (current.length > 1) lines.push(current);
+      current = [];
+    } else current.push(toLonLat(x, y));
+  });
+  if (current.length > 1) lines.push(current);
+  return { type: "FeatureCollection", features: lines.length ? [{ type: "Feature", properties: {}, geometry: { type: "MultiLineString", coordinates: lines } }] : [] };
+}
+
 function drawScenario() {
-  const layers = state.scenario;
-  if (!state.div) return;
-  for (const name of ["damage", "service_loss"]) {
-    const layer = layers && layers[name];
-    const label = layer ? tOr(`layers.${name}`, layer.label || name) : "";
-    restyleOverlay(name, {
-      type: layer && layer.x.length > SVG_MARKERS ? "scattergl" : "scatter",
-      x: [layer ? layer.x : []],
-      y: [layer ? layer.y : []],
-      "marker.color": [layer ? layer.value : []],
-      text: [layer ? layer.value.map((v) => `${escapeHtml(label)}: ${fmtPct(v, 1)}`) : []],
-      "marker.colorbar.title.text": label,
-      "marker.showscale": Boolean(layer && layer.x.length),
-    });
-  }
-  const roads = layers && layers.closed_roads;
-  restyleOverlay("closed_roads", { x: [roads ? roads.x : []], y: [roads ? roads.y : []] });
+  if (!state.map) return;
+  const layers = state.scenario || {};
+  setData("damage", cellPoints(layers.damage));
+  setData("service_loss", cellPoints(layers.service_loss));
+  setData("closed_roads", lineFeatures(layers.closed_roads));
 }
 
 // Draw the layers of a finished scenario run (damage, service loss, closed roads); null clears them.
@@ -317,34 +298,23 @@ export function setScenarioLayers(layers) {
 export async function refreshLive() {
   const live = await api("/api/map/live");
   state.live = live;
-  if (!state.toLonLat) state.toLonLat = fitLonLat(live.sensors || []);
-  if (state.div) {
-    replaceBaseSensors();
+  if (state.map) {
+    if (!state.liveDrawn) {
+      state.liveDrawn = true;
+      applyVisibility();
+    }
     drawLive();
   }
   return live;
-}
-
-// Once live sensors are drawn, the base map's static sensor markers are hidden.
-function replaceBaseSensors() {
-  const indices = [];
-  state.div.data.forEach((trace, i) => {
-    const meta = trace.meta || {};
-    if (i < state.baseCount && meta.layer === "sensors" && !meta.replaced) {
-      meta.replaced = true;
-      indices.push(i);
-    }
-  });
-  if (indices.length) Plotly.restyle(state.div, { visible: false }, indices);
 }
 
 export function liveData() {
   return state.live;
 }
 
-// --- Clicks ------------------------------------------------------------------------------------
+// --- Pointer -----------------------------------------------------------------------------------
 
-// Ask for one click on the map; `handler(lon, lat, x, y)` gets its place. null cancels.
+// Ask for one click on the map; `handler(lon, lat)` gets its place. null cancels.
 export function pickLocation(handler) {
   state.pickHandler = handler;
   const hint = document.getElementById("map-hint");
@@ -356,113 +326,192 @@ export function onAssetClick(handler) {
   state.assetHandler = handler;
 }
 
-function clickedData(event) {
-  const layout = state.div._fullLayout;
-  const drag = state.div.querySelector(".nsewdrag");
-  if (!layout || !drag) return null;
-  const box = drag.getBoundingClientRect();
-  const px = event.clientX - box.left;
-  const py = event.clientY - box.top;
-  if (px < 0 || py < 0 || px > box.width || py > box.height) return null;
-  return [layout.xaxis.p2l(px), layout.yaxis.p2l(py)];
-}
-
-// Fill the place picked on the map (x, y in the twin CRS).
-export function pickAt(x, y) {
-  if (!state.pickHandler) return false;
-  const lonlat = state.toLonLat ? state.toLonLat(x, y) : null;
-  if (!lonlat) return false;
-  restyleOverlay("pick", { x: [[x]], y: [[y]] });
-  const handler = state.pickHandler;
-  pickLocation(null);
-  handler(lonlat[0], lonlat[1], x, y);
-  return true;
+export function onCellClick(handler) {
+  state.cellHandler = handler;
 }
 
 export function clearPick() {
-  restyleOverlay("pick", { x: [[]], y: [[]] });
+  setData("pick", EMPTY());
 }
 
-function onPlotClick(event) {
-  if (state.pickHandler) return; // the DOM click handler places the pick
-  const point = event.points && event.points[0];
-  if (!point || !state.assetHandler) return;
-  if (point.data && point.data.meta && point.data.meta.aggregated) return; // an H3 cell, no asset
-  const id = Array.isArray(point.customdata) ? point.customdata[0] : point.customdata;
-  if (id === undefined || id === null) return;
-  state.assetHandler(String(id));
+// The features under a screen point (px in the map), top first.
+function featuresAt(p) {
+  const box = [[p.x - CLICK_PX, p.y - CLICK_PX], [p.x + CLICK_PX, p.y + CLICK_PX]];
+  const layers = CLICKABLE.filter((id) => state.map.getLayer(id) && state.map.getLayoutProperty(id, "visibility") !== "none");
+  return state.map.queryRenderedFeatures(box, { layers });
+}
+
+function onClick(event) {
+  if (state.pickHandler) {
+    const { lng, lat } = event.lngLat;
+    setData("pick", { type: "FeatureCollection", features: [point(lng, lat, {})] });
+    const handler = state.pickHandler;
+    pickLocation(null);
+    handler(lng, lat);
+    return;
+  }
+  const feature = featuresAt(event.point)[0];
+  if (!feature) return;
+  const p = feature.properties;
+  const layer = feature.layer.id;
+  if (layer === "buildings" && p.cell !== undefined) {
+    if (state.cellHandler) state.cellHandler(String(p.cell));
+    return;
+  }
+  if (!state.assetHandler) return;
+  if (layer === "live_sensors") state.assetHandler(`sensor:${p.id}`);
+  else if (layer === "incidents") state.assetHandler(`incident:${p.id}`);
+  else if (p.id !== undefined) state.assetHandler(String(p.id));
+}
+
+function hoverHtml(feature) {
+  const p = feature.properties;
+  switch (feature.layer.id) {
+    case "facilities":
+      return `<b>${escapeHtml(p.id)} ${escapeHtml(p.name || "")}</b><br>${escapeHtml(tOr(`kinds.${p.kind}`, p.kind))}`;
+    case "buildings":
+      if (p.cell !== undefined) {
+        return `<b>${escapeHtml(p.cell)}</b><br>${escapeHtml(t("cell.summary", { buildings: fmtNum(p.buildings), people: fmtNum(p.occupants) }))}`;
+      }
+      return escapeHtml(p.id);
+    case "live_sensors": {
+      const sensor = ((state.live || {}).sensors || []).find((s) => s.id === p.id);
+      return sensor ? sensorHover(sensor) : "";
+    }
+    case "incidents": {
+      const i = ((state.live || {}).incidents || []).find((x) => x.id === p.id);
+      if (!i) return "";
+      return [
+        `<b>#${i.id} ${escapeHtml(tOr(`categories.${i.category}`, i.category))}</b>`,
+        `${escapeHtml(t("incidents.status"))}: ${escapeHtml(tOr(`incident_status.${i.status}`, i.status))}`,
+        `${escapeHtml(t("incidents.people"))}: ${fmtNum(i.people)}`,
+        fmtDate(i.reported_at),
+      ].join("<br>");
+    }
+    case "damage":
+      return `${escapeHtml(t("layers.damage"))}: ${fmtPct(p.value, 1)}`;
+    default:
+      return "";
+  }
+}
+
+function onMove(event) {
+  const feature = state.pickHandler ? null : featuresAt(event.point)[0];
+  state.map.getCanvas().style.cursor = feature ? "pointer" : "";
+  const html = feature ? hoverHtml(feature) : "";
+  if (!html) {
+    state.popup.remove();
+    return;
+  }
+  state.popup.setLngLat(event.lngLat).setHTML(html).addTo(state.map);
 }
 
 // --- Start -------------------------------------------------------------------------------------
 
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+function style(base) {
+  const sources = { base: { type: "geojson", data: base.features, tolerance: 0.5 } };
+  for (const name of OVERLAY_SOURCES) sources[name] = { type: "geojson", data: EMPTY() };
+  const layers = [{ id: "background", type: "background", paint: { "background-color": "#f4f2ec" } }];
+  for (const [id, toggle, source, spec] of STYLE) {
+    layers.push({ id, source, ...spec, layout: { visibility: styleVisible(id, toggle) ? "visible" : "none", ...(spec.layout || {}) } });
+  }
+  return { version: 8, sources, layers };
 }
 
-// Draw the base map and its (empty) overlays; `window.__mapPaintedAt` marks the first paint.
+async function baseMap() {
+  const early = window.__baseMap ? await window.__baseMap : null;
+  return early || api("/api/map/base");
+}
+
+// Draw the base map and its (empty) overlays; `window.__mapPaintedAt` marks the first paint (the
+// map's first `idle`: every layer drawn). Returns false when the map cannot be drawn.
 export async function initMap() {
   const div = document.getElementById("map");
   const status = document.getElementById("map-status");
   status.textContent = t("map.loading");
-  let base = window.__baseMap ? await window.__baseMap : null;
+  const url = document.querySelector('meta[name="rc-maplibre"]').content;
+  if (!url) {
+    status.textContent = t("map.no_library");
+    return false;
+  }
+  let base;
   try {
-    if (!base) base = await api("/api/map/base");
+    [state.lib, base] = await Promise.all([import(url), baseMap()]);
   } catch (error) {
     status.textContent = `${t("map.failed")}: ${error instanceof ApiError ? error.message : error}`;
     throw error;
   }
   state.base = base;
-  state.baseCount = base.traces.length;
-  const traces = baseTraces(base.traces);
-  OVERLAYS.forEach((name, k) => {
-    state.index[name] = state.baseCount + k;
-    const trace = emptyOverlay(name);
-    trace.visible = !state.hidden.has(trace.meta.layer);
-    traces.push(trace);
+  state.data.base = base.features;
+  for (const name of OVERLAY_SOURCES) state.data[name] = EMPTY();
+  renderToggles(); // before the map, so that its size is final when it is drawn
+  renderLegend();
+  const [west, south, east, north] = base.bounds;
+  const map = new state.lib.Map({
+    container: div,
+    style: style(base),
+    bounds: [[west, south], [east, north]],
+    fitBoundsOptions: { padding: 16 },
+    attributionControl: false,
+    fadeDuration: 0,
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+    maxPitch: 0,
+    renderWorldCopies: false,
   });
-  const config = {
-    responsive: true,
-    scrollZoom: true,
-    displaylogo: false,
-    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
-  };
-  await Plotly.newPlot(div, traces, mapLayout(base), config);
+  map.addControl(new state.lib.NavigationControl({ showCompass: false }), "top-left");
+  map.addControl(new state.lib.ScaleControl({ unit: "metric" }), "bottom-left");
+  map.on("error", (event) => console.error("map:", event.error && event.error.message));
+  await new Promise((resolve) => map.once("idle", resolve));
   window.__mapPaintedAt = performance.now();
-  state.div = div;
+  state.map = map;
+  state.popup = new state.lib.Popup({ closeButton: false, closeOnClick: false, maxWidth: "320px", offset: 8 });
   status.textContent = "";
-  div.on("plotly_click", onPlotClick);
-  div.addEventListener("click", (event) => {
-    if (!state.pickHandler) return;
-    const place = clickedData(event);
-    if (place) pickAt(place[0], place[1]);
-  });
-  renderToggles();
-  followSize(div);
+  map.on("click", onClick);
+  map.on("mousemove", onMove);
+  map.on("mouseout", () => state.popup.remove());
+  drawLabels();
   drawLive();
   drawScenario();
-}
-
-// Redraw at the div's size whenever it changes (the toolbar wraps, the side panel widens).
-function followSize(div) {
-  let pending = false;
-  const observer = new ResizeObserver(() => {
-    if (pending) return;
-    pending = true;
-    setTimeout(() => {
-      pending = false;
-      Plotly.Plots.resize(div);
-    }, 50);
-  });
-  observer.observe(div);
+  return true;
 }
 
 export function resizeMap() {
-  if (state.div) Plotly.Plots.resize(state.div);
+  if (state.map) state.map.resize();
 }
 
 export function relabelMap() {
-  if (!state.div) return;
+  if (!state.base) return;
   renderToggles();
-  drawLive();
-  drawScenario();
+  renderLegend();
+  if (!state.map) return;
+  drawLabels();
+  state.popup.remove();
+}
+
+// For scripted checks: the style layers, the features drawn per source and layer, and where a
+// place is on the screen.
+export function mapSummary() {
+  if (!state.map) return null;
+  const count = (source) => (state.data[source] ? state.data[source].features.length : 0);
+  const base = {};
+  const ids = {};
+  for (const f of state.data.base.features) {
+    const layer = f.properties.layer;
+    base[layer] = (base[layer] || 0) + 1;
+    const id = f.properties.id ?? f.properties.cell;
+    if (id !== undefined) (ids[layer] = ids[layer] || []).push(String(id));
+  }
+  const sources = Object.fromEntries(OVERLAY_SOURCES.map((s) => [s, count(s)]));
+  const layers = STYLE.map(([id, toggle, source]) => ({
+    id, toggle, source, visible: state.map.getLayoutProperty(id, "visibility") !== "none",
+  }));
+  return { base, ids, sources, layers, aggregated: Boolean(state.base.aggregated) };
+}
+
+export function screenPoint(lon, lat) {
+  const p = state.map.project([lon, lat]);
+  const box = state.map.getCanvas().getBoundingClientRect();
+  return [box.left + p.x, box.top + p.y];
 }

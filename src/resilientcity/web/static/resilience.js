@@ -1,11 +1,12 @@
 // Resilience assessment (GET /api/resilience): city score and maturity, dimension scores per
 // district, radar charts of the city and a chosen district, weak spots, the trend.
 
+import { plot, resizePlot } from "./charts.js";
 import { api, ApiError } from "./api.js";
 import { fmtNum, t } from "./i18n.js";
 import { hasToken } from "./login.js";
+import { districtName } from "./map.js";
 
-/* global Plotly */
 
 const RETRY_MS = 3000;
 let data = null;
@@ -51,13 +52,13 @@ function drawRadar() {
       type: "scatterpolar",
       r: close(dims().map((d) => chosen.dimensions[d])),
       theta: close(theta),
-      name: chosen.unit,
+      name: districtName(chosen.unit),
       line: { color: "#0f4c81" },
       fill: "toself",
       fillcolor: "rgba(15,76,129,0.2)",
     });
   }
-  Plotly.react("radar-chart", traces, {
+  plot("radar-chart", traces, {
     margin: { l: 60, r: 60, t: 20, b: 20 },
     polar: { radialaxis: { visible: true, angle: 45, tickangle: 0, tickfont: { size: 9, color: "#5f6b7a" } } },
     legend: { orientation: "h", y: -0.05 },
@@ -69,9 +70,9 @@ function drawTrend() {
   const units = [...new Set(data.trend.map((r) => r.unit))];
   const traces = units.map((unit) => {
     const rows = data.trend.filter((r) => r.unit === unit).sort((a, b) => a.year - b.year);
-    return { x: rows.map((r) => r.year), y: rows.map((r) => r.score), name: unit, mode: "lines+markers" };
+    return { x: rows.map((r) => r.year), y: rows.map((r) => r.score), name: districtName(unit), mode: "lines+markers" };
   });
-  Plotly.react("trend-chart", traces, {
+  plot("trend-chart", traces, {
     margin: { l: 50, r: 10, t: 10, b: 40 },
     xaxis: { title: { text: t("resilience.year") }, dtick: 1 },
     yaxis: { title: { text: t("resilience.score") } },
@@ -85,9 +86,9 @@ function renderTables() {
   table.tHead.innerHTML = `<tr><th>${escapeHtml(t("resilience.rank"))}</th><th>${escapeHtml(t("resilience.unit"))}</th>
     <th class="num">${escapeHtml(t("resilience.score"))}</th>${dims().map((d) => `<th class="num">${escapeHtml(dimName(d))}</th>`).join("")}</tr>`;
   const units = [...data.units].sort((a, b) => a.rank - b.rank);
-  table.tBodies[0].innerHTML = units.map((u) => `<tr><td>${fmtNum(u.rank)}</td><td>${escapeHtml(u.unit)}</td>
+  table.tBodies[0].innerHTML = units.map((u) => `<tr><td>${fmtNum(u.rank)}</td><td data-unit="${escapeHtml(u.unit)}">${escapeHtml(districtName(u.unit))}</td>
     <td class="num">${fmtNum(u.score, 3)}</td>${dims().map((d) => `<td class="num">${fmtNum(u.dimensions[d], 3)}</td>`).join("")}</tr>`).join("");
-  document.querySelector("#weak-table tbody").innerHTML = data.weak_spots.map((w) => `<tr><td>${escapeHtml(w.unit)}</td>
+  document.querySelector("#weak-table tbody").innerHTML = data.weak_spots.map((w) => `<tr><td data-unit="${escapeHtml(w.unit)}">${escapeHtml(districtName(w.unit))}</td>
     <td>${escapeHtml(w.indicator)}</td><td>${escapeHtml(dimName(w.dimension))}</td><td class="num">${fmtNum(w.obstacle, 3)}</td></tr>`).join("");
 }
 
@@ -107,7 +108,7 @@ function fillUnits() {
   select.replaceChildren(...data.units.map((u) => {
     const option = document.createElement("option");
     option.value = u.unit;
-    option.textContent = u.unit;
+    option.textContent = districtName(u.unit);
     return option;
   }));
   const weakest = [...data.units].sort((a, b) => b.rank - a.rank)[0];
@@ -152,6 +153,6 @@ export function rerenderResilience() {
 export function resizeResilience() {
   for (const id of ["radar-chart", "trend-chart"]) {
     const el = document.getElementById(id);
-    if (el && el.data) Plotly.Plots.resize(el);
+    resizePlot(el);
   }
 }

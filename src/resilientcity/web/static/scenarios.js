@@ -1,12 +1,12 @@
 // Scenarios: run a hazard scenario on the service's city (POST /api/scenarios), follow its
 // progress, then show its losses, map layers, evacuation and relief, and recovery curves.
 
+import { plot, resizePlot } from "./charts.js";
 import { api, ApiError } from "./api.js";
 import { fmtNum, fmtPct, t, tOr } from "./i18n.js";
 import { isStaff } from "./login.js";
 import { setScenarioLayers } from "./map.js";
 
-/* global Plotly */
 
 const POLL_MS = 1000;
 const SECTOR_COLOURS = ["#0f4c81", "#d7191c", "#2e7d32", "#f28c00", "#7b1fa2", "#00838f", "#6d4c41", "#546e7a"];
@@ -164,7 +164,7 @@ function drawRecovery(recovery) {
     hovertemplate: `%{fullData.name}: %{y:.0%}<extra>${escapeHtml(t("scenarios.day"))} %{x}</extra>`,
     meta: { sector },
   }));
-  Plotly.react(el, traces, {
+  plot(el, traces, {
     margin: { l: 50, r: 10, t: 10, b: 40 },
     xaxis: { title: { text: t("scenarios.days") }, zeroline: false },
     yaxis: { title: { text: t("scenarios.service") }, tickformat: ".0%", range: [0, 1.05] },
@@ -176,7 +176,7 @@ function drawRecovery(recovery) {
 function drawLosses(losses) {
   const el = document.getElementById("loss-chart");
   const bySector = Object.entries((losses && losses.by_sector) || {}).sort((a, b) => a[1] - b[1]);
-  Plotly.react(el, [{
+  plot(el, [{
     type: "bar",
     orientation: "h",
     x: bySector.map(([, v]) => v / 1e8),
@@ -261,6 +261,6 @@ export function rerenderScenarios() {
 export function resizeScenarioCharts() {
   for (const id of ["recovery-chart", "loss-chart"]) {
     const el = document.getElementById(id);
-    if (el && el.data) Plotly.Plots.resize(el);
+    resizePlot(el);
   }
 }

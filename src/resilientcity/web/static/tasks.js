@@ -20,6 +20,11 @@ function escapeHtml(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
+// Only an admin activates and stands down plans (the API refuses the others with 403).
+function mayManagePlans() {
+  return session.me !== null && session.me.role === "admin";
+}
+
 function mayChange(task) {
   const me = session.me;
   if (!me) return false;
@@ -83,11 +88,24 @@ function render() {
   const list = document.getElementById("activation-list");
   const board = document.getElementById("task-board");
   const active = activations.filter((a) => a.status === "active");
+  renderPlanForm();
   list.replaceChildren(
     ...active.map((a) => {
       const div = document.createElement("div");
       div.className = "activation";
-      div.textContent = t("tasks.activation", { plan: planName(a.plan_id), time: fmtDate(a.activated_at), reason: a.reason || "" });
+      div.dataset.activationId = a.id;
+      const text = document.createElement("span");
+      text.textContent = t("tasks.activation", { plan: planName(a.plan_id), time: fmtDate(a.activated_at), reason: a.reason || "" });
+      div.append(text);
+      if (mayManagePlans()) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "secondary";
+        button.dataset.action = "stand-down";
+        button.textContent = t("plans.stand_down");
+        button.addEventListener("click", () => standDown(a.id));
+        div.append(button);
+      }
       return div;
     }),
   );
@@ -135,6 +153,52 @@ export async function patchTask(id, status) {
   return true;
 }
 
+function renderPlanForm() {
+  const form = document.getElementById("plan-form");
+  form.hidden = !mayManagePlans();
+  const select = document.getElementById("plan-select");
+  const keep = select.value;
+  select.replaceChildren(
+    ...[...plans.values()].map((plan) => {
+      const option = document.createElement("option");
+      option.value = plan.id;
+      option.textContent = planName(plan.id);
+      return option;
+    }),
+  );
+  if (keep && plans.has(keep)) select.value = keep;
+}
+
+// POST /api/activations: activate `planId` by hand; the API's refusal is shown on the board.
+export async function activatePlan(planId, reason) {
+  if (!reason) {
+    showMessage(t("plans.reason_needed"), "error");
+    return false;
+  }
+  try {
+    const answer = await api("/api/activations", { method: "POST", body: { plan_id: planId, reason } });
+    showMessage(t("plans.activated", { plan: planName(planId), id: answer.id }), "ok");
+  } catch (error) {
+    showMessage(t("tasks.refused", { status: error.status ?? "", message: error.message }), "error");
+    return false;
+  }
+  await loadTasks();
+  return true;
+}
+
+// POST /api/activations/{id}/stand-down; its open tasks are cancelled by the API.
+export async function standDown(id) {
+  try {
+    await api(`/api/activations/${id}/stand-down`, { method: "POST" });
+    showMessage(t("plans.stood_down", { id }), "ok");
+  } catch (error) {
+    showMessage(t("tasks.refused", { status: error.status ?? "", message: error.message }), "error");
+    return false;
+  }
+  await loadTasks();
+  return true;
+}
+
 export async function loadTasks() {
   if (!isStaff()) {
     activations = [];
@@ -153,6 +217,13 @@ export async function loadTasks() {
 
 export function initTasks() {
   document.getElementById("tasks-refresh").addEventListener("click", () => loadTasks());
+  document.getElementById("plan-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = document.getElementById("plan-reason");
+    activatePlan(document.getElementById("plan-select").value, reason.value.trim()).then((done) => {
+      if (done) reason.value = "";
+    });
+  });
 }
 
 export function rerenderTasks() {

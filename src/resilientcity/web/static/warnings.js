@@ -1,11 +1,11 @@
 // The warnings panel: active warnings, live over server-sent events, with history and nowcast.
 
+import { plot } from "./charts.js";
 import { api } from "./api.js";
 import { fmtDate, fmtNum, plural, t, tOr } from "./i18n.js";
 import { isStaff } from "./login.js";
 import { LEVEL_COLOURS } from "./map.js";
 
-/* global Plotly */
 
 const warnings = new Map(); // id → warning (GET /api/warnings shape), with .events when known
 const listeners = [];
@@ -169,7 +169,7 @@ async function drawSpark(detail) {
   const shapes = Object.entries(thresholds)
     .filter(([, v]) => Number.isFinite(v))
     .map(([level, v]) => ({ type: "line", xref: "paper", x0: 0, x1: 1, y0: v, y1: v, line: { color: LEVEL_COLOURS[level], width: 1, dash: "dash" } }));
-  Plotly.react(el, [{ x: points.map((p) => p[0]), y: points.map((p) => p[1]), mode: "lines+markers", line: { color: "#0f4c81" }, marker: { size: 4 }, hovertemplate: "%{x}<br>%{y}<extra></extra>" }],
+  plot(el, [{ x: points.map((p) => p[0]), y: points.map((p) => p[1]), mode: "lines+markers", line: { color: "#0f4c81" }, marker: { size: 4 }, hovertemplate: "%{x}<br>%{y}<extra></extra>" }],
     { margin: { l: 40, r: 8, t: 6, b: 28 }, shapes, showlegend: false, xaxis: { type: "date" }, separators: t("format.separators") },
     { displayModeBar: false, responsive: true });
 }
