@@ -17,6 +17,7 @@ from resilientcity.decision.plans import load_plans
 from resilientcity.errors import ValidationError
 from resilientcity.operations.db import Database, normalise_url
 from resilientcity.operations.ingest import datastream_index, ingest
+from resilientcity.operations.live_warnings import WarningRound
 from resilientcity.operations.models import (
     LiveWarning,
     Observation,
@@ -134,6 +135,28 @@ def test_a_failed_batch_leaves_nothing_behind(store: Database):
     assert _rows(store, Observation) == 0
     with store.write() as session:
         assert ingest(session, frame, "http", NOW).stored == 1
+
+
+def test_a_warning_engine_failure_while_inserting_leaves_nothing_behind(
+    store: Database, monkeypatch
+):
+    # the engine runs while another thread inserts the batch: a failure waits for the insert,
+    # then rolls the whole batch back, and the store goes on working
+    stage = _stage(store)
+    times = [f"2026-07-01T08:{m:02d}:00Z" for m in range(0, 60, 10)]
+    frame = pd.DataFrame({"datastream": stage, "phenomenon_time": times, "result": 39.0})
+
+    def broken(self, new):
+        raise ArithmeticError("engine failure")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(WarningRound, "compute", broken)
+        with pytest.raises(ArithmeticError), store.write() as session:
+            ingest(session, frame, "http", NOW)
+    assert _rows(store, Observation) == 0
+    with store.write() as session:
+        result = ingest(session, frame, "http", NOW)
+    assert result.stored == len(times) and result.warning_events
 
 
 def test_rising_river_issues_escalates_and_lifts_a_warning(store: Database):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -24,7 +25,7 @@ from psycopg.pq import Format
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from resilientcity.operations.live_warnings import advance_warnings
+from resilientcity.operations.live_warnings import WarningRound
 from resilientcity.operations.models import Datastream, Quarantined, Sensor, utcnow
 from resilientcity.operations.validation import DatastreamIndex, DatastreamInfo, check_observations
 
@@ -98,17 +99,21 @@ def _micros(times: pd.Series) -> np.ndarray:
     return times.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]").astype(np.int64)
 
 
+#: Rows of a batch that were stored before it: (position in the batch, stored result).
+_Before = list[tuple[int, float]]
+
+
 def _insert_sqlite(
     session: Session, batch: pd.DataFrame, micros: np.ndarray, received: datetime
-) -> pd.DataFrame:
-    """Insert the batch's rows that are not stored yet (SQLite); the rows stored before.
+) -> Callable[[], _Before]:
+    """Stage the batch (SQLite); a function that inserts its new rows and returns the others.
 
-    The batch goes into the connection's temporary table ``_obs_batch`` (``executemany``);
-    one join on the primary key finds the rows stored before, one ``INSERT … SELECT`` stores
-    the others. A write transaction holds SQLite's write lock (``BEGIN IMMEDIATE``), so
-    nothing can be stored between the two statements; the count of inserted rows is checked.
-    Times are written as SQLAlchemy writes them (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``),
-    so that the key compares equal.
+    The batch goes now into the connection's temporary table ``_obs_batch``
+    (``executemany``). The function returned runs two statements: one join on the primary
+    key finds the rows stored before, one ``INSERT … SELECT`` stores the others. A write
+    transaction holds SQLite's write lock (``BEGIN IMMEDIATE``), so nothing can be stored
+    between the two; the count of inserted rows is checked. Times are written as SQLAlchemy
+    writes them (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``), so that the key compares equal.
     """
     text = np.char.replace(
         np.datetime_as_string(micros.astype("datetime64[us]"), unit="us"), "T", " "
@@ -130,27 +135,31 @@ def _insert_sqlite(
             strict=True,
         ),
     )
-    before = cursor.execute(
-        "SELECT i.position, o.result FROM _obs_batch i JOIN observations o "
-        "ON o.datastream_id = i.datastream_id AND o.phenomenon_time = i.phenomenon_time"
-    ).fetchall()
     stamp = (
         received.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     )
-    cursor.execute(
-        "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
-        "SELECT datastream_id, phenomenon_time, result, ? FROM _obs_batch WHERE true "
-        "ON CONFLICT DO NOTHING",
-        (stamp,),
-    )
-    inserted = cursor.rowcount
-    cursor.close()
-    if inserted != len(batch) - len(before):
-        raise RuntimeError(
-            f"stored {inserted} of {len(batch)} observations but {len(before)} were stored "
-            "before: another writer inside SQLite's write lock?"
+
+    def insert() -> _Before:
+        before = cursor.execute(
+            "SELECT i.position, o.result FROM _obs_batch i JOIN observations o "
+            "ON o.datastream_id = i.datastream_id AND o.phenomenon_time = i.phenomenon_time"
+        ).fetchall()
+        cursor.execute(
+            "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
+            "SELECT datastream_id, phenomenon_time, result, ? FROM _obs_batch WHERE true "
+            "ON CONFLICT DO NOTHING",
+            (stamp,),
         )
-    return pd.DataFrame(before, columns=["position", "stored"])
+        inserted = cursor.rowcount
+        cursor.close()
+        if inserted != len(batch) - len(before):
+            raise RuntimeError(
+                f"stored {inserted} of {len(batch)} observations but {len(before)} were "
+                "stored before: another writer inside SQLite's write lock?"
+            )
+        return before
+
+    return insert
 
 
 class _PgArray:
@@ -210,8 +219,8 @@ _PG_BATCH = (
 
 def _insert_postgresql(
     session: Session, batch: pd.DataFrame, micros: np.ndarray, received: datetime
-) -> pd.DataFrame:
-    """Insert the batch's rows that are not stored yet (PostgreSQL); the rows stored before.
+) -> Callable[[], _Before]:
+    """A function that inserts the batch's new rows and returns the others (PostgreSQL).
 
     One statement, ``INSERT … SELECT … FROM unnest(arrays) ON CONFLICT DO NOTHING``, with the
     batch as three arrays in PostgreSQL's binary form (built by numpy: no work per row in
@@ -229,33 +238,50 @@ def _insert_postgresql(
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     for cls, dumper in _PG_DUMPERS:
         cursor.adapters.register_dumper(cls, dumper)
-    cursor.execute(
-        "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
-        f"SELECT b.datastream_id, b.t, b.result, %(received)s FROM {_PG_BATCH} "
-        "ON CONFLICT DO NOTHING",
-        params,
-    )
-    inserted = cursor.rowcount
-    before: list[Any] = []
-    if inserted != len(batch):
-        positions = batch["position"].to_numpy()
-        rows = cursor.execute(
-            f"SELECT b.k, o.result FROM {_PG_BATCH} JOIN observations o "
-            "ON o.datastream_id = b.datastream_id AND o.phenomenon_time = b.t "
-            "WHERE o.xmin <> pg_current_xact_id()::xid",
+    positions = batch["position"].to_numpy()
+
+    def insert() -> _Before:
+        cursor.execute(
+            "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
+            f"SELECT b.datastream_id, b.t, b.result, %(received)s FROM {_PG_BATCH} "
+            "ON CONFLICT DO NOTHING",
             params,
-        ).fetchall()
-        before = [(int(positions[k - 1]), result) for k, result in rows]
-    cursor.close()
-    if inserted != len(batch) - len(before):
-        raise RuntimeError(
-            f"stored {inserted} of {len(batch)} observations but found {len(before)} stored before"
         )
-    return pd.DataFrame(before, columns=["position", "stored"])
+        inserted = cursor.rowcount
+        before: _Before = []
+        if inserted != len(batch):
+            rows = cursor.execute(
+                f"SELECT b.k, o.result FROM {_PG_BATCH} JOIN observations o "
+                "ON o.datastream_id = b.datastream_id AND o.phenomenon_time = b.t "
+                "WHERE o.xmin <> pg_current_xact_id()::xid",
+                params,
+            ).fetchall()
+            before = [(int(positions[k - 1]), result) for k, result in rows]
+        cursor.close()
+        if inserted != len(batch) - len(before):
+            raise RuntimeError(
+                f"stored {inserted} of {len(batch)} observations but found {len(before)} "
+                "stored before"
+            )
+        return before
+
+    return insert
 
 
-def _store(session: Session, batch: pd.DataFrame, now: datetime) -> tuple[np.ndarray, pd.DataFrame]:
+#: Threads that insert batches while the warning engine runs (one per batch being stored).
+_STORING = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resilientcity-store")
+
+
+def _store(
+    session: Session, batch: pd.DataFrame, now: datetime, meanwhile: Callable[[], object]
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Insert the batch's new observations once (the batch has no key twice).
+
+    The batch is staged in this thread; the database then inserts it in another thread
+    while this one runs ``meanwhile`` (the warning engine): PostgreSQL's server process, or
+    SQLite's C code (which releases Python's lock), and the engine take the machine's two
+    cores at once instead of one after the other. ``meanwhile`` must not use the session; the
+    insert is waited for before anything else happens, even when ``meanwhile`` fails.
 
     Returns
     -------
@@ -265,7 +291,14 @@ def _store(session: Session, batch: pd.DataFrame, now: datetime) -> tuple[np.nda
     """
     micros = _micros(batch["phenomenon_time"])
     postgresql = session.get_bind().dialect.name == "postgresql"
-    before = (_insert_postgresql if postgresql else _insert_sqlite)(session, batch, micros, now)
+    insert = (_insert_postgresql if postgresql else _insert_sqlite)(session, batch, micros, now)
+    storing = _STORING.submit(insert)
+    try:
+        meanwhile()
+    except BaseException:
+        wait([storing])  # the connection is not left to the other thread
+        raise
+    before = pd.DataFrame(storing.result(), columns=["position", "stored"])
     if before.empty:
         return np.ones(len(batch), bool), before
     is_new = ~batch["position"].isin(before["position"]).to_numpy()
@@ -309,25 +342,29 @@ def ingest(
     accepted, rejected = check_observations(frame, index, now)
     # Within one batch the first of several values for one datastream and time wins.
     repeated_in_batch = accepted.duplicated(["datastream_id", "phenomenon_time"], keep="first")
-    first = accepted[~repeated_in_batch]
+    any_repeat = bool(repeated_in_batch.any())
+    first = accepted[~repeated_in_batch] if any_repeat else accepted
+    new, conflicts = first, first.iloc[:0].assign(stored=[])
+    warnings = WarningRound(session, first, index)
     if len(first):
-        is_new, stored_other = _store(session, first, now)
-        new = first[is_new]
-        conflicts = first.merge(stored_other, on="position")
-    else:
-        new, conflicts = first, first.assign(stored=[])
-    # A repeat within the batch is compared with what is now stored for its key.
-    effective = first[["position", "datastream_id", "phenomenon_time", "result"]].rename(
-        columns={"result": "stored"}
-    )
-    if len(conflicts):
-        replaced = effective["position"].map(conflicts.set_index("position")["stored"])
-        effective["stored"] = replaced.fillna(effective["stored"])
-    again = accepted[repeated_in_batch].merge(
-        effective.drop(columns="position"), on=["datastream_id", "phenomenon_time"]
-    )
-    conflicts = pd.concat([conflicts, again[again["result"] != again["stored"]]])
-    repeated = accepted[~accepted["position"].isin(new["position"])]
+        is_new, stored_other = _store(session, first, now, lambda: warnings.compute(first))
+        if not is_new.all():
+            new = first[is_new]
+            warnings.compute(new)  # some were stored before: only the new ones advance
+        if len(stored_other):
+            conflicts = first.merge(stored_other, on="position")
+    if any_repeat:
+        # A repeat within the batch is compared with what is now stored for its key.
+        effective = first[["position", "datastream_id", "phenomenon_time", "result"]].rename(
+            columns={"result": "stored"}
+        )
+        if len(conflicts):
+            replaced = effective["position"].map(conflicts.set_index("position")["stored"])
+            effective["stored"] = replaced.fillna(effective["stored"])
+        again = accepted[repeated_in_batch].merge(
+            effective.drop(columns="position"), on=["datastream_id", "phenomenon_time"]
+        )
+        conflicts = pd.concat([conflicts, again[again["result"] != again["stored"]]])
     if len(conflicts):
         payload = frame["payload"] if "payload" in frame else None
         extra = pd.DataFrame(
@@ -368,13 +405,13 @@ def ingest(
                 )
             ],
         )
-    events = advance_warnings(session, new, index, now)
+    events = warnings.record(session, now)
     if events and on_warning is not None:
         on_warning(session, events, now)
     return IngestResult(
         received=len(frame),
         stored=len(new),
-        duplicates=len(repeated) - len(conflicts),
+        duplicates=len(accepted) - len(new) - len(conflicts),
         rejected=dict(Counter(rejected["reason"])),
         problems=[
             {"index": int(i), "datastream": str(d), "reason": str(r), "detail": str(t)}

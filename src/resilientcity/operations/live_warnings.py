@@ -32,6 +32,7 @@ from resilientcity.operations.validation import DatastreamIndex
 from resilientcity.warning import WarningChange, WarningRule, WarningState, evaluate
 
 __all__ = [
+    "WarningRound",
     "advance_warnings",
     "lift_rule_warnings",
     "load_rules",
@@ -175,6 +176,88 @@ def _by_datastream(new: pd.DataFrame, wanted: set[int]) -> dict[int, pd.DataFram
     }
 
 
+class WarningRound:
+    """The warning engine's work on one batch, in three steps.
+
+    1. :class:`WarningRound` (``session``, the batch's candidate observations): reads the
+       enabled rules and locks the engine states of every (rule, datastream) pair the
+       candidates touch (store work).
+    2. :meth:`compute` (the observations actually stored): runs the engine (pure: no store
+       work, so it may run while another thread inserts the batch on the same connection;
+       called again with fewer rows when some turned out to be stored already).
+    3. :meth:`record`: writes the new states and the warning changes (store work).
+
+    Parameters
+    ----------
+    session
+        A session inside the ingest's write transaction.
+    candidates
+        The observations that may be stored: ``datastream_id``, ``phenomenon_time`` (UTC),
+        ``result``.
+    index
+        The datastreams of the store.
+    rules
+        The enabled rules (default: read from the store).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        candidates: pd.DataFrame,
+        index: DatastreamIndex,
+        rules: list[WarningRule] | None = None,
+    ) -> None:
+        self.pairs: list[tuple[WarningRule, int]] = []
+        self._rows: dict[tuple[str, int], WarningStateRow] = {}
+        self._states: dict[tuple[str, int], str] = {}
+        self._results: list[tuple[WarningRule, int, str, list[WarningChange]]] = []
+        if candidates.empty:
+            return
+        rules = load_rules(session) if rules is None else rules
+        by_key: dict[tuple[str, str], list[WarningRule]] = {}
+        for rule in rules:
+            by_key.setdefault((rule.observed_property, rule.unit), []).append(rule)
+        for datastream_id in sorted(candidates["datastream_id"].unique()):
+            info = index.by_id[int(datastream_id)]
+            for rule in by_key.get((info.observed_property, info.unit), []):
+                self.pairs.append((rule, int(datastream_id)))
+        if not self.pairs:
+            return
+        self.pairs.sort(key=lambda p: (p[0].id, p[1]))
+        self._rows = _locked_states(session, [(rule.id, d) for rule, d in self.pairs])
+        self._states = {key: row.state for key, row in self._rows.items()}
+
+    def compute(self, new: pd.DataFrame) -> None:
+        """Run the engine over ``new`` (the stored observations; pure, replaces earlier runs)."""
+        self._results = []
+        if not self.pairs or new.empty:
+            return
+        frames = _by_datastream(new, {d for _, d in self.pairs})
+        for rule, datastream_id in self.pairs:
+            if datastream_id not in frames:
+                continue
+            text = self._states[(rule.id, datastream_id)]
+            state = state_from_json(text) if text else None
+            state, changes = evaluate(rule, frames[datastream_id], state)
+            self._results.append((rule, datastream_id, state_to_json(state), changes))
+
+    def record(self, session: Session, now: datetime) -> list[WarningEvent]:
+        """Write the states and the changes of the last :meth:`compute`; the events.
+
+        Returns
+        -------
+        list of WarningEvent
+            The events recorded (flushed, with ids), in rule, datastream and time order.
+        """
+        events: list[WarningEvent] = []
+        for rule, datastream_id, state, changes in self._results:
+            self._rows[(rule.id, datastream_id)].state = state
+            events.extend(_apply(session, change, datastream_id, now) for change in changes)
+        if self._results:
+            session.flush()
+        return events
+
+
 def advance_warnings(
     session: Session,
     new: pd.DataFrame,
@@ -203,31 +286,9 @@ def advance_warnings(
     list of WarningEvent
         The events recorded (flushed, with ids), in rule, datastream and time order.
     """
-    if new.empty:
-        return []
-    rules = load_rules(session) if rules is None else rules
-    by_key: dict[tuple[str, str], list[WarningRule]] = {}
-    for rule in rules:
-        by_key.setdefault((rule.observed_property, rule.unit), []).append(rule)
-    pairs: list[tuple[WarningRule, int]] = []
-    for datastream_id in sorted(new["datastream_id"].unique()):
-        info = index.by_id[int(datastream_id)]
-        for rule in by_key.get((info.observed_property, info.unit), []):
-            pairs.append((rule, int(datastream_id)))
-    if not pairs:
-        return []
-    pairs.sort(key=lambda p: (p[0].id, p[1]))
-    states = _locked_states(session, [(rule.id, d) for rule, d in pairs])
-    frames = _by_datastream(new, {d for _, d in pairs})
-    events: list[WarningEvent] = []
-    for rule, datastream_id in pairs:
-        row = states[(rule.id, datastream_id)]
-        state = state_from_json(row.state) if row.state else None
-        state, changes = evaluate(rule, frames[datastream_id], state)
-        row.state = state_to_json(state)
-        events.extend(_apply(session, change, datastream_id, now) for change in changes)
-    session.flush()
-    return events
+    round_ = WarningRound(session, new, index, rules)
+    round_.compute(new)
+    return round_.record(session, now)
 
 
 def lift_rule_warnings(
