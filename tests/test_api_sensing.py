@@ -335,3 +335,30 @@ def test_admin_adds_things_and_datastreams_with_validation(client, tokens):
     for query in ("start=2026-07-01T00:00:00", "$top=0", "$skip=-1", "end=yesterday"):
         response = client.get(f"/v1.1/Datastreams(2)/Observations?{query}", headers=admin)
         assert response.status_code == 422, query
+
+
+def test_values_of_any_json_type_are_sorted_out_not_crashed_on(client, tokens, api_service):
+    # the batch's columns are typed arrays only when every value has the type; the rest is
+    # left to validation, row by row
+    stage = _id(client, tokens, STAGE)
+    rows = [
+        [["2026-07-01T00:00:00Z"], 31.0],  # a list for a time: malformed
+        ["2026-07-01T01:00:00Z", True],  # a boolean result: not_a_number
+        ["2026-07-01T02:00:00Z", {"value": 31.0}],  # an object: not_a_number
+        [None, 31.0],  # no time: malformed
+        ["2026-07-01T03:00:00Z", 31],  # an integer result: stored
+        ["2026-07-01T04:00:00.25Z", 31.5],  # stored
+    ]
+    body = [
+        {
+            "Datastream": {"@iot.id": stage},
+            "components": ["phenomenonTime", "result"],
+            "dataArray": rows,
+        }
+    ]
+    response = client.post("/v1.1/CreateObservations", json=body, headers=auth(tokens["admin"]))
+    assert response.status_code == 201, response.text
+    result = response.json()
+    assert result["stored"] == 2
+    assert result["rejected"] == {"malformed": 2, "not_a_number": 2}
+    assert [p["row"] for p in result["problems"]] == [0, 1, 2, 3]

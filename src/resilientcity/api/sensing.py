@@ -386,11 +386,21 @@ class _Batch:
     entity_refs: list[Any] = field(default_factory=list)
 
     def frame(self) -> pd.DataFrame:
+        """The observations as :meth:`Service.ingest` takes them.
+
+        Columns are given to pandas as numpy arrays of the right type when every value has
+        it (ids only, floats only: the usual batch), so that pandas need not look at each
+        value to infer one; anything else stays as the values were sent (validation sorts
+        them out).
+        """
+        n = len(self.refs)
+        ids_only = all(type(r) is int for r in self.entity_refs)
+        floats_only = all(type(v) is float for v in self.results)
         columns: dict[str, Any] = {
-            "datastream": self.refs,
-            "phenomenon_time": self.times,
-            "result": self.results,
-            "payload": self.payloads,
+            "datastream": np.array(self.refs, dtype=np.int64) if ids_only else self.refs,
+            "phenomenon_time": np.fromiter(self.times, dtype=object, count=n),
+            "result": np.array(self.results, dtype=float) if floats_only else self.results,
+            "payload": np.fromiter(self.payloads, dtype=object, count=n),
         }
         if any(u is not None for u in self.units):
             columns["unit"] = self.units

@@ -117,7 +117,8 @@ def _apply(
     session: Session, change: WarningChange, datastream_id: int, now: datetime
 ) -> WarningEvent:
     """Record ``change``: update (or issue) the warning and append its event."""
-    time = change.time.to_pydatetime()
+    # the engine keeps times as float minutes: back to the microseconds they were sent with
+    time = change.time.round("us").to_pydatetime()
     warning = _active_warning(session, change.rule_id, datastream_id)
     if warning is None:
         warning = LiveWarning(
