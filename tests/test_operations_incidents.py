@@ -204,6 +204,8 @@ def test_dispatch_on_the_small_demo_city(service: Service, small_city, places):
         summary = dispatch_incidents(session, small_city, operator, T0, 1, 1)
     assert (summary["planned"], summary["served"], summary["unserved"]) == (jobs + 2, jobs, 2)
     assert summary["mean_response_min"] > 0
+    # no active river warning: planned on the intact roads
+    assert summary["roads"] == {"stage_m": None, "warning_ids": [], "closed_edges": 0}
     with service.db.read() as session:
         rows = {i.id: i for i in session.scalars(select(Incident))}
     served = [rows[i] for i in ids if rows[i].status == "dispatched"]

@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from factories import tiny_layers
 from ops_support import seeded_service
-from resilientcity.hazard.flood import river_flood_scenario
+from resilientcity.hazard.flood import flood_depth, river_flood_scenario
 from resilientcity.impact.assess import scenario_impact
+from resilientcity.network.roads import edge_flood_depth, edge_state
 from resilientcity.operations.models import LiveWarning, Observation, WarningRuleRow
 from resilientcity.operations.nowcast import (
+    live_road_state,
     mark_nowcasts,
     nowcast_for_stage,
     run_pending_nowcasts,
@@ -159,3 +161,32 @@ def test_threshold_warning_uses_the_observed_stage_and_failures_are_stored(
         done = session.get(LiveWarning, failed.id)
     assert done.nowcast_status == "done"
     assert (done.nowcast["stage_source"], done.nowcast["stage_m"]) == ("observed", 36.4)
+
+
+def test_live_roads_are_flooded_at_the_highest_active_river_stage(service: Service, small_city):
+    with service.db.read() as session:
+        intact, info = live_road_state(session, small_city)
+    assert info == {"stage_m": None, "warning_ids": [], "closed_edges": 0}
+    assert intact["open"].all()
+    with service.db.write() as session:
+        row = session.get(WarningRuleRow, "xiang_river_stage_changsha")
+        row.spec = {**row.spec, "rate": [], "forecast": None}
+    later = T0 + timedelta(hours=8)
+    # issued at 38.5 m (orange), then the gauge reads 39.2 m, still orange: the roads flood at
+    # the latest reading, not at the stage the warning changed at
+    service.ingest(batch("RG001:river_stage", [38.5] * 6, T0), "test", now=later)
+    service.ingest(batch("RG001:river_stage", [39.2], T0 + timedelta(hours=1)), "test", now=later)
+    with service.db.read() as session:
+        roads, info = live_road_state(session, small_city)
+        warning = session.scalars(select(LiveWarning)).one()
+    assert (warning.level, warning.value) == ("orange", 38.5)
+    assert info["stage_m"] == 39.2 and info["warning_ids"] == [warning.id]
+    depth = edge_flood_depth(small_city, flood_depth(small_city.dem, small_city.rivers, 39.2))
+    expected = edge_state(small_city, depth)
+    assert info["closed_edges"] == int((~expected["open"]).sum()) > 0
+    pd.testing.assert_frame_equal(roads, expected)
+    # a lifted warning leaves the roads intact again
+    with service.db.write() as session:
+        session.get(LiveWarning, warning.id).status = "lifted"
+    with service.db.read() as session:
+        assert live_road_state(session, small_city)[1]["stage_m"] is None

@@ -18,7 +18,7 @@ open incident of that datastream.
 
 **Dispatch** (:func:`dispatch_incidents`) sends rescue teams of the twin's fire stations and
 hospitals (:func:`resilientcity.decision.dispatch.rescue_stations`) to the triaged incidents,
-each placed on its nearest road node, on the intact roads, keeping the teams already sent to
+each placed on its nearest road node, on the roads as the river floods them now (intact without an active river warning), keeping the teams already sent to
 incidents still ``dispatched`` (:func:`~resilientcity.decision.dispatch.replan`).
 """
 
@@ -46,7 +46,6 @@ from resilientcity.decision.dispatch import (
     rescue_stations,
 )
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.network.roads import edge_state
 from resilientcity.operations.access import ANONYMOUS, Principal, audit
 from resilientcity.operations.models import (
     Agency,
@@ -55,6 +54,7 @@ from resilientcity.operations.models import (
     WarningEvent,
     utcnow,
 )
+from resilientcity.operations.nowcast import live_road_state
 from resilientcity.operations.response import SYSTEM, Conflict, Forbidden, NotFound
 from resilientcity.twin.city import City
 
@@ -528,7 +528,9 @@ def dispatch_incidents(
     fire stations and hospitals with ``teams_per_station`` teams of ``jobs_per_team`` jobs each
     (assumptions of :func:`~resilientcity.decision.dispatch.rescue_stations`); the teams still on
     incidents ``dispatched`` earlier stay there and use up their stations' jobs. Travel minutes
-    are on the intact roads (live road closures are not known to the store). Served incidents
+    are on the roads as the river floods them now
+    (:func:`~resilientcity.operations.nowcast.live_road_state`: the highest stage of the active
+    river-stage warnings; intact roads without one). Served incidents
     get ``dispatch`` = ``{"stations": [{station_id, kind, teams, travel_min}], "teams",
     "response_min", "node_id", "planned_at"}`` and status ``dispatched``; unserved ones keep
     ``triaged`` with ``dispatch`` = ``{"reason", "node_id", "planned_at"}``.
@@ -542,7 +544,9 @@ def dispatch_incidents(
     -------
     dict
         ``planned``, ``served``, ``unserved``, ``mean_response_min`` (``None`` when nothing is
-        served) and ``incidents``: per incident ``id``, ``status``, ``stations`` or ``reason``.
+        served), ``roads`` (the flood stage planned on, ``None`` for intact roads, and the
+        closed edges; absent when nothing was triaged) and ``incidents``: per incident ``id``,
+        ``status``, ``stations`` or ``reason``.
     """
     now = utcnow() if now is None else now
     if principal.role not in ("admin", "operator"):
@@ -574,7 +578,9 @@ def dispatch_incidents(
         }
     )
     stations = rescue_stations(city, teams_per_station, jobs_per_team)
-    minutes = dispatch_travel_minutes(city, edge_state(city), stations, frame)
+    roads, flooded = live_road_state(session, city)
+    summary["roads"] = flooded
+    minutes = dispatch_travel_minutes(city, roads, stations, frame)
     dispatched = session.scalars(select(Incident).where(Incident.status == "dispatched")).all()
     fixed = _fixed_plan(dispatched)
     known = set(stations["station_id"])

@@ -37,11 +37,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+import pandas as pd
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from resilientcity.hazard.flood import river_flood_scenario
+from resilientcity.hazard.flood import flood_depth, river_flood_scenario
 from resilientcity.impact.assess import scenario_impact
+from resilientcity.network.roads import edge_flood_depth, edge_state
 from resilientcity.operations.db import Database
 from resilientcity.operations.models import (
     Datastream,
@@ -58,6 +60,7 @@ from resilientcity.warning import LEVELS, WarningRule
 __all__ = [
     "CRITICAL_KINDS",
     "NowcastCache",
+    "live_road_state",
     "mark_nowcasts",
     "nowcast_for_stage",
     "run_pending_nowcasts",
@@ -226,6 +229,7 @@ class NowcastCache:
     city: City
     by_stage: dict[float, dict[str, Any]] = field(default_factory=dict)
     library: VulnerabilityLibrary | None = None
+    roads_by_stage: dict[float, pd.DataFrame] = field(default_factory=dict)
 
     def get(self, stage_m: float, source: str) -> dict[str, Any]:
         """The nowcast at ``stage_m`` rounded to :data:`STAGE_STEP_M`, computed once."""
@@ -236,6 +240,20 @@ class NowcastCache:
             self.by_stage[key] = nowcast_for_stage(self.city, key, library=self.library)
         return {**self.by_stage[key], "stage_source": source, "stage_unrounded_m": stage_m}
 
+    def roads(self, stage_m: float) -> pd.DataFrame:
+        """:func:`~resilientcity.network.roads.edge_state` of the roads flooded by the river at
+        ``stage_m`` (rounded to :data:`STAGE_STEP_M`), computed once."""
+        key = _rounded(stage_m)
+        if key not in self.roads_by_stage:
+            city = self.city
+            offset = float(city.metadata.get("stage_datum_offset_m", 0.0))
+            if city.dem is None or len(city.rivers) == 0:
+                self.roads_by_stage[key] = edge_state(city)
+            else:
+                grid = flood_depth(city.dem, city.rivers, key + offset)
+                self.roads_by_stage[key] = edge_state(city, edge_flood_depth(city, grid))
+        return self.roads_by_stage[key]
+
 
 _CACHES: dict[int, NowcastCache] = {}
 
@@ -245,6 +263,57 @@ def _cache_of(city: City) -> NowcastCache:
     if cache is None or cache.city is not city:
         cache = _CACHES[id(city)] = NowcastCache(city)
     return cache
+
+
+def live_road_state(session: Session, city: City) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The roads as the river floods them now, for planning on the live network.
+
+    The stage is the highest over the active river-stage warnings of the larger of the
+    warning's nowcast stage (:func:`warning_stage`: observed or forecast) and the latest
+    observation of its gauge; the roads are those of the river flood at that stage
+    (:func:`~resilientcity.network.roads.edge_state`: closed at 0.30 m of water, slowed below).
+    Without an active river-stage warning the roads are intact.
+
+    Returns
+    -------
+    tuple
+        The edge state (one row per road edge, ``open``, ``speed_factor``, ``reason``) and a
+        description: ``stage_m`` (``None`` when intact), ``warning_ids``, ``closed_edges``.
+    """
+    active = session.scalars(
+        select(LiveWarning)
+        .join(Datastream, Datastream.id == LiveWarning.datastream_id)
+        .where(LiveWarning.status == "active", Datastream.observed_property == RIVER_STAGE)
+        .order_by(LiveWarning.id)
+    ).all()
+    stages: list[float] = []
+    for warning in active:
+        latest = session.scalar(
+            select(Observation.result)
+            .where(
+                Observation.datastream_id == warning.datastream_id,
+                Observation.phenomenon_time
+                == select(func.max(Observation.phenomenon_time))
+                .where(Observation.datastream_id == warning.datastream_id)
+                .scalar_subquery(),
+            )
+            .limit(1)
+        )
+        candidates = [warning_stage(session, warning)[0]]
+        if latest is not None:
+            candidates.append(float(latest))
+        stage = max(c for c in candidates if math.isfinite(c)) if candidates else math.nan
+        if math.isfinite(stage):
+            stages.append(stage)
+    if not stages:
+        return edge_state(city), {"stage_m": None, "warning_ids": [], "closed_edges": 0}
+    stage = max(stages)
+    state = _cache_of(city).roads(stage)
+    return state, {
+        "stage_m": _rounded(stage),
+        "warning_ids": [w.id for w in active],
+        "closed_edges": int((~state["open"]).sum()),
+    }
 
 
 def run_pending_nowcasts(db: Database, city: City, now: datetime | None = None) -> int:
