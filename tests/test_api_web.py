@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from api_support import TestClient, api_service, auth, client, observations, tokens
 from ops_support import postgres_database
 from resilientcity.api.app import create_app
-from resilientcity.api.web import maplibre_dist, maplibre_version
+from resilientcity.api.web import maplibre_dist, maplibre_version, static_folder
 from resilientcity.operations.access import create_token
 from resilientcity.operations.service import Service, ServiceSettings
 
@@ -69,6 +69,9 @@ def test_page_and_static_files(client):
     again = client.get("/static/app.js", headers={"If-None-Match": app_js.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert client.get("/static/no-such-file.js").status_code == 404
+    # every module of the page is preloaded (no request waterfall through the imports)
+    for module in sorted((static_folder()).glob("*.js")):
+        assert f'<link rel="modulepreload" href="/static/{module.name}">' in page.text, module
 
 
 def test_maplibre_is_served_from_its_npm_package(client):

@@ -6,7 +6,7 @@ import { fmtDate, initialLanguage, onLanguageChange, setLanguage } from "./i18n.
 import { dispatchIncidents, initIncidents, loadIncidents, rerenderIncidents, triageIncident } from "./incidents.js";
 import { initLogin, isStaff, onSessionChange, refreshSession, rerenderLogin } from "./login.js";
 import {
-  initMap, mapSummary, onAssetClick, onCellClick, refreshLive, relabelMap, resizeMap, screenPoint, setLayerVisible,
+  initMap, loadMapLibrary, mapSummary, onAssetClick, onCellClick, refreshLive, relabelMap, resizeMap, screenPoint, setLayerVisible,
 } from "./map.js";
 import { initResilience, loadResilience, rerenderResilience, resizeResilience } from "./resilience.js";
 import { initScenarios, loadHistory, rerenderScenarios, resizeScenarioCharts } from "./scenarios.js";
@@ -59,6 +59,7 @@ function tickClock() {
 }
 
 async function main() {
+  loadMapLibrary()?.catch(() => {}); // initMap reports a failure
   await setLanguage(initialLanguage());
   const select = document.getElementById("lang-select");
   select.value = document.documentElement.lang.startsWith("zh") ? "zh" : "en";

@@ -28,24 +28,36 @@ const onBase = (layer) => ["==", ["get", "layer"], layer];
 const radius = (fallback) => ["coalesce", ["get", "radius"], fallback];
 
 // Style layers bottom to top: id, the toggle that shows it, its source, and its MapLibre spec.
+// The base layers share one line and one circle program (colour, width, radius and stroke all
+// read from the features): a software WebGL renderer compiles each program variant at its first
+// draw, 50–130 ms apiece on this machine's Chromium.
+const lineColour = (fallback) => ["coalesce", ["get", "color"], fallback];
+const lineWidth = (fallback) => ["coalesce", ["get", "width"], fallback];
+// A circle of the base map: fill, radius, and a white outline of `stroke` px (an expression).
+const baseCircle = (r, stroke) => ({
+  "circle-color": ["get", "color"],
+  "circle-radius": radius(r),
+  "circle-stroke-color": ["case", ["has", "color"], "#ffffff", "#ffffff"],
+  "circle-stroke-width": typeof stroke === "number" ? ["case", ["has", "color"], stroke, stroke] : stroke,
+});
 const STYLE = [
   // H3 cell outlines from zoom 12 on: city-wide they are clutter, and the costliest layer to draw
   // in a software renderer (the whole grid at once)
   ["zones-h3", "zones", "base", { type: "line", minzoom: 12, filter: ["all", onBase("zones"), ["==", ["get", "part"], "h3"]],
-    paint: { "line-color": "rgba(80,80,80,0.35)", "line-width": 0.6 } }],
+    paint: { "line-color": lineColour("rgba(80,80,80,0.35)"), "line-width": lineWidth(0.6) } }],
   ["zones-district", "zones", "base", { type: "line", filter: ["all", onBase("zones"), ["==", ["get", "part"], "district"]],
-    paint: { "line-color": "#444444", "line-width": 1.6, "line-dasharray": [4, 3] } }],
+    paint: { "line-color": lineColour("#444444"), "line-width": lineWidth(1.8) } }],
   ["rivers", "rivers", "base", { type: "line", filter: onBase("rivers"),
-    paint: { "line-color": "#3a7bd5", "line-width": ["get", "width"] } }],
+    paint: { "line-color": lineColour("#3a7bd5"), "line-width": lineWidth(2) } }],
   ["roads", "roads", "base", { type: "line", filter: onBase("roads"),
-    paint: { "line-color": ["get", "color"], "line-width": ["get", "width"] } }],
+    paint: { "line-color": lineColour("#a3a3a3"), "line-width": lineWidth(1) } }],
   ["buildings", "buildings", "base", { type: "circle", filter: onBase("buildings"),
-    paint: { "circle-color": ["get", "color"], "circle-radius": radius(2.5), "circle-opacity": 0.8,
-      "circle-stroke-color": "#ffffff", "circle-stroke-width": ["case", ["has", "cell"], 0.5, 0] } }],
-  ["facilities", "facilities", "base", { type: "circle", filter: onBase("facilities"),
-    paint: { "circle-color": ["get", "color"], "circle-radius": radius(4), "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } }],
-  ["sensors", "sensors", "base", { type: "circle", filter: onBase("sensors"),
-    paint: { "circle-radius": 5, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": ["get", "color"], "circle-stroke-width": 2 } }],
+    paint: { ...baseCircle(2.5, ["case", ["has", "cell"], 0.5, 0]), "circle-opacity": 0.8 } }],
+  ["facilities", "facilities", "base", { type: "circle", filter: onBase("facilities"), paint: baseCircle(4, 1) }],
+  // the sensors' outlines in their kind's colour (until the live sensors replace them)
+  ["sensors", "sensors", "base", { type: "circle", filter: onBase("sensors"), paint: {
+    "circle-color": ["case", ["has", "kind"], "rgba(0,0,0,0)", "rgba(0,0,0,0)"], "circle-radius": radius(5),
+    "circle-stroke-color": ["coalesce", ["get", "color"], "#555555"], "circle-stroke-width": ["case", ["has", "kind"], 2, 2] } }],
   ["damage", "damage", "damage", { type: "circle",
     paint: { "circle-radius": 4, "circle-opacity": 0.9, "circle-color": ["interpolate", ["linear"], ["get", "value"], ...DAMAGE_STOPS] } }],
   ["service_loss", "service_loss", "service_loss", { type: "circle",
@@ -408,14 +420,42 @@ function onMove(event) {
 
 // --- Start -------------------------------------------------------------------------------------
 
+function styleLayer([id, toggle, source, spec]) {
+  return { id, source, ...spec, layout: { visibility: styleVisible(id, toggle) ? "visible" : "none", ...(spec.layout || {}) } };
+}
+
+// The first style: the base map alone. Every source adds tiles, and every tile loaded a frame
+// before the first paint (about 0.2 s each in a software renderer), so the overlays, empty at
+// first, are added once the base map is drawn (addOverlays).
 function style(base) {
   const sources = { base: { type: "geojson", data: base.features, tolerance: 0.5 } };
-  for (const name of OVERLAY_SOURCES) sources[name] = { type: "geojson", data: EMPTY() };
-  const layers = [{ id: "background", type: "background", paint: { "background-color": "#f4f2ec" } }];
-  for (const [id, toggle, source, spec] of STYLE) {
-    layers.push({ id, source, ...spec, layout: { visibility: styleVisible(id, toggle) ? "visible" : "none", ...(spec.layout || {}) } });
-  }
+  // no background layer (one program fewer): the map's CSS background shows
+  const layers = STYLE.filter(([, , source]) => source === "base").map(styleLayer);
   return { version: 8, sources, layers };
+}
+
+function addOverlays(map) {
+  for (const name of OVERLAY_SOURCES) map.addSource(name, { type: "geojson", data: state.data[name] });
+  for (const entry of STYLE) {
+    if (entry[2] !== "base") map.addLayer(styleLayer(entry));
+  }
+}
+
+let libraryLoading = null;
+
+// Import MapLibre (its URL in <meta name="rc-maplibre">) and start its worker, once; resolves to
+// the module, or null when the server has no MapLibre. Called first thing, so that the worker
+// starts while the page's strings load.
+export function loadMapLibrary() {
+  const url = document.querySelector('meta[name="rc-maplibre"]').content;
+  if (!url) return null;
+  if (!libraryLoading) {
+    libraryLoading = import(url).then((lib) => {
+      lib.prewarm();
+      return lib;
+    });
+  }
+  return libraryLoading;
 }
 
 async function baseMap() {
@@ -429,14 +469,14 @@ export async function initMap() {
   const div = document.getElementById("map");
   const status = document.getElementById("map-status");
   status.textContent = t("map.loading");
-  const url = document.querySelector('meta[name="rc-maplibre"]').content;
-  if (!url) {
+  const library = loadMapLibrary();
+  if (!library) {
     status.textContent = t("map.no_library");
     return false;
   }
   let base;
   try {
-    [state.lib, base] = await Promise.all([import(url), baseMap()]);
+    [state.lib, base] = await Promise.all([library, baseMap()]);
   } catch (error) {
     status.textContent = `${t("map.failed")}: ${error instanceof ApiError ? error.message : error}`;
     throw error;
@@ -465,6 +505,7 @@ export async function initMap() {
   map.on("error", (event) => console.error("map:", event.error && event.error.message));
   await new Promise((resolve) => map.once("idle", resolve));
   window.__mapPaintedAt = performance.now();
+  addOverlays(map);
   state.map = map;
   state.popup = new state.lib.Popup({ closeButton: false, closeOnClick: false, maxWidth: "320px", offset: 8 });
   status.textContent = "";
