@@ -130,6 +130,10 @@ def test_each_rejected_value_is_quarantined_with_its_reason(client, tokens, api_
     ).json()
     assert len(wrong) == 1
     assert wrong[0]["payload"] == '[31.0,"2026-07-01T02:00:00Z","cm"]'
+    conflict = client.get(
+        "/api/quarantine", params={"reason": "conflict"}, headers=auth(tokens["admin"])
+    ).json()
+    assert conflict[0]["payload"] == '[31.5,"2026-07-01T00:00:00Z","m"]'  # JSON, as sent
     assert "cm" in wrong[0]["detail"] and wrong[0]["source"] == "http"
     assert _count(api_service, Quarantined) == 7
 

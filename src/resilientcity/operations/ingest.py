@@ -27,7 +27,12 @@ from sqlalchemy.orm import Session
 
 from resilientcity.operations.live_warnings import WarningRound
 from resilientcity.operations.models import Datastream, Quarantined, Sensor, utcnow
-from resilientcity.operations.validation import DatastreamIndex, DatastreamInfo, check_observations
+from resilientcity.operations.validation import (
+    DatastreamIndex,
+    DatastreamInfo,
+    as_text,
+    check_observations,
+)
 
 __all__ = ["IngestResult", "WarningHook", "datastream_index", "ingest"]
 
@@ -377,7 +382,7 @@ def ingest(
                     for s in conflicts["stored"]
                 ],
                 "payload": (
-                    payload.iloc[conflicts["position"]].astype(str).to_numpy()
+                    [as_text(r) for r in payload.iloc[conflicts["position"]]]
                     if payload is not None
                     else ""
                 ),

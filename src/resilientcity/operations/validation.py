@@ -38,6 +38,7 @@ __all__ = [
     "REASONS",
     "DatastreamIndex",
     "DatastreamInfo",
+    "as_text",
     "check_observations",
 ]
 
@@ -195,7 +196,7 @@ def _times(raw: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray]:
     return pd.DatetimeIndex(times), has_offset & ~pd.isna(times)
 
 
-def _as_text(payload: object) -> str:
+def as_text(payload: object) -> str:
     """A payload as text: text as it is, anything else (a parsed JSON row) as JSON."""
     if payload is None or (isinstance(payload, float) and np.isnan(payload)):
         return ""
@@ -316,10 +317,10 @@ def check_observations(
     rejected = pd.DataFrame(
         {
             "position": positions[bad],
-            "datastream": [_as_text(r) for r in refs.to_numpy(dtype=object)[bad]],
+            "datastream": [as_text(r) for r in refs.to_numpy(dtype=object)[bad]],
             "reason": reason[bad],
             "detail": detail[bad],
-            "payload": [_as_text(p) for p in raw],
+            "payload": [as_text(p) for p in raw],
         }
     )
     return accepted, rejected
