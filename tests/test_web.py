@@ -70,7 +70,8 @@ def _raise_river_warning(web: Web) -> None:
 
 def _map(page: Any) -> dict[str, Any]:
     """What the map draws (``window.rc.mapSummary()``): base features per layer and their ids,
-    features per overlay source, the style layers with their toggle and visibility."""
+    features per overlay source, the style layers with their toggles, and per toggle whether the
+    map draws it (read back from MapLibre's style: visibility and filters)."""
     summary: dict[str, Any] = page.evaluate("window.rc.mapSummary()")
     return summary
 
@@ -94,7 +95,7 @@ def test_page_loads_and_draws_the_city(page: Any, web: Web, tmp_path: Path) -> N
     drawn = _map(page)
     assert set(drawn["base"]) == BASE_LAYERS | {"sensors"}
     assert drawn["aggregated"] is False
-    toggles = {layer["toggle"] for layer in drawn["layers"]}
+    toggles = {t for layer in drawn["layers"] for t in layer["toggles"] if t}
     assert BASE_LAYERS | {"sensors", "warnings", "incidents", "damage", "closed_roads"} <= toggles
     assets = web.city.assets
     facilities = set(assets.loc[assets["kind"] != "building", "asset_id"].astype(str))
@@ -115,8 +116,9 @@ def test_page_loads_and_draws_the_city(page: Any, web: Web, tmp_path: Path) -> N
     assert "岳麓区" in labels and len(labels) == 6
     # switching a layer off hides every style layer of that toggle, and only those
     page.uncheck("#layer-toggles input[data-layer=roads]")
-    after = {layer["id"]: layer["visible"] for layer in _map(page)["layers"]}
+    after = _map(page)["drawn"]
     assert after["roads"] is False and after["rivers"] is True and after["facilities"] is True
+    assert drawn["drawn"]["roads"] is True
     page.screenshot(path=tmp_path / "map.png")
     assert page.errors == []
 

@@ -25,39 +25,34 @@ const OVERLAY_TOGGLES = ["damage", "service_loss", "closed_roads", "incidents", 
 const CLICK_PX = 5;
 
 const onBase = (layer) => ["==", ["get", "layer"], layer];
-const radius = (fallback) => ["coalesce", ["get", "radius"], fallback];
 
-// Style layers bottom to top: id, the toggle that shows it, its source, and its MapLibre spec.
-// The base layers share one line and one circle program (colour, width, radius and stroke all
-// read from the features): a software WebGL renderer compiles each program variant at its first
-// draw, 50–130 ms apiece on this machine's Chromium.
-const lineColour = (fallback) => ["coalesce", ["get", "color"], fallback];
-const lineWidth = (fallback) => ["coalesce", ["get", "width"], fallback];
-// A circle of the base map: fill, radius, and a white outline of `stroke` px (an expression).
-const baseCircle = (r, stroke) => ({
-  "circle-color": ["get", "color"],
-  "circle-radius": radius(r),
-  "circle-stroke-color": ["case", ["has", "color"], "#ffffff", "#ffffff"],
-  "circle-stroke-width": typeof stroke === "number" ? ["case", ["has", "color"], stroke, stroke] : stroke,
-});
+// The base map's line and point layers (properties.layer), each drawn by one style layer: a
+// software WebGL renderer (Chromium without a GPU) pays for every style layer per tile and frame,
+// and compiles every program variant at its first draw (50–130 ms apiece on this machine).
+const BASE_LINES = ["zones", "rivers", "roads"];
+const BASE_POINTS = ["buildings", "facilities", "sensors"];
+// A value per base layer: ["match", layer, layer1, value1, …, fallback].
+const byLayer = (pairs, fallback) => ["match", ["get", "layer"], ...pairs, fallback];
+
+// Style layers bottom to top: id, the toggle (or, for the base layers, the toggles) that show it,
+// its source, and its MapLibre spec.
 const STYLE = [
-  // H3 cell outlines from zoom 12 on: city-wide they are clutter, and the costliest layer to draw
-  // in a software renderer (the whole grid at once)
+  // H3 cell outlines from zoom 12 on: city-wide they are clutter
   ["zones-h3", "zones", "base", { type: "line", minzoom: 12, filter: ["all", onBase("zones"), ["==", ["get", "part"], "h3"]],
-    paint: { "line-color": lineColour("rgba(80,80,80,0.35)"), "line-width": lineWidth(0.6) } }],
-  ["zones-district", "zones", "base", { type: "line", filter: ["all", onBase("zones"), ["==", ["get", "part"], "district"]],
-    paint: { "line-color": lineColour("#444444"), "line-width": lineWidth(1.8) } }],
-  ["rivers", "rivers", "base", { type: "line", filter: onBase("rivers"),
-    paint: { "line-color": lineColour("#3a7bd5"), "line-width": lineWidth(2) } }],
-  ["roads", "roads", "base", { type: "line", filter: onBase("roads"),
-    paint: { "line-color": lineColour("#a3a3a3"), "line-width": lineWidth(1) } }],
-  ["buildings", "buildings", "base", { type: "circle", filter: onBase("buildings"),
-    paint: { ...baseCircle(2.5, ["case", ["has", "cell"], 0.5, 0]), "circle-opacity": 0.8 } }],
-  ["facilities", "facilities", "base", { type: "circle", filter: onBase("facilities"), paint: baseCircle(4, 1) }],
-  // the sensors' outlines in their kind's colour (until the live sensors replace them)
-  ["sensors", "sensors", "base", { type: "circle", filter: onBase("sensors"), paint: {
-    "circle-color": ["case", ["has", "kind"], "rgba(0,0,0,0)", "rgba(0,0,0,0)"], "circle-radius": radius(5),
-    "circle-stroke-color": ["coalesce", ["get", "color"], "#555555"], "circle-stroke-width": ["case", ["has", "kind"], 2, 2] } }],
+    paint: { "line-color": "rgba(80,80,80,0.35)", "line-width": 0.6 } }],
+  // district outlines, rivers and roads (in the features' order), styled by the features
+  ["base-lines", BASE_LINES, "base", { type: "line", paint: {
+    "line-color": ["coalesce", ["get", "color"], byLayer(["zones", "#444444", "rivers", "#3a7bd5"], "#a3a3a3")],
+    "line-width": ["coalesce", ["get", "width"], byLayer(["zones", 1.8], 1)],
+  } }],
+  // buildings (or their cells), facilities, and the sensors' outlines until the live ones come
+  ["base-points", BASE_POINTS, "base", { type: "circle", paint: {
+    "circle-color": byLayer(["sensors", "rgba(0,0,0,0)"], ["get", "color"]),
+    "circle-radius": ["coalesce", ["get", "radius"], byLayer(["buildings", 2.5, "sensors", 5], 4)],
+    "circle-opacity": byLayer(["buildings", 0.8], 1),
+    "circle-stroke-color": byLayer(["sensors", ["get", "color"]], "#ffffff"),
+    "circle-stroke-width": ["case", ["has", "cell"], 0.5, byLayer(["buildings", 0, "sensors", 2], 1)],
+  } }],
   ["damage", "damage", "damage", { type: "circle",
     paint: { "circle-radius": 4, "circle-opacity": 0.9, "circle-color": ["interpolate", ["linear"], ["get", "value"], ...DAMAGE_STOPS] } }],
   ["service_loss", "service_loss", "service_loss", { type: "circle",
@@ -74,7 +69,7 @@ const STYLE = [
     paint: { "circle-radius": 8, "circle-color": "#7b1fa2", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } }],
 ];
 // Style layers a click or the pointer may hit, top first.
-const CLICKABLE = ["incidents", "live_sensors", "facilities", "buildings", "damage"];
+const CLICKABLE = ["incidents", "live_sensors", "base-points", "damage"];
 
 const EMPTY = () => ({ type: "FeatureCollection", features: [] });
 
@@ -201,14 +196,26 @@ export function setLayerVisible(layer, visible) {
   if (layer === "zones") drawLabels();
 }
 
+// The base layers of `toggles` shown now (the live sensors replace the base ones).
+function shownOf(toggles) {
+  return toggles.filter((l) => !state.hidden.has(l) && !(l === "sensors" && state.liveDrawn));
+}
+
 function styleVisible(id, toggle) {
-  if (toggle && state.hidden.has(toggle)) return false;
-  return !(id === "sensors" && state.liveDrawn); // the live sensors replace the base ones
+  if (Array.isArray(toggle)) return shownOf(toggle).length > 0;
+  return !(toggle && state.hidden.has(toggle));
+}
+
+// The filter of a style layer drawing several base layers: those shown.
+function baseFilter(id, toggles) {
+  const shown = ["in", ["get", "layer"], ["literal", shownOf(toggles)]];
+  return id === "base-lines" ? ["all", shown, ["!=", ["get", "part"], "h3"]] : shown;
 }
 
 function applyVisibility() {
   if (!state.map) return;
   for (const [id, toggle] of STYLE) {
+    if (Array.isArray(toggle)) state.map.setFilter(id, baseFilter(id, toggle));
     state.map.setLayoutProperty(id, "visibility", styleVisible(id, toggle) ? "visible" : "none");
   }
 }
@@ -353,6 +360,11 @@ function featuresAt(p) {
   return state.map.queryRenderedFeatures(box, { layers });
 }
 
+// The layer a clicked feature belongs to: its base layer, or its overlay.
+function layerOf(feature) {
+  return feature.layer.id === "base-points" ? feature.properties.layer : feature.layer.id;
+}
+
 function onClick(event) {
   if (state.pickHandler) {
     const { lng, lat } = event.lngLat;
@@ -365,7 +377,8 @@ function onClick(event) {
   const feature = featuresAt(event.point)[0];
   if (!feature) return;
   const p = feature.properties;
-  const layer = feature.layer.id;
+  const layer = layerOf(feature);
+  if (layer === "sensors") return; // the base map's sensors: the live ones have the details
   if (layer === "buildings" && p.cell !== undefined) {
     if (state.cellHandler) state.cellHandler(String(p.cell));
     return;
@@ -378,7 +391,7 @@ function onClick(event) {
 
 function hoverHtml(feature) {
   const p = feature.properties;
-  switch (feature.layer.id) {
+  switch (layerOf(feature)) {
     case "facilities":
       return `<b>${escapeHtml(p.id)} ${escapeHtml(p.name || "")}</b><br>${escapeHtml(tOr(`kinds.${p.kind}`, p.kind))}`;
     case "buildings":
@@ -421,7 +434,8 @@ function onMove(event) {
 // --- Start -------------------------------------------------------------------------------------
 
 function styleLayer([id, toggle, source, spec]) {
-  return { id, source, ...spec, layout: { visibility: styleVisible(id, toggle) ? "visible" : "none", ...(spec.layout || {}) } };
+  const filter = Array.isArray(toggle) ? { filter: baseFilter(id, toggle) } : {};
+  return { id, source, ...spec, ...filter, layout: { visibility: styleVisible(id, toggle) ? "visible" : "none", ...(spec.layout || {}) } };
 }
 
 // The first style: the base map alone. Every source adds tiles, and every tile loaded a frame
@@ -545,10 +559,17 @@ export function mapSummary() {
     if (id !== undefined) (ids[layer] = ids[layer] || []).push(String(id));
   }
   const sources = Object.fromEntries(OVERLAY_SOURCES.map((s) => [s, count(s)]));
-  const layers = STYLE.map(([id, toggle, source]) => ({
-    id, toggle, source, visible: state.map.getLayoutProperty(id, "visibility") !== "none",
-  }));
-  return { base, ids, sources, layers, aggregated: Boolean(state.base.aggregated) };
+  // what the map draws per toggle, read back from the style (visibility and filters)
+  const drawn = {};
+  for (const [id, toggle] of STYLE) {
+    const visible = state.map.getLayoutProperty(id, "visibility") !== "none";
+    if (Array.isArray(toggle)) {
+      const literal = JSON.stringify(state.map.getFilter(id));
+      for (const layer of toggle) drawn[layer] = (drawn[layer] || false) || (visible && literal.includes(`"${layer}"`));
+    } else if (toggle) drawn[toggle] = (drawn[toggle] || false) || visible;
+  }
+  const layers = STYLE.map(([id, toggle, source]) => ({ id, toggles: [toggle].flat(), source }));
+  return { base, ids, sources, layers, drawn, aggregated: Boolean(state.base.aggregated) };
 }
 
 export function screenPoint(lon, lat) {
