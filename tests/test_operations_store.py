@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -280,3 +281,34 @@ def test_datastream_references_resolve_by_id_name_or_digits_but_not_booleans():
     mixed = pd.Series([True, 1, 1.0, 1.5, "1", "b:stage", "x", None, [1]], dtype=object)
     assert index.resolve(mixed).tolist() == [-1, 1, 1, -1, 1, 7, -1, -1, -1]
     assert index.column(np.array([7, 1, 7]), "name").tolist() == ["b:stage", "a:stage", "b:stage"]
+
+
+def test_two_batches_racing_for_the_same_keys_store_each_once(store: Database):
+    # no rule watches these datastreams, so no engine state serialises the two batches: their
+    # inserts race for the same keys (PostgreSQL: the second waits for the first's commit)
+    with store.read() as session:
+        index = datastream_index(session)
+    streams = [d.id for d in index.by_id.values() if d.observed_property in ("load", "wind_speed")]
+    times = pd.date_range("2026-07-01", periods=400, freq="min", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "datastream": np.repeat(streams[:3], len(times)),
+            "phenomenon_time": np.tile(times.strftime("%Y-%m-%dT%H:%M:%SZ"), 3),
+            "result": 1.0,
+        }
+    )
+    start = threading.Barrier(2)
+    results = []
+
+    def one() -> None:
+        with store.write() as session:
+            start.wait(10)
+            results.append(ingest(session, frame, "http", NOW))
+
+    racers = [threading.Thread(target=one) for _ in range(2)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(60)
+    assert sorted((r.stored, r.duplicates) for r in results) == [(0, len(frame)), (len(frame), 0)]
+    assert _rows(store, Observation) == len(frame)
