@@ -4,7 +4,8 @@
 :func:`resilientcity.api.web.install_web`) on
 the small demo city under uvicorn, once per module, on a SQLite store, with one token per role
 (``admin``, ``analyst``, ``public``) and per agency (``operator:<agency>``). ``browser`` is
-Debian's Chromium driven by Playwright (skipped when either is missing, failed under CI=true);
+Debian's Chromium driven by Playwright (skipped when it, Playwright or MapLibre GL JS, which
+``make setup`` installs, is missing; failed under CI=true);
 ``page`` is a fresh browser context per test whose console errors, uncaught exceptions and 5xx
 answers are collected in ``page.errors``.
 """
@@ -23,6 +24,7 @@ from sqlalchemy import select
 
 from api_support import live_server
 from resilientcity.api.app import create_app
+from resilientcity.api.web import maplibre_version
 from resilientcity.operations.access import create_token
 from resilientcity.operations.models import Agency
 from resilientcity.operations.service import Service, ServiceSettings
@@ -99,6 +101,8 @@ def browser() -> Iterator[Any]:
     """Headless Debian Chromium under Playwright (no browser download)."""
     if CHROMIUM is None:
         _missing("Chromium is not installed (apt-get install chromium)")
+    if maplibre_version() is None:
+        _missing("MapLibre GL JS is not installed for the page's map (make setup)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
