@@ -1,11 +1,10 @@
-"""Map layers and scenario results as plain JSON for the web operations centre.
+"""Scenario results as plain JSON for the web operations centre.
 
 Pure functions from the twin and a scenario run to JSON-ready dicts (lists, numbers, strings,
-``None``): the base map (Plotly traces of the report's map, tagged with ``meta.layer`` so the
-page can toggle them, coordinates rounded to 1 m), damage and service loss aggregated to square
-cells, closed roads as line arrays with ``None`` separators, losses by sector and zone,
+``None``), coordinates in the twin's CRS rounded to 1 m: damage and service loss aggregated to
+square cells, closed roads as line arrays with ``None`` separators, losses by sector and zone,
 evacuation and relief summaries, recovery curves, and the chain of causes of an asset that is
-down. The drawing itself reuses :mod:`resilientcity.report.figures`.
+down. The base map itself is :mod:`resilientcity.web.map_layers` (GeoJSON for MapLibre).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from resilientcity.assessment.indicators import dimensions
@@ -29,21 +27,8 @@ from resilientcity.impact.results import ScenarioImpact
 from resilientcity.network.cascade import CascadeResult
 from resilientcity.report.assessment import TOP_OBSTACLES
 from resilientcity.report.figures import (
-    _KINDS,
-    _OCCUPANCY,
-    _SENSORS,
-    MAX_BUILDINGS,
-    _building_cell_traces,
-    _building_traces,
-    _facility_traces,
     _lines_xy,
-    _ordered,
     _points_xy,
-    _river_traces,
-    _road_traces,
-    _sensor_traces,
-    _zone_traces,
-    map_layout,
 )
 from resilientcity.report.recovery import _building_loss
 from resilientcity.scenario.network_stage import NetworkStage
@@ -51,9 +36,7 @@ from resilientcity.twin.city import City
 
 __all__ = [
     "CELL_M",
-    "MAP_LAYERS",
     "TOP_SHELTERS",
-    "base_map",
     "cascade_chain",
     "cell_layer",
     "city_box",
@@ -68,8 +51,6 @@ __all__ = [
     "service_loss_layer",
 ]
 
-#: The layers of the base map (``meta.layer`` of its traces), bottom to top.
-MAP_LAYERS: tuple[str, ...] = ("zones", "rivers", "roads", "buildings", "facilities", "sensors")
 #: Side (m) of the square cells that the damage and service-loss layers are aggregated to.
 CELL_M = 250.0
 #: Shelters listed in the evacuation block (the fullest first).
@@ -118,61 +99,6 @@ def _metres(values: Any) -> list[int | None]:
     return [int(v) if math.isfinite(v) else None for v in np.round(arr).tolist()]
 
 
-def _trace_dict(trace: Any, layer: str, customdata: Sequence[str] | None = None) -> dict[str, Any]:
-    """A Plotly trace as a JSON-ready dict tagged with its layer, coordinates in whole metres."""
-    data = trace.to_plotly_json()
-    for axis in ("x", "y"):
-        if axis in data:
-            data[axis] = _metres(data[axis])
-    if customdata is not None:
-        data["customdata"] = list(customdata)
-    data["meta"] = {"layer": layer}
-    return dict(json_ready(data, 2))
-
-
-def _split_ids(values: pd.Series, styles: Any, ids: pd.Series) -> list[list[str]]:
-    """The ids of each trace made by ``figures._split`` from ``values``, in its trace order."""
-    codes = values.astype("str").to_numpy()
-    id_array = ids.astype("str").to_numpy()
-    return [id_array[codes == v].tolist() for v in _ordered(codes, styles)]
-
-
-def _cell_keys(trace: Any) -> list[str]:
-    """The cell of every marker of a building-cell trace (its hover text starts with the key)."""
-    return [str(t).split("<br>", 1)[0] for t in trace.text]
-
-
-def _building_layer(city: City, max_buildings: int) -> tuple[list[dict[str, Any]], bool]:
-    assets = city.assets
-    is_building = (assets["kind"] == "building").to_numpy()
-    b = assets[is_building]
-    x, y = _points_xy(b.geometry)
-    if len(b) > max_buildings:
-        traces = _building_cell_traces(b, x, y, city.zones)
-        out = [_trace_dict(t, "buildings", _cell_keys(t)) for t in traces]
-        for entry in out:
-            entry["meta"]["aggregated"] = True
-        return out, True
-    traces = _building_traces(b, x, y)
-    ids = _split_ids(b["occupancy"], _OCCUPANCY, b["asset_id"])
-    return [_trace_dict(t, "buildings", i) for t, i in zip(traces, ids, strict=True)], False
-
-
-def _facility_layer(city: City) -> list[dict[str, Any]]:
-    f = city.assets[(city.assets["kind"] != "building").to_numpy()]
-    x, y = _points_xy(f.geometry)
-    traces = _facility_traces(f, x, y)
-    ids = _split_ids(f["kind"], _KINDS, f["asset_id"])
-    return [_trace_dict(t, "facilities", i) for t, i in zip(traces, ids, strict=True)]
-
-
-def _sensor_layer(city: City) -> list[dict[str, Any]]:
-    s = city.sensors
-    traces = _sensor_traces(s)
-    ids = _split_ids(s["kind"], _SENSORS, s["sensor_id"])
-    return [_trace_dict(t, "sensors", i) for t, i in zip(traces, ids, strict=True)]
-
-
 def city_box(city: City) -> tuple[float, float, float, float]:
     """``(xmin, ymin, xmax, ymax)`` of the assets, road nodes and zones in the city's CRS."""
     boxes = np.array(
@@ -190,40 +116,6 @@ def city_box(city: City) -> tuple[float, float, float, float]:
         float(boxes[:, 2].max()),
         float(boxes[:, 3].max()),
     )
-
-
-def base_map(city: City, max_buildings: int = MAX_BUILDINGS) -> dict[str, Any]:
-    """The twin's base map as Plotly JSON: ``crs``, ``bounds``, ``traces`` and ``layout``.
-
-    Parameters
-    ----------
-    city
-        The twin (coordinates stay in its projected CRS, metres).
-    max_buildings
-        Above this many buildings they are aggregated to H3 cells (one marker per cell, its
-        ``customdata`` the cell key and ``meta.aggregated`` true); below, one marker per
-        building with its asset id as ``customdata``.
-
-    Returns
-    -------
-    dict
-        ``crs`` (e.g. ``"EPSG:32649"``), ``bounds`` ``[xmin, ymin, xmax, ymax]`` (m), ``traces``
-        (each with ``meta.layer`` one of :data:`MAP_LAYERS`; facility and building markers carry
-        asset ids, sensor markers sensor ids in ``customdata``) and ``layout`` (the report
-        map's layout: equal aspect, pan, district names). The terrain is left out.
-    """
-    buildings, aggregated = _building_layer(city, max_buildings)
-    traces = [_trace_dict(t, "zones") for t in _zone_traces(city.zones, aggregated)]
-    traces += [_trace_dict(t, "rivers") for t in _river_traces(city.rivers)]
-    traces += [_trace_dict(t, "roads") for t in _road_traces(city)]
-    traces += buildings + _facility_layer(city) + _sensor_layer(city)
-    layout = json_ready(map_layout(go.Figure(), city).layout.to_plotly_json(), 2)
-    return {
-        "crs": city.crs.to_string(),
-        "bounds": [round(v) for v in city_box(city)],
-        "traces": traces,
-        "layout": layout,
-    }
 
 
 def cell_layer(
