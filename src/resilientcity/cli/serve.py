@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from resilientcity.cli._console import console, err_console
 from resilientcity.cli.twin import SizeOption, _check_size
 from resilientcity.operations.db import DEFAULT_URL
+
+if TYPE_CHECKING:
+    from resilientcity.operations.service import ServiceSettings
 
 DbOption = Annotated[
     str,
@@ -39,6 +42,15 @@ def serve(
         bool,
         typer.Option("--no-seed", help="Do not fill an empty store with the city's sensors."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="API worker processes (several serve many clients at once; the store is "
+            "prepared and the MQTT subscriber runs once, in the parent process).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the operations service: REST API (docs at /docs), warnings, plans, incidents."""
     import uvicorn
@@ -53,7 +65,42 @@ def serve(
     settings = ServiceSettings(
         db_url=db, mqtt=mqtt, city_size=size, twin=twin, seed_demo=not no_seed
     )
-    uvicorn.run(create_app(settings), host=host, port=port)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port)
+    else:
+        _serve_workers(settings, host, port, workers)
+
+
+def _serve_workers(settings: ServiceSettings, host: str, port: int, workers: int) -> None:
+    """``serve --workers N``: prepare the store once, subscribe to MQTT here, fork the API."""
+    import os
+
+    import uvicorn
+
+    from resilientcity.api.app import SETTINGS_ENV, prepare_store, settings_to_environment
+    from resilientcity.operations.mqtt import start_mqtt
+    from resilientcity.operations.service import Service
+    from resilientcity.operations.workers import install_response_hooks
+
+    service = Service(settings)
+    prepare_store(service)  # migrations and seeding once, before any worker starts
+    os.environ[SETTINGS_ENV] = settings_to_environment(settings)
+    ingestor = None
+    try:
+        if settings.mqtt is not None:
+            install_response_hooks(service)
+            ingestor = start_mqtt(service, settings.mqtt)
+        uvicorn.run(
+            "resilientcity.api.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+        )
+    finally:
+        if ingestor is not None:
+            ingestor.stop()
+        service.db.dispose()
 
 
 def mqtt_ingest(
@@ -74,9 +121,13 @@ def mqtt_ingest(
     """Store observations from an MQTT broker, without the REST API (stop with Ctrl+C)."""
     from resilientcity.operations.mqtt import MqttIngestor, parse_address
     from resilientcity.operations.service import Service, ServiceSettings
+    from resilientcity.operations.workers import install_response_hooks
 
     host, port = parse_address(mqtt)
     service = Service(ServiceSettings(db_url=db, mqtt=mqtt, seed_demo=False))
+    # warnings raised here activate plans, open sensor incidents and queue nowcasts (which
+    # `serve`'s background thread computes) exactly as when `serve --mqtt` subscribes
+    install_response_hooks(service)
     service.db.upgrade()
     if not len(service.datastreams()):
         err_console.print(

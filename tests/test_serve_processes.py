@@ -1,0 +1,125 @@
+"""The service's processes: ``serve --workers N`` and the stand-alone ``mqtt-ingest``.
+
+Both run as real subprocesses on SQLite and on PostgreSQL (the helpers of
+:mod:`test_kill_restart`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+from paho.mqtt.client import Client
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+
+from ops_support import Broker, free_port
+from resilientcity.operations.db import Database
+from resilientcity.operations.models import Datastream, Incident, LiveWarning, PlanActivation
+from test_kill_restart import (
+    BASE,
+    BATCH_TIMES,
+    STREAMS,
+    Server,
+    _admin_token,
+    _batch_body,
+    _command,
+    _count,
+    _seed,
+    servers,
+)
+
+__all__ = ["servers"]
+
+
+def test_serve_with_two_workers(db_url: str, small_city, tmp_path: Path, servers):
+    ids = _seed(db_url, small_city)
+    token = _admin_token(db_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = Server(
+        _command("serve", "--db", db_url, "--port", str(port), "--workers", "2"),
+        tmp_path / "serve.log",
+    )
+    servers.append(server)
+    server.start()
+    server.wait_ready(url)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        statuses = [
+            client.post("/v1.1/CreateObservations", content=_batch_body(ids, k)).status_code
+            for k in range(6)
+        ]
+        # the same batch again: stored once whichever worker takes it
+        again = client.post("/v1.1/CreateObservations", content=_batch_body(ids, 0))
+        health = client.get("/healthz").json()
+    log = server.output()
+    server.kill()
+    assert statuses == [201] * 6 and again.status_code == 201, log
+    assert _count(db_url) == 6 * STREAMS * BATCH_TIMES
+    assert health["datastreams"] >= STREAMS
+    assert "Started parent process" in log and log.count("Started server process") == 2, log
+
+
+def _river_stage_stream(db_url: str) -> int:
+    db = Database(db_url)
+    with db.read() as session:
+        found = session.scalar(
+            select(Datastream.id)
+            .where(Datastream.observed_property == "river_stage")
+            .order_by(Datastream.id)
+        )
+    db.dispose()
+    assert found is not None
+    return int(found)
+
+
+def _counts(db_url: str) -> tuple[int, int, int]:
+    db = Database(db_url)
+    with db.read() as session:
+        counts = tuple(
+            int(session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (LiveWarning, PlanActivation, Incident)
+        )
+    db.dispose()
+    return counts  # type: ignore[return-value]
+
+
+def test_mqtt_ingest_alone_activates_plans_and_opens_incidents(
+    db_url: str, small_city, broker: Broker, tmp_path: Path, servers
+):
+    _seed(db_url, small_city)
+    stream = _river_stage_stream(db_url)
+    server = Server(
+        _command("mqtt-ingest", "--mqtt", broker.address, "--db", db_url),
+        tmp_path / "mqtt-ingest.log",
+        "storing observations",
+    )
+    servers.append(server)
+    server.start()
+    server.wait_ready(None)
+    # two hours of the river at 40.0 m, above the record stage (red, 39.51 m)
+    times = [BASE + timedelta(minutes=10 * i) for i in range(12)]
+    payload = orjson.dumps(
+        [{"phenomenonTime": t.isoformat().replace("+00:00", "Z"), "result": 40.0} for t in times]
+    )
+    client = Client(CallbackAPIVersion.VERSION2, client_id="river-gauge")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    client.publish(f"v1.1/Datastreams({stream})/Observations", payload, qos=1).wait_for_publish(10)
+    client.disconnect()
+    client.loop_stop()
+    deadline = time.monotonic() + 30
+    counts = _counts(db_url)
+    while time.monotonic() < deadline and 0 in counts:
+        time.sleep(0.2)
+        counts = _counts(db_url)
+    log = server.output()
+    server.kill()
+    warnings, activations, incidents = counts
+    assert warnings >= 1, log
+    assert activations >= 1, f"no plan activated by the MQTT-raised warning:\n{log}"
+    assert incidents >= 1, f"no sensor incident opened:\n{log}"
