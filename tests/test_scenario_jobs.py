@@ -24,7 +24,7 @@ from resilientcity.operations.scenario_jobs import (
     scenario_for,
 )
 from resilientcity.pipeline import demo_scenario
-from resilientcity.report.web_layers import cascade_chain, city_box
+from resilientcity.report.web_layers import cascade_chain
 from resilientcity.scenario.config import EarthquakeSpec, PluvialFloodSpec, WindSpec
 from resilientcity.scenario.run import steps_of
 
@@ -90,7 +90,9 @@ def test_requests_become_the_demo_scenario_with_one_hazard(small_city, tmp_path)
         PluvialFloodSpec(kind="pluvial_flood", return_period_years=50, duration_min=180)
     ]
     assert rain.event_sets == [] and rain.recovery == base.recovery and rain.impact == base.impact
-    xmin, ymin, xmax, _ = city_box(small_city)
+    extent = small_city.extent()
+    assert extent is not None
+    xmin, ymin, xmax, _ = extent
     quake = scenario_for(
         EarthquakeRequest(hazard="earthquake", magnitude=6.5, lon=113.1, lat=28.1),
         base,

@@ -142,3 +142,14 @@ def test_dem_with_whole_tiles_of_nodata_round_trips(small_city: City, tmp_path) 
     city.write(tmp_path / "holes.gpkg")
     back = City.read(tmp_path / "holes.gpkg")
     assert back.dem is not None and back.dem.equals(dem)
+
+
+def test_extent_covers_assets_road_nodes_and_zones(tiny_city: City) -> None:
+    extent = tiny_city.extent()
+    assert extent is not None
+    for frame in (tiny_city.assets, tiny_city.roads.nodes, tiny_city.zones):
+        xmin, ymin, xmax, ymax = frame.total_bounds
+        assert extent[0] <= xmin and extent[1] <= ymin and extent[2] >= xmax and extent[3] >= ymax
+    # it is the union: each side is some frame's side
+    sides = [f.total_bounds for f in (tiny_city.assets, tiny_city.roads.nodes, tiny_city.zones)]
+    assert extent[0] == min(s[0] for s in sides) and extent[2] == max(s[2] for s in sides)

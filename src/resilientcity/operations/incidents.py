@@ -128,18 +128,13 @@ def city_bounds(city: City) -> tuple[float, float, float, float]:
     The bounding box of the assets, road nodes and zones, transformed from the city's CRS
     (the box of the transformed box, so it holds every point of the city).
     """
-    boxes = [
-        frame.total_bounds
-        for frame in (city.assets, city.roads.nodes, city.zones)
-        if len(frame) and np.isfinite(frame.total_bounds).all()
-    ]
-    if not boxes:
+    extent = city.extent()
+    if extent is None:
         raise ValidationError(
             [Problem("city", "", "assets, roads or zones that give the city's extent")],
             what="city bounds",
         )
-    b = np.array(boxes)
-    box = shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    box = shapely.box(*extent)
     lon0, lat0, lon1, lat1 = gpd.GeoSeries([box], crs=city.crs).to_crs(4326).total_bounds
     return float(lon0), float(lat0), float(lon1), float(lat1)
 

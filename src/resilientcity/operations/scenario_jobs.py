@@ -39,7 +39,6 @@ from pyproj import Transformer
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.hazard.wind import TyphoonTrack
 from resilientcity.report.web_layers import (
-    city_box,
     closed_roads_layer,
     damage_layer,
     evacuation_block,
@@ -180,7 +179,7 @@ def _check_epicentre(request: EarthquakeRequest, city: City) -> tuple[float, flo
         to_city = Transformer.from_crs("EPSG:4326", city.crs, always_xy=True)
         x, y = to_city.transform(request.lon, request.lat)
         names = ("lon", "lat")
-    xmin, ymin, xmax, ymax = city_box(city)
+    xmin, ymin, xmax, ymax = city.extent() or (0.0, 0.0, 0.0, 0.0)
     m = EPICENTRE_MARGIN_M
     rule = f"an epicentre within {m / 1000:g} km of the city's bounds"
     if not xmin - m <= x <= xmax + m:

@@ -374,8 +374,9 @@ def _district_labels(zones: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _road_traces(city: City) -> list[go.Scatter]:
-    """Roads in tiers by class (unknown classes drawn as local), then bridges on top."""
+def road_layers(city: City) -> list[tuple[str, NDArray[np.bool_], str, float]]:
+    """The roads as drawn on the maps: ``(name, edge mask, colour, width)`` per tier of
+    :data:`ROAD_TIERS` (unknown classes drawn as local), then the edges on bridges on top."""
     edges = city.roads.edges
     bridge_ids = city.assets.loc[city.assets["kind"] == "bridge", "asset_id"]
     on_bridge = (edges["asset_id"].isin(bridge_ids) & (edges["asset_id"] != "")).to_numpy()
@@ -386,9 +387,15 @@ def _road_traces(city: City) -> list[go.Scatter]:
         (name, tier == i, colour, width) for i, (name, _, colour, width) in enumerate(ROAD_TIERS)
     ]
     layers.append(("bridges", on_bridge, BRIDGE_COLOUR, 5.0))
+    return layers
+
+
+def _road_traces(city: City) -> list[go.Scatter]:
+    """Roads in tiers by class, then bridges on top (:func:`road_layers`)."""
+    edges = city.roads.edges
     return [
         _lines(edges.geometry[m], f"{name} ({int(m.sum()):,} edges)", "roads", colour, width)
-        for name, m, colour, width in layers
+        for name, m, colour, width in road_layers(city)
         if m.any()
     ]
 

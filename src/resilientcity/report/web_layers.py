@@ -39,7 +39,6 @@ __all__ = [
     "TOP_SHELTERS",
     "cascade_chain",
     "cell_layer",
-    "city_box",
     "closed_roads_layer",
     "damage_layer",
     "evacuation_block",
@@ -97,25 +96,6 @@ def _metres(values: Any) -> list[int | None]:
     """Coordinates rounded to whole metres (``None`` for NaN: a gap between lines)."""
     arr = np.asarray(values, dtype=np.float64)
     return [int(v) if math.isfinite(v) else None for v in np.round(arr).tolist()]
-
-
-def city_box(city: City) -> tuple[float, float, float, float]:
-    """``(xmin, ymin, xmax, ymax)`` of the assets, road nodes and zones in the city's CRS."""
-    boxes = np.array(
-        [
-            f.total_bounds
-            for f in (city.assets, city.roads.nodes, city.zones)
-            if len(f) and np.isfinite(f.total_bounds).all()
-        ]
-    )
-    if boxes.size == 0:
-        return (0.0, 0.0, 0.0, 0.0)
-    return (
-        float(boxes[:, 0].min()),
-        float(boxes[:, 1].min()),
-        float(boxes[:, 2].max()),
-        float(boxes[:, 3].max()),
-    )
 
 
 def cell_layer(

@@ -147,6 +147,24 @@ class City:
         a = self.assets
         return float(a.loc[a["occupancy"] == "residential", "occupants"].sum())
 
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """``(xmin, ymin, xmax, ymax)`` of the assets, road nodes and zones in the city's CRS;
+        ``None`` when none of them has a finite extent."""
+        boxes = [
+            frame.total_bounds
+            for frame in (self.assets, self.roads.nodes, self.zones)
+            if len(frame) and np.isfinite(frame.total_bounds).all()
+        ]
+        if not boxes:
+            return None
+        b = np.array(boxes)
+        return (
+            float(b[:, 0].min()),
+            float(b[:, 1].min()),
+            float(b[:, 2].max()),
+            float(b[:, 3].max()),
+        )
+
     def summary(self) -> dict[str, Any]:
         """Counts and totals for people: per kind and sector, people, value, network size."""
         a = self.assets

@@ -27,13 +27,12 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from resilientcity.report.figures import (
-    BRIDGE_COLOUR,
     GRID_M,
     KIND_STYLE,
     MAX_BUILDINGS,
     OCCUPANCY_COLOURS,
-    ROAD_TIERS,
     SENSOR_STYLE,
+    road_layers,
 )
 from resilientcity.twin.city import City
 
@@ -166,22 +165,14 @@ def _river_features(city: City, transformer: Transformer) -> list[dict[str, Any]
 
 
 def _road_features(city: City, transformer: Transformer) -> list[dict[str, Any]]:
-    """Roads in the report's tiers (unknown classes drawn as local), then bridges on top."""
-    edges = city.roads.edges
-    bridge_ids = city.assets.loc[city.assets["kind"] == "bridge", "asset_id"]
-    on_bridge = (edges["asset_id"].isin(bridge_ids) & (edges["asset_id"] != "")).to_numpy()
-    tier = np.zeros(len(edges), dtype=np.int64)
-    for i, (_, classes, _, _) in enumerate(ROAD_TIERS):
-        tier[edges["road_class"].isin(classes).to_numpy()] = i
-    geoms = _lonlat_geoms(edges.geometry, transformer)
-    layers = [(name, tier == i, colour, w) for i, (name, _, colour, w) in enumerate(ROAD_TIERS)]
-    layers.append(("bridges", on_bridge, BRIDGE_COLOUR, 5.0))
+    """Roads in the report's tiers, then bridges on top (:func:`road_layers`)."""
+    geoms = _lonlat_geoms(city.roads.edges.geometry, transformer)
     return [
         _multiline(
             _lines(geoms[mask]),
             {"layer": "roads", "part": name, "color": colour, "width": width},
         )
-        for name, mask, colour, width in layers
+        for name, mask, colour, width in road_layers(city)
         if mask.any()
     ]
 
@@ -371,22 +362,12 @@ def _sensor_features(city: City, transformer: Transformer) -> list[dict[str, Any
 
 
 def _bounds(city: City) -> tuple[float, float, float, float]:
-    """``(xmin, ymin, xmax, ymax)`` of the assets, road nodes and zones in the city's CRS."""
-    boxes = np.array(
-        [
-            f.total_bounds
-            for f in (city.assets, city.roads.nodes, city.zones)
-            if len(f) and np.isfinite(f.total_bounds).all()
-        ]
-    )
-    if boxes.size == 0:
+    """``(xmin, ymin, xmax, ymax)`` of the assets, road nodes and zones in the city's CRS
+    (:meth:`City.extent`); refused when there is nothing."""
+    extent = city.extent()
+    if extent is None:
         raise ValueError("the city has no assets, road nodes or zones to draw")
-    return (
-        float(boxes[:, 0].min()),
-        float(boxes[:, 1].min()),
-        float(boxes[:, 2].max()),
-        float(boxes[:, 3].max()),
-    )
+    return extent
 
 
 def _terms(u: FloatArray, v: FloatArray) -> FloatArray:
