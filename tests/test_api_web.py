@@ -340,6 +340,10 @@ def test_scenario_run_asset_chain_and_resilience(client, tokens, api_app, small_
     assert [u["rank"] for u in units] == sorted(u["rank"] for u in units) and len(units) == 6
     assert all(set(u["dimensions"]) == set(scores["dimensions"]) for u in units)
     assert all(set(d) == {"zh", "en"} for d in scores["dimensions"].values())
+    # the city's profile lies within its districts' range on every dimension
+    for dim, value in city["dimensions"].items():
+        values = [u["dimensions"][dim] for u in units]
+        assert min(values) - 1e-9 <= value <= max(values) + 1e-9
     spot = scores["weak_spots"][0]
     assert {"unit", "indicator", "dimension", "obstacle"} <= set(spot) and 0 < spot["obstacle"] <= 1
     years = sorted({t["year"] for t in scores["trend"]})

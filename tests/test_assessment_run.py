@@ -178,6 +178,11 @@ def test_population_weighted_city_score_and_weak_spots() -> None:
     assert result.weakest_dimension == "organisation"
     assert result.sensitivity is not None
     assert len(result.sensitivity.weights) == 50
+    # The city's dimension scores are weighted like its score: organisation (x1 min-max
+    # 0, 0.5, 1) → (0 + 0.5 + 2·1)/4; infrastructure (x2: 1, 0, 1) → (1 + 0 + 2·1)/4.
+    city = result.city_dimensions()
+    assert city["organisation"] == pytest.approx(2.5 / 4)
+    assert city["infrastructure"] == pytest.approx(3 / 4)
 
 
 def test_zero_variance_is_refused_by_name_or_dropped() -> None:

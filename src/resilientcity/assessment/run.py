@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from resilientcity._files import read_data_file
 from resilientcity.assessment.aggregate import (
@@ -187,17 +187,26 @@ class AssessmentResult:
     dropped: tuple[str, ...]
     library: IndicatorLibrary
 
+    def _weighted(self, frame: pd.DataFrame) -> NDArray[np.float64]:
+        """Column means of ``frame`` (rows: units) weighted by the units' populations, the way
+        :attr:`city_score` is (plain means without populations)."""
+        pop = self.scores["population"].reindex(frame.index)
+        if pop.notna().all():
+            return np.asarray(np.average(frame.to_numpy(), axis=0, weights=pop.to_numpy()))
+        return np.asarray(frame.mean(axis=0).to_numpy(), dtype=np.float64)
+
+    def city_dimensions(self) -> pd.Series:
+        """The city's score per dimension: the units' :attr:`dimension_scores` weighted by
+        population like :attr:`city_score`."""
+        dims = self.dimension_scores
+        return pd.Series(self._weighted(dims), index=dims.columns, name="city")
+
     def city_trend(self) -> pd.Series | None:
         """The city score per year on the trend's scale (population-weighted like
         :attr:`city_score`); ``None`` without a trend."""
         if self.trend is None:
             return None
-        pop = self.scores["population"].reindex(self.trend.index)
-        if pop.notna().all():
-            values = np.average(self.trend.to_numpy(), axis=0, weights=pop.to_numpy())
-        else:
-            values = self.trend.mean(axis=0).to_numpy()
-        return pd.Series(values, index=self.trend.columns, name="city")
+        return pd.Series(self._weighted(self.trend), index=self.trend.columns, name="city")
 
     def summary(self) -> dict[str, Any]:
         """The ``assessment`` block of ``summary.json`` (JSON-ready)."""

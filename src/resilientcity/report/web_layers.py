@@ -330,7 +330,8 @@ def resilience_json(
     Returns
     -------
     dict
-        ``city`` (``score``, ``weakest_dimension``, ``maturity_level``, ``maturity_name``),
+        ``city`` (``score``, ``weakest_dimension``, ``maturity_level``, ``maturity_name``,
+        ``dimensions``: dimension → the population-weighted score of the city),
         ``units`` (``unit``, ``score``, ``rank``, ``dimensions``: dimension → score, best rank
         first), ``dimensions`` (id → ``zh``, ``en``), ``weak_spots`` (``unit``, ``indicator``,
         ``indicator_zh``, ``indicator_en``, ``dimension``, ``obstacle``, ``position``) and
@@ -385,6 +386,7 @@ def resilience_json(
                 "weakest_dimension": result.weakest_dimension,
                 "maturity_level": int(maturity.level),
                 "maturity_name": maturity.level_name,
+                "dimensions": {str(k): float(v) for k, v in result.city_dimensions().items()},
             },
             "units": units,
             "dimensions": {d.id: {"zh": d.name_zh, "en": d.name_en} for d in dimensions()},

@@ -26,11 +26,12 @@ function dims() {
   return Object.keys(data.dimensions);
 }
 
-// The mean of the districts' scores per dimension (the city's profile on the radar).
+// The city's profile on the radar: its districts' scores per dimension weighted by population
+// (computed by the server, like the city score).
 function cityProfile() {
   return dims().map((d) => {
-    const values = data.units.map((u) => u.dimensions[d]).filter(Number.isFinite);
-    return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+    const value = data.city.dimensions ? data.city.dimensions[d] : undefined;
+    return Number.isFinite(value) ? value : null;
   });
 }
 
@@ -43,7 +44,7 @@ function drawRadar() {
     type: "scatterpolar",
     r: close(cityProfile()),
     theta: close(theta),
-    name: t("resilience.city_mean"),
+    name: t("resilience.city_profile"),
     line: { color: "#5f6b7a", dash: "dash" },
     fill: "none",
   }];
@@ -59,9 +60,9 @@ function drawRadar() {
     });
   }
   plot("radar-chart", traces, {
-    margin: { l: 60, r: 60, t: 20, b: 20 },
+    margin: { l: 60, r: 60, t: 20, b: 60 },
     polar: { radialaxis: { visible: true, angle: 45, tickangle: 0, tickfont: { size: 9, color: "#5f6b7a" } } },
-    legend: { orientation: "h", y: -0.05 },
+    legend: { orientation: "h", y: -0.18 },
     separators: t("format.separators"),
   }, { displayModeBar: false, responsive: true });
 }
