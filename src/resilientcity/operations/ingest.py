@@ -106,18 +106,21 @@ def _micros(times: pd.Series) -> np.ndarray:
 
 #: Rows of a batch that were stored before it: (position in the batch, stored result).
 _Before = list[tuple[int, float]]
+#: What an insert gives back: the count of rows it inserted, and the rows stored before.
+_Inserted = tuple[int, _Before]
 
 
 def _insert_sqlite(
     session: Session, batch: pd.DataFrame, micros: np.ndarray, received: datetime
-) -> Callable[[], _Before]:
-    """Stage the batch (SQLite); a function that inserts its new rows and returns the others.
+) -> Callable[[], _Inserted]:
+    """Stage the batch (SQLite); a function that inserts its new rows, giving their count and
+    the others.
 
     The batch goes now into the connection's temporary table ``_obs_batch``
     (``executemany``). The function returned runs two statements: one join on the primary
     key finds the rows stored before, one ``INSERT … SELECT`` stores the others. A write
     transaction holds SQLite's write lock (``BEGIN IMMEDIATE``), so nothing can be stored
-    between the two; the count of inserted rows is checked. Times are written as SQLAlchemy
+    between the two. Times are written as SQLAlchemy
     writes them (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``), so that the key compares equal.
     """
     text = np.char.replace(
@@ -144,7 +147,7 @@ def _insert_sqlite(
         received.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     )
 
-    def insert() -> _Before:
+    def insert() -> _Inserted:
         before = cursor.execute(
             "SELECT i.position, o.result FROM _obs_batch i JOIN observations o "
             "ON o.datastream_id = i.datastream_id AND o.phenomenon_time = i.phenomenon_time"
@@ -157,12 +160,7 @@ def _insert_sqlite(
         )
         inserted = cursor.rowcount
         cursor.close()
-        if inserted != len(batch) - len(before):
-            raise RuntimeError(
-                f"stored {inserted} of {len(batch)} observations but {len(before)} were "
-                "stored before: another writer inside SQLite's write lock?"
-            )
-        return before
+        return inserted, before
 
     return insert
 
@@ -224,8 +222,9 @@ _PG_BATCH = (
 
 def _insert_postgresql(
     session: Session, batch: pd.DataFrame, micros: np.ndarray, received: datetime
-) -> Callable[[], _Before]:
-    """A function that inserts the batch's new rows and returns the others (PostgreSQL).
+) -> Callable[[], _Inserted]:
+    """A function that inserts the batch's new rows, giving their count and the others
+    (PostgreSQL).
 
     One statement, ``INSERT … SELECT … FROM unnest(arrays) ON CONFLICT DO NOTHING``, with the
     batch as three arrays in PostgreSQL's binary form (built by numpy: no work per row in
@@ -245,7 +244,7 @@ def _insert_postgresql(
         cursor.adapters.register_dumper(cls, dumper)
     positions = batch["position"].to_numpy()
 
-    def insert() -> _Before:
+    def insert() -> _Inserted:
         cursor.execute(
             "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at) "
             f"SELECT b.datastream_id, b.t, b.result, %(received)s FROM {_PG_BATCH} "
@@ -263,12 +262,7 @@ def _insert_postgresql(
             ).fetchall()
             before = [(int(positions[k - 1]), result) for k, result in rows]
         cursor.close()
-        if inserted != len(batch) - len(before):
-            raise RuntimeError(
-                f"stored {inserted} of {len(batch)} observations but found {len(before)} "
-                "stored before"
-            )
-        return before
+        return inserted, before
 
     return insert
 
@@ -303,7 +297,12 @@ def _store(
     except BaseException:
         wait([storing])  # the connection is not left to the other thread
         raise
-    before = pd.DataFrame(storing.result(), columns=["position", "stored"])
+    inserted, rows = storing.result()
+    if inserted != len(batch) - len(rows):  # another writer between the two statements?
+        raise RuntimeError(
+            f"stored {inserted} of {len(batch)} observations but found {len(rows)} stored before"
+        )
+    before = pd.DataFrame(rows, columns=["position", "stored"])
     if before.empty:
         return np.ones(len(batch), bool), before
     is_new = ~batch["position"].isin(before["position"]).to_numpy()
