@@ -136,6 +136,12 @@ def _xy(geoms: Any) -> tuple[FloatArray, FloatArray]:
     return shapely.get_x(pts), shapely.get_y(pts)
 
 
+def _lonlat(geoms: Any, transformer: Transformer) -> tuple[FloatArray, FloatArray]:
+    """Longitude and latitude of :func:`_xy`'s point on each geometry."""
+    lon, lat = transformer.transform(*_xy(geoms))
+    return np.asarray(lon), np.asarray(lat)
+
+
 def _zone_features(city: City, transformer: Transformer, aggregated: bool) -> list[dict[str, Any]]:
     zones = city.zones
     out = []
@@ -305,8 +311,7 @@ def _building_features(
         ]
         return _points(np.asarray(lon), np.asarray(lat), props)
     b = assets[(assets["kind"] == "building").to_numpy()]
-    x, y = _xy(b.geometry)
-    lon, lat = transformer.transform(x, y)
+    lon, lat = _lonlat(b.geometry, transformer)
     props = [
         {
             "layer": "buildings",
@@ -316,13 +321,12 @@ def _building_features(
         }
         for i, o in zip(b["asset_id"], b["occupancy"], strict=True)
     ]
-    return _points(np.asarray(lon), np.asarray(lat), props)
+    return _points(lon, lat, props)
 
 
 def _facility_features(city: City, transformer: Transformer) -> list[dict[str, Any]]:
     f = city.assets[(city.assets["kind"] != "building").to_numpy()]
-    x, y = _xy(f.geometry)
-    lon, lat = transformer.transform(x, y)
+    lon, lat = _lonlat(f.geometry, transformer)
     props: list[dict[str, Any]] = []
     radii: list[float] = []
     for asset_id, kind, name in zip(f["asset_id"], f["kind"], f["name"], strict=True):
@@ -340,14 +344,12 @@ def _facility_features(city: City, transformer: Transformer) -> list[dict[str, A
         )
     # small markers first, so that hospitals and substations are drawn over feeders
     order = np.argsort(np.asarray(radii), kind="stable")
-    features = _points(np.asarray(lon)[order], np.asarray(lat)[order], [props[k] for k in order])
-    return features
+    return _points(lon[order], lat[order], [props[k] for k in order])
 
 
 def _sensor_features(city: City, transformer: Transformer) -> list[dict[str, Any]]:
     s = city.sensors
-    x, y = _xy(s.geometry)
-    lon, lat = transformer.transform(x, y)
+    lon, lat = _lonlat(s.geometry, transformer)
     props = [
         {
             "layer": "sensors",
@@ -358,7 +360,7 @@ def _sensor_features(city: City, transformer: Transformer) -> list[dict[str, Any
         }
         for i, k, n in zip(s["sensor_id"], s["kind"], s["name"], strict=True)
     ]
-    return _points(np.asarray(lon), np.asarray(lat), props)
+    return _points(lon, lat, props)
 
 
 def _bounds(city: City) -> tuple[float, float, float, float]:
