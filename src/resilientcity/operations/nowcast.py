@@ -116,6 +116,11 @@ def _rounded(stage_m: float) -> float:
     return round(round(stage_m / STAGE_STEP_M) * STAGE_STEP_M, 3)
 
 
+def _dem_stage(city: City, stage_m: float) -> float:
+    """A gauge stage in the DEM's vertical datum (``stage_datum_offset_m``, see the module)."""
+    return stage_m + float(city.metadata.get("stage_datum_offset_m", 0.0))
+
+
 def nowcast_for_stage(
     city: City,
     stage_m: float,
@@ -145,8 +150,7 @@ def nowcast_for_stage(
         ``critical_facilities`` (flooded assets of :data:`CRITICAL_KINDS`, deepest first:
         ``asset_id``, ``name``, ``kind``, ``depth_m``).
     """
-    offset = float(city.metadata.get("stage_datum_offset_m", 0.0))
-    dem_stage = stage_m + offset
+    dem_stage = _dem_stage(city, stage_m)
     events = river_flood_scenario(city, dem_stage)
     library = VulnerabilityLibrary.default() if library is None else library
     impact = scenario_impact("nowcast", city.assets, events, library)
@@ -246,11 +250,10 @@ class NowcastCache:
         key = _rounded(stage_m)
         if key not in self.roads_by_stage:
             city = self.city
-            offset = float(city.metadata.get("stage_datum_offset_m", 0.0))
             if city.dem is None or len(city.rivers) == 0:
                 self.roads_by_stage[key] = edge_state(city)
             else:
-                grid = flood_depth(city.dem, city.rivers, key + offset)
+                grid = flood_depth(city.dem, city.rivers, _dem_stage(city, key))
                 self.roads_by_stage[key] = edge_state(city, edge_flood_depth(city, grid))
         return self.roads_by_stage[key]
 
@@ -302,7 +305,7 @@ def live_road_state(session: Session, city: City) -> tuple[pd.DataFrame, dict[st
         candidates = [warning_stage(session, warning)[0]]
         if latest is not None:
             candidates.append(float(latest))
-        stage = max(c for c in candidates if math.isfinite(c)) if candidates else math.nan
+        stage = max((c for c in candidates if math.isfinite(c)), default=math.nan)
         if math.isfinite(stage):
             stages.append(stage)
     if not stages:
