@@ -33,7 +33,6 @@ from resilientcity.warning import WarningChange, WarningRule, WarningState, eval
 
 __all__ = [
     "WarningRound",
-    "advance_warnings",
     "lift_rule_warnings",
     "load_rules",
     "state_from_json",
@@ -259,37 +258,6 @@ class WarningRound:
         return events
 
 
-def advance_warnings(
-    session: Session,
-    new: pd.DataFrame,
-    index: DatastreamIndex,
-    now: datetime,
-    rules: list[WarningRule] | None = None,
-) -> list[WarningEvent]:
-    """Advance every applicable rule over newly stored observations.
-
-    Parameters
-    ----------
-    session
-        A session inside the ingest's write transaction.
-    new
-        The observations just stored: ``datastream_id``, ``phenomenon_time`` (UTC),
-        ``result``.
-    index
-        The datastreams of the store.
-    now
-        The receiving time (recorded on each event).
-    rules
-        The enabled rules (default: read from the store).
-
-    Returns
-    -------
-    list of WarningEvent
-        The events recorded (flushed, with ids), in rule, datastream and time order.
-    """
-    round_ = WarningRound(session, new, index, rules)
-    round_.compute(new)
-    return round_.record(session, now)
 
 
 def lift_rule_warnings(
