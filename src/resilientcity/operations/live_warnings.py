@@ -258,8 +258,6 @@ class WarningRound:
         return events
 
 
-
-
 def lift_rule_warnings(
     session: Session, rule_id: str, now: datetime, reason: str
 ) -> list[WarningEvent]:
