@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -51,6 +51,15 @@ def serve(
             "prepared and the MQTT subscriber runs once, in the parent process).",
         ),
     ] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses or networks of the reverse proxies whose "
+            "X-Forwarded-For and X-Forwarded-Proto headers are trusted (default: none; the "
+            "client's address is the connection's).",
+        ),
+    ] = None,
 ) -> None:
     """Run the operations service: REST API (docs at /docs), warnings, plans, incidents."""
     import uvicorn
@@ -62,16 +71,64 @@ def serve(
     _check_size(size)
     if mqtt is not None:
         parse_address(mqtt)  # an unreadable address fails here, before the store is touched
+    options = uvicorn_options(host, port, forwarded_allow_ips)
     settings = ServiceSettings(
         db_url=db, mqtt=mqtt, city_size=size, twin=twin, seed_demo=not no_seed
     )
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), **options)
     else:
-        _serve_workers(settings, host, port, workers)
+        _serve_workers(settings, options, workers)
 
 
-def _serve_workers(settings: ServiceSettings, host: str, port: int, workers: int) -> None:
+def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> dict[str, Any]:
+    """The options ``serve`` gives uvicorn.
+
+    Forwarded headers (``X-Forwarded-For``, ``X-Forwarded-Proto``) are trusted only from the
+    proxies named in ``forwarded_allow_ips``: by default none, so that a client cannot choose
+    its own address (the public incident rate limit is per address, and the access log
+    records it). uvicorn's own default trusts them from 127.0.0.1.
+
+    Parameters
+    ----------
+    host, port
+        Where to listen.
+    forwarded_allow_ips
+        Comma-separated IP addresses or networks of trusted proxies, ``*`` for any, or
+        ``None`` for none.
+
+    Returns
+    -------
+    dict
+        Keyword arguments of ``uvicorn.run``.
+
+    Raises
+    ------
+    typer.BadParameter
+        An entry of ``forwarded_allow_ips`` that is not an address or network.
+    """
+    import ipaddress
+
+    proxies = [p.strip() for p in (forwarded_allow_ips or "").split(",") if p.strip()]
+    for proxy in proxies:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise typer.BadParameter(
+                f"expected IP addresses or networks separated by commas, or *, got {proxy!r}",
+                param_hint="--forwarded-allow-ips",
+            ) from None
+    return {
+        "host": host,
+        "port": port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": ",".join(proxies),
+    }
+
+
+def _serve_workers(settings: ServiceSettings, options: dict[str, Any], workers: int) -> None:
     """``serve --workers N``: prepare the store once, subscribe to MQTT here, fork the API."""
     import os
 
@@ -93,9 +150,8 @@ def _serve_workers(settings: ServiceSettings, host: str, port: int, workers: int
         uvicorn.run(
             "resilientcity.api.app:app_from_environment",
             factory=True,
-            host=host,
-            port=port,
             workers=workers,
+            **options,
         )
     finally:
         if ingestor is not None:
