@@ -8,13 +8,25 @@ only), and checks that the refusal names the field.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import pytest
+from sqlalchemy import select
 
-from api_support import api_app, api_service, auth, client, tokens
+from api_support import api_app, api_service, auth, client, observations, tokens
 from resilientcity.api.errors import MAX_ECHO_CHARS, MAX_ECHO_ITEMS, bounded
 from resilientcity.api.input import json_problems
+from resilientcity.operations.models import Quarantined
+from resilientcity.operations.validation import (
+    FIRST_TIME,
+    LAST_TIME,
+    DatastreamIndex,
+    DatastreamInfo,
+    as_text,
+    check_observations,
+)
 
 __all__ = ["api_app", "api_service", "client", "tokens"]
 
@@ -125,6 +137,30 @@ def test_nul_characters_in_text_and_query_parameters_are_refused_naming_them(
         assert response.json()["detail"][0]["loc"] == loc
 
 
+def test_nul_in_an_observation_is_quarantined_with_the_nul_escaped(
+    client, tokens, api_service
+) -> None:
+    # the ingest routes read their bodies themselves: a NUL goes to the quarantine, escaped
+    body = [observations("RG\x00", [1.0]), observations("RG002:river_stage", ["a\x00"])]
+    response = client.post("/v1.1/CreateObservations", json=body, headers=auth(tokens["admin"]))
+    assert response.status_code == 201, response.text
+    assert response.json()["rejected"] == {"unknown_datastream": 1, "not_a_number": 1}
+    with api_service.db.read() as session:
+        kept = session.scalars(select(Quarantined).order_by(Quarantined.id)).all()
+        assert [q.datastream for q in kept] == ["RG\\u0000", "RG002:river_stage"]
+        assert all("\x00" not in q.payload for q in kept)
+
+
+def test_a_datastream_id_beyond_64_bits_is_an_unknown_datastream(client, tokens) -> None:
+    # item 11: np.array(..., dtype=int64) overflowed on 2**63 (500)
+    for ident in (2**63, 2**64 - 1, 2**31):
+        body = [observations(ident, [1.0])]
+        response = client.post("/v1.1/CreateObservations", json=body, headers=auth(tokens["admin"]))
+        assert response.status_code == 201, response.text
+        assert response.json()["rejected"] == {"unknown_datastream": 1}
+        assert response.json()["problems"][0]["datastream"] == str(ident)
+
+
 def test_a_refusal_repeats_a_bounded_part_of_the_input(client, tokens) -> None:
     # item 4: a 422 echoed the whole input back
     huge = {"category": "fire", "lon": 112.9, "lat": 28.2, "description": "x" * 100_000}
@@ -169,3 +205,62 @@ def test_json_problems_walk_any_depth_and_name_each_place() -> None:
     assert sorted(map(str, (e["loc"] for e in found))) == sorted(
         map(str, [["body", "a", 1], ["body", "a", 2, "b"], ["body", "c\\ud800"]])
     )
+
+
+# --- Validation of observations (pure) --------------------------------------------------------
+
+INDEX = DatastreamIndex([DatastreamInfo(1, "a:stage", "river_stage", "m", 0.0, 100.0, "water")])
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+
+
+def _check(times: list[Any], results: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = pd.DataFrame(
+        {"datastream": 1, "phenomenon_time": times, "result": pd.Series(results, dtype=object)}
+    )
+    return check_observations(frame, INDEX, NOW)
+
+
+def test_a_text_result_is_not_a_number() -> None:
+    # item 19: "30.5" was stored, though the documentation calls text not_a_number
+    accepted, rejected = _check(["2026-07-01T08:00:00Z"] * 4, ["30.5", 30.5, 30, True])
+    assert accepted["position"].tolist() == [1, 2]
+    assert rejected[["position", "reason"]].values.tolist() == [
+        [0, "not_a_number"],
+        [3, "not_a_number"],
+    ]
+
+
+def test_a_lower_case_z_offset_reads_as_utc() -> None:
+    # item 19: RFC 3339 allows "z"; it was refused as malformed
+    accepted, rejected = _check(["2026-07-01T08:00:00z", "2026-07-01T08:10:00.5z "], [1.0, 2.0])
+    assert rejected.empty, rejected["detail"].tolist()
+    assert accepted["phenomenon_time"].tolist() == [
+        pd.Timestamp("2026-07-01T08:00:00Z"),
+        pd.Timestamp("2026-07-01T08:10:00.5Z"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["1600-07-01T00:00:00Z"],  # the fast path of "…Z" times
+        ["2300-07-01T00:00:00Z", "2026-07-01T08:00:00+08:00"],
+        ["1677-09-21T00:00:00+00:00", "2262-04-12T08:00:00+08:00"],
+        ["0001-01-01T00:00:00+14:00"],
+    ],
+)
+def test_times_outside_the_stored_range_say_so(times: list[str]) -> None:
+    # item 19: they were "malformed: expected an ISO 8601 time with a UTC offset"
+    accepted, rejected = _check(times, [1.0] * len(times))
+    beyond = [t for t in times if not t.startswith("2026")]
+    assert len(rejected) == len(beyond)
+    assert (rejected["reason"] == "malformed").all()
+    assert rejected["detail"].str.contains(f"{FIRST_TIME:%Y-%m-%d}").all()
+    assert rejected["detail"].str.contains(f"{LAST_TIME:%Y-%m-%d}").all()
+    assert len(accepted) == len(times) - len(beyond)
+
+
+def test_stored_text_has_no_nul_characters_or_lone_surrogates() -> None:
+    assert as_text("RG\x00") == "RG\\u0000"
+    assert as_text(["2026", "a\x00\ud800"]) == '["2026","a\\u0000\\ud800"]'
+    assert as_text("水位") == "水位"

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from resilientcity.api.auth import ServiceDep, require
 from resilientcity.api.errors import unprocessable
 from resilientcity.api.schemas import (
+    MAX_ID,
     DatastreamIn,
     DatastreamOut,
     DatastreamPage,
@@ -394,10 +395,15 @@ class _Batch:
         them out).
         """
         n = len(self.refs)
-        ids_only = all(type(r) is int for r in self.entity_refs)
+        # ids beyond those of rows (2**63 …) are unknown datastreams, not 64-bit integers
+        ids_only = all(type(r) is int and 0 < r <= MAX_ID for r in self.entity_refs)
         floats_only = all(type(v) is float for v in self.results)
         columns: dict[str, Any] = {
-            "datastream": np.array(self.refs, dtype=np.int64) if ids_only else self.refs,
+            "datastream": (
+                np.array(self.refs, dtype=np.int64)
+                if ids_only
+                else np.fromiter(self.refs, dtype=object, count=n)
+            ),
             "phenomenon_time": np.fromiter(self.times, dtype=object, count=n),
             "result": np.array(self.results, dtype=float) if floats_only else self.results,
             "payload": np.fromiter(self.payloads, dtype=object, count=n),
