@@ -8,16 +8,21 @@ only), and checks that the refusal names the field.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 
 from api_support import api_app, api_service, auth, client, observations, tokens
 from resilientcity.api.errors import MAX_ECHO_CHARS, MAX_ECHO_ITEMS, bounded
 from resilientcity.api.input import json_problems
+from resilientcity.api.response import IncidentReport
+from resilientcity.api.schemas import MAX_PROPERTIES_DEPTH
+from resilientcity.errors import ValidationError
+from resilientcity.operations.access import create_token
 from resilientcity.operations.models import Quarantined
 from resilientcity.operations.validation import (
     FIRST_TIME,
@@ -27,6 +32,7 @@ from resilientcity.operations.validation import (
     as_text,
     check_observations,
 )
+from resilientcity.warning import WarningRule
 
 __all__ = ["api_app", "api_service", "client", "tokens"]
 
@@ -151,6 +157,39 @@ def test_nul_in_an_observation_is_quarantined_with_the_nul_escaped(
         assert all("\x00" not in q.payload for q in kept)
 
 
+def test_deep_or_large_thing_properties_are_refused_and_things_stay_readable(
+    client, tokens
+) -> None:
+    # item 10: 500 levels were stored, and GET /v1.1/Things gave 500 from then on
+    h = auth(tokens["admin"])
+
+    def nested(levels: int) -> dict[str, Any]:
+        value: dict[str, Any] = {"leaf": 1}
+        for _ in range(levels - 1):
+            value = {"a": value}
+        return value
+
+    thing = {"kind": "gauge", "agency": "water_resources"}
+    for i, properties in enumerate(
+        [nested(500), nested(MAX_PROPERTIES_DEPTH + 1), {"t": "x" * 20_000}]
+    ):
+        response = client.post(
+            "/v1.1/Things", json=thing | {"name": f"T{i}", "properties": properties}, headers=h
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["body", "properties"]
+        assert len(response.content) < 2_000  # the deep input is not echoed back
+    kept = nested(MAX_PROPERTIES_DEPTH)
+    created = client.post(
+        "/v1.1/Things", json=thing | {"name": "T9", "properties": kept}, headers=h
+    )
+    assert created.status_code == 201, created.text
+    listed = client.get("/v1.1/Things", params={"$top": 1000}, headers=h)
+    assert listed.status_code == 200
+    mine = [t for t in listed.json()["value"] if t["name"] == "T9"]
+    assert mine[0]["properties"]["a"] == kept["a"]
+
+
 def test_a_datastream_id_beyond_64_bits_is_an_unknown_datastream(client, tokens) -> None:
     # item 11: np.array(..., dtype=int64) overflowed on 2**63 (500)
     for ident in (2**63, 2**64 - 1, 2**31):
@@ -159,6 +198,93 @@ def test_a_datastream_id_beyond_64_bits_is_an_unknown_datastream(client, tokens)
         assert response.status_code == 201, response.text
         assert response.json()["rejected"] == {"unknown_datastream": 1}
         assert response.json()["problems"][0]["datastream"] == str(ident)
+
+
+@pytest.mark.parametrize("time", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999999-14:00"])
+def test_times_at_the_ends_of_the_calendar_in_queries_are_refused(
+    client, tokens, time: str
+) -> None:
+    # item 11: in UTC they fall in year 0 or 10000, which Python cannot hold (500)
+    h = auth(tokens["admin"])
+    for path, name in [
+        ("/v1.1/Datastreams(1)/Observations", "start"),
+        ("/v1.1/Datastreams(1)/Observations", "end"),
+        ("/api/incidents", "since"),
+        ("/api/warnings", "since"),
+    ]:
+        response = client.get(path, params={name: time}, headers=h)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["detail"][0]["loc"] == ["query", name]
+        assert "years 1 and 9999" in response.json()["detail"][0]["msg"]
+
+
+def test_since_is_read_alike_by_incidents_and_warnings(client, tokens) -> None:
+    # item 19: incidents took a time without offset as UTC, warnings refused it
+    h = auth(tokens["admin"])
+    for path in ("/api/incidents", "/api/warnings"):
+        naive = client.get(path, params={"since": "2026-07-01T08:00:00"}, headers=h)
+        assert naive.status_code == 422, path
+        assert naive.json()["detail"][0]["type"] == "timezone_aware"
+        for time in ("2026-07-01T08:00:00Z", "2026-07-01T16:00:00+08:00"):
+            assert client.get(path, params={"since": time}, headers=h).status_code == 200
+
+
+def test_people_and_coordinates_must_be_json_numbers(client, tokens) -> None:
+    # item 19: "people": true was taken as 1 and "lon": "112.95" as a number
+    report = {"category": "fire", "lon": 112.95, "lat": 28.2, "people": 2}
+    for field, value in [("people", True), ("people", 2.0), ("lon", "112.95"), ("lat", True)]:
+        response = client.post("/api/incidents", json=report | {field: value})
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["detail"][0]["loc"] == ["body", field]
+    stream = {
+        "thing_id": "1",
+        "observed_property": "x",
+        "unit": "m",
+        "min_value": 0,
+        "max_value": 1,
+    }
+    response = client.post("/v1.1/Datastreams", json=stream, headers=auth(tokens["admin"]))
+    assert response.json()["detail"][0]["loc"] == ["body", "thing_id"]
+    assert client.post("/api/incidents", json=report).status_code == 201
+    assert IncidentReport.model_validate(report | {"lon": 113}).lon == 113.0  # a JSON number
+
+
+def test_an_already_expired_token_is_refused(client, tokens, api_service) -> None:
+    # item 19: an admin could create a token that never worked
+    h = auth(tokens["admin"])
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    response = client.post(
+        "/api/tokens", json={"name": "late", "role": "analyst", "expires_at": past}, headers=h
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["token", "expires_at"]
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    ok = client.post(
+        "/api/tokens", json={"name": "soon", "role": "analyst", "expires_at": future}, headers=h
+    )
+    assert ok.status_code == 201, ok.text
+    now = datetime(2026, 7, 1, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="expires_at"), api_service.db.write() as session:
+        create_token(session, "cli", "analyst", expires_at=now, now=now)
+
+
+def test_a_rule_watches_an_observed_property_named_as_datastreams_name_them(client, tokens) -> None:
+    # item 19: a rule for "Any Text!" was stored and could never match a datastream
+    rule = {"id": "r9", "unit": "m", "thresholds": {"blue": 1, "yellow": 2, "orange": 3, "red": 4}}
+    for prop in ("Any Text!", "River_Stage", "", "river stage"):
+        with pytest.raises(PydanticError):
+            WarningRule.model_validate(rule | {"observed_property": prop})
+        response = client.put(
+            "/api/rules/r9", json=rule | {"observed_property": prop}, headers=auth(tokens["admin"])
+        )
+        assert response.status_code == 422, prop
+        assert response.json()["detail"][0]["loc"] == ["body", "observed_property"]
+    good = client.put(
+        "/api/rules/r9",
+        json=rule | {"observed_property": "river_stage"},
+        headers=auth(tokens["admin"]),
+    )
+    assert good.status_code == 201, good.text
 
 
 def test_a_refusal_repeats_a_bounded_part_of_the_input(client, tokens) -> None:
