@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from api_support import api_app, api_service, auth, client, observations, tokens
+from resilientcity.operations.access import create_token
 from resilientcity.operations.models import ApiToken, AuditEntry, Base
 
 __all__ = ["api_app", "api_service", "client", "tokens"]
@@ -15,7 +16,7 @@ __all__ = ["api_app", "api_service", "client", "tokens"]
 STAGE = 2  # RG002:river_stage, of water_resources (thing 2)
 
 
-def test_bad_revoked_and_expired_tokens_are_refused(client, tokens):
+def test_bad_revoked_and_expired_tokens_are_refused(client, tokens, api_service):
     admin_headers = auth(tokens["admin"])
     assert client.get("/api/me", headers=auth("rc_nonsense")).status_code == 401
     assert client.get("/api/warnings", headers=auth("rc_nonsense")).status_code == 401
@@ -28,13 +29,12 @@ def test_bad_revoked_and_expired_tokens_are_refused(client, tokens):
     revoked = client.delete(f"/api/tokens/{made['id']}", headers=admin_headers)
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     assert client.get("/api/me", headers=auth(made["token"])).status_code == 401
-    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    expired = client.post(
-        "/api/tokens",
-        json={"name": "old", "role": "analyst", "expires_at": past},
-        headers=admin_headers,
-    ).json()
-    assert client.get("/api/me", headers=auth(expired["token"])).status_code == 401
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    with api_service.db.write() as session:  # made when it still had an hour to run
+        expired, _ = create_token(
+            session, "old", "analyst", expires_at=past, now=past - timedelta(hours=1)
+        )
+    assert client.get("/api/me", headers=auth(expired)).status_code == 401
     naive = client.post(
         "/api/tokens",
         json={"name": "n", "role": "analyst", "expires_at": "2030-01-01T00:00:00"},

@@ -163,25 +163,27 @@ def test_bad_messages_and_values_are_quarantined_with_reasons(
     service: Service, ingestor: MqttIngestor, publisher
 ):
     publisher(_topic(STAGE), b"{not json")
+    publisher(_topic(STAGE), b"{not json\x00")  # PostgreSQL refuses NUL in text: kept escaped
     publisher(_topic(STAGE), b"\xff\xfe")
     publisher(_topic(STAGE), orjson.dumps({"result": 1.0}))
     publisher("v1.1/Things(1)/Observations", orjson.dumps(_obs(0)))
     publisher(_topic("NOPE:river_stage"), orjson.dumps(_obs(0)))
     publisher(_topic(STAGE), orjson.dumps([_obs(1, 1000.0), _obs(2, 1.0, unit="ft"), _obs(3)]))
-    stats = _wait(ingestor, lambda s: s["messages"] >= 6 and s["acknowledged"] >= 6)
+    stats = _wait(ingestor, lambda s: s["messages"] >= 7 and s["acknowledged"] >= 7)
     assert stats["stored"] == 1
     assert stats["rejected"] == {
-        "malformed": 4,
+        "malformed": 5,
         "unknown_datastream": 1,
         "out_of_range": 1,
         "wrong_unit": 1,
     }
-    assert stats["acknowledged"] == 6
+    assert stats["acknowledged"] == 7
     with service.db.read() as session:
         rows = session.scalars(select(Quarantined).order_by(Quarantined.id)).all()
     assert {r.source for r in rows} == {"mqtt"}
     malformed = {r.payload: r.detail for r in rows if r.reason == "malformed"}
     assert "not JSON" in malformed["{not json"]
+    assert "not JSON" in malformed["{not json\\u0000"]
     assert any("missing field phenomenonTime" in d for d in malformed.values())
     assert any(r.datastream == "v1.1/Things(1)/Observations" for r in rows)
     ranged = next(r for r in rows if r.reason == "out_of_range")

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
@@ -29,6 +29,7 @@ from resilientcity import __version__
 from resilientcity.api import admin, response, sensing, warnings
 from resilientcity.api.auth import ServiceDep
 from resilientcity.api.errors import install_error_handlers
+from resilientcity.api.input import checked_input
 from resilientcity.api.middleware import BodyLimit, BodyLimits, SecurityHeaders
 from resilientcity.api.schemas import Health
 from resilientcity.api.web import install_web
@@ -173,6 +174,7 @@ def create_app(
         description=_DESCRIPTION,
         version=__version__,
         lifespan=_lifespan(city),
+        dependencies=[Depends(checked_input)],
         docs_url="/docs",
         openapi_url="/openapi.json",
     )

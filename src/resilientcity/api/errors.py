@@ -5,19 +5,32 @@ FastAPI answers a request that breaks its declared schema with 422 and
 ResilientCity (:class:`resilientcity.errors.ValidationError`) are answered in the same shape,
 one entry per :class:`~resilientcity.errors.Problem`: ``loc`` is ``[layer, column]``, ``msg``
 says what is expected and what was found, and ``rows`` names the offending rows.
+
+A refusal repeats little of what it refuses: FastAPI's 422 entries carry the offending
+``input`` (and ``ctx``), which :func:`bounded` cuts to a small size (text to
+:data:`MAX_ECHO_CHARS` characters, lists and objects to :data:`MAX_ECHO_ITEMS` items and
+:data:`MAX_ECHO_DEPTH` levels) with non-finite numbers written as text, so that an error can
+neither echo a large body back nor fail to be written as JSON.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any, NoReturn
 
 from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from resilientcity.errors import Problem, StoreBusy, ValidationError
 
 __all__ = [
+    "MAX_ECHO_CHARS",
+    "MAX_ECHO_DEPTH",
+    "MAX_ECHO_ITEMS",
+    "bounded",
     "install_error_handlers",
     "problem_details",
     "unprocessable",
@@ -25,9 +38,62 @@ __all__ = [
 ]
 
 
+#: Characters of a text an error repeats (more are cut and marked with "…").
+MAX_ECHO_CHARS = 200
+#: Items of a list or object an error repeats.
+MAX_ECHO_ITEMS = 10
+#: Levels of nesting an error repeats.
+MAX_ECHO_DEPTH = 3
+
+
+def _cut(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, lone surrogates escaped (they are not UTF-8)."""
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return cut if cut.isascii() else cut.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def bounded(value: Any, depth: int = MAX_ECHO_DEPTH) -> Any:
+    """``value`` cut to a small size that always serialises as JSON, to repeat in an error.
+
+    Parameters
+    ----------
+    value
+        What an error repeats (the input FastAPI's validation refused, or part of it).
+    depth
+        Levels of lists and objects kept; deeper ones are replaced by ``"…"``.
+
+    Returns
+    -------
+    Any
+        Text cut to :data:`MAX_ECHO_CHARS` characters, lists and objects to
+        :data:`MAX_ECHO_ITEMS` items (a last ``"…"`` item, or key, says that more were left
+        out), non-finite numbers as text (``"nan"``, ``"inf"``), other objects as their text.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):  # a very long one cannot even be written as text
+        return value if value.bit_length() <= 256 else f"an integer of {value.bit_length()} bits"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        return _cut(value)
+    if isinstance(value, (dict, list, tuple)):
+        if depth <= 0:
+            return "…"
+        if isinstance(value, dict):
+            kept = {
+                _cut(str(k)): bounded(v, depth - 1)
+                for k, v in islice(value.items(), MAX_ECHO_ITEMS)
+            }
+            return kept | ({"…": "…"} if len(value) > MAX_ECHO_ITEMS else {})
+        items = [bounded(v, depth - 1) for v in islice(value, MAX_ECHO_ITEMS)]
+        return items + (["…"] if len(value) > MAX_ECHO_ITEMS else [])
+    return _cut(str(value))
+
+
 def _message(problem: Problem) -> str:
     text = f"expected {problem.expected}"
-    return text + (f", found {problem.found}" if problem.found else "")
+    return _cut(text + (f", found {problem.found}" if problem.found else ""), 2000)
 
 
 def problem_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -102,7 +168,33 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return validation_error_response(exc)
 
 
+def _request_entry(error: Any) -> dict[str, Any]:
+    entry = dict(error) if isinstance(error, dict) else {"msg": str(error)}
+    out: dict[str, Any] = {
+        "type": _cut(str(entry.get("type", "value_error")), 100),
+        "loc": [
+            p if isinstance(p, int) and not isinstance(p, bool) else _cut(str(p), 100)
+            for p in list(entry.get("loc", ()))[:MAX_ECHO_ITEMS]
+        ],
+        "msg": _cut(str(entry.get("msg", "")), 1000),
+    }
+    for key in ("input", "ctx"):
+        if key in entry:
+            out[key] = bounded(entry[key])
+    return out
+
+
+async def _on_request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, with what it repeats of the request bounded (:func:`bounded`)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    detail = [_request_entry(e) for e in errors[: MAX_ECHO_ITEMS * 2]]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer a ResilientCity :class:`ValidationError` raised by an endpoint with 422."""
+    """Answer refused input with 422: FastAPI's validation errors, bounded and always valid
+    JSON, and a ResilientCity :class:`ValidationError` raised by an endpoint."""
+    app.add_exception_handler(RequestValidationError, _on_request_validation_error)
     app.add_exception_handler(ValidationError, _on_validation_error)
     app.add_exception_handler(StoreBusy, _on_store_busy)  # 503 with Retry-After

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from resilientcity.api.auth import Authenticated, ServiceDep, current_principal, require
 from resilientcity.api.errors import problem_details
-from resilientcity.api.schemas import PathId
+from resilientcity.api.schemas import PathId, UtcTime
 from resilientcity.errors import ValidationError
 from resilientcity.operations.access import Principal
 from resilientcity.operations.incidents import (
@@ -101,16 +101,16 @@ class IncidentReport(_Body):
 
     category: Category
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
-    lon: float = Field(ge=-180, le=180, description="WGS84 longitude, inside the city")
-    lat: float = Field(ge=-90, le=90, description="WGS84 latitude, inside the city")
-    people: int = Field(default=0, ge=0, le=MAX_PEOPLE, description="people affected")
+    lon: StrictFloat = Field(ge=-180, le=180, description="WGS84 longitude, inside the city")
+    lat: StrictFloat = Field(ge=-90, le=90, description="WGS84 latitude, inside the city")
+    people: StrictInt = Field(default=0, ge=0, le=MAX_PEOPLE, description="people affected")
 
 
 class IncidentTriage(_Body):
     """A triage decision."""
 
     status: Literal["new", "triaged", "resolved", "rejected"] | None = None
-    priority: float | None = Field(default=None, ge=0, le=1e6)
+    priority: StrictFloat | None = Field(default=None, ge=0, le=1e6)
     agency: str | None = Field(default=None, min_length=1, max_length=64)
 
 
@@ -118,12 +118,6 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def _unprocessable(exc: ValidationError) -> HTTPException:
@@ -363,7 +357,7 @@ def list_incidents(
         Query(alias="status"),
     ] = None,
     category: Category | None = None,
-    since: datetime | None = None,
+    since: Annotated[UtcTime | None, Query(description="Reported at or after")] = None,
     limit: int = _LIMIT,
 ) -> list[dict[str, Any]]:
     """Incidents (newest first), optionally of one status or category, reported since a time."""
@@ -373,7 +367,7 @@ def list_incidents(
     if category is not None:
         query = query.where(Incident.category == category)
     if since is not None:
-        query = query.where(Incident.reported_at >= _utc(since))
+        query = query.where(Incident.reported_at >= since)
     with service.db.read() as session:
         return [_incident(i) for i in session.scalars(query)]
 

@@ -8,14 +8,30 @@ what clients see.
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+
+from resilientcity.warning.rules import OBSERVED_PROPERTY_PATTERN
 
 __all__ = [
     "MAX_ID",
+    "MAX_PROPERTIES_CHARS",
+    "MAX_PROPERTIES_DEPTH",
+    "OBSERVED_PROPERTY_PATTERN",
     "AgencyOut",
     "AuditOut",
     "DatastreamIn",
@@ -40,19 +56,34 @@ __all__ = [
     "TokenCreated",
     "TokenIn",
     "TokenOut",
+    "UtcTime",
     "WarningDetail",
     "WarningEventOut",
     "WarningOut",
 ]
 
-#: Observed properties are lower-case identifiers (``river_stage``, ``rainfall_1h``).
-OBSERVED_PROPERTY_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"
 #: Largest id of a row (ids are 32-bit integers on PostgreSQL).
 MAX_ID = 2**31 - 1
 #: An id in a path: ``/v1.1/Things(12)``.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id")]
 #: The roles of :data:`resilientcity.operations.models.ROLES`.
 Role = Literal["admin", "operator", "analyst", "public"]
+#: Levels of nesting of a thing's free-form ``properties`` (``{"a": {"b": 1}}`` has 2).
+MAX_PROPERTIES_DEPTH = 8
+#: Characters of a thing's ``properties`` written as JSON.
+MAX_PROPERTIES_CHARS = 10_000
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0 in UTC
+        raise ValueError("a time between years 1 and 9999 in UTC") from None
+
+
+#: A time with a UTC offset (``2026-07-01T08:00:00+08:00`` or ``…Z``), converted to UTC; a
+#: time without an offset is ambiguous and refused, as one beyond the calendar in UTC is.
+UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class _Out(BaseModel):
@@ -106,7 +137,7 @@ class PointIn(_In):
     """A GeoJSON point in WGS 84: ``{"type": "Point", "coordinates": [lon, lat]}``."""
 
     type: Literal["Point"]
-    coordinates: tuple[float, float]
+    coordinates: tuple[StrictFloat, StrictFloat]
 
     @field_validator("coordinates")
     @classmethod
@@ -126,7 +157,29 @@ class ThingIn(_In):
     description: str = ""
     asset_id: str = Field(default="", max_length=200)
     location: PointIn | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"Free-form JSON: at most {MAX_PROPERTIES_DEPTH} levels deep and "
+        f"{MAX_PROPERTIES_CHARS:,} characters",
+    )
+
+    @field_validator("properties")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        stack: list[tuple[int, Any]] = [(1, value)]
+        while stack:
+            level, item = stack.pop()
+            if level > MAX_PROPERTIES_DEPTH:
+                raise ValueError(f"at most {MAX_PROPERTIES_DEPTH} levels of nesting")
+            inner = item.values() if isinstance(item, dict) else item
+            stack.extend((level + 1, v) for v in inner if isinstance(v, (dict, list)))
+        try:
+            size = len(json.dumps(value, allow_nan=False, ensure_ascii=False))
+        except ValueError:
+            raise ValueError("finite numbers (no NaN or Infinity)") from None
+        if size > MAX_PROPERTIES_CHARS:
+            raise ValueError(f"at most {MAX_PROPERTIES_CHARS:,} characters of JSON, found {size:,}")
+        return value
 
 
 class DatastreamOut(_Out):
@@ -156,11 +209,15 @@ class DatastreamPage(_Out):
 class DatastreamIn(_In):
     """A new datastream of an existing thing."""
 
-    thing_id: int = Field(ge=1, le=MAX_ID, description="@iot.id of the thing (sensor)")
+    thing_id: StrictInt = Field(ge=1, le=MAX_ID, description="@iot.id of the thing (sensor)")
     observed_property: str = Field(pattern=OBSERVED_PROPERTY_PATTERN)
     unit: str = Field(min_length=1, max_length=32)
-    min_value: float = Field(allow_inf_nan=False, description="Lowest physically possible value")
-    max_value: float = Field(allow_inf_nan=False, description="Highest physically possible value")
+    min_value: StrictFloat = Field(
+        allow_inf_nan=False, description="Lowest physically possible value"
+    )
+    max_value: StrictFloat = Field(
+        allow_inf_nan=False, description="Highest physically possible value"
+    )
     name: str | None = Field(
         default=None,
         min_length=1,
@@ -309,7 +366,7 @@ class TokenIn(_In):
     role: Role
     agency: str | None = Field(default=None, min_length=1, max_length=64)
     label: str = Field(default="", max_length=200)
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcTime | None = Field(default=None, description="A time in the future")
 
 
 class TokenOut(_Out):
@@ -337,7 +394,7 @@ class GrantIn(_In):
 
     owner_agency: str = Field(min_length=1, max_length=64)
     grantee_agency: str = Field(min_length=1, max_length=64)
-    datastream_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    datastream_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class GrantOut(_Out):

@@ -18,7 +18,6 @@ entity and row at fault, and nothing is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -33,6 +32,7 @@ from sqlalchemy.orm import Session
 from resilientcity.api.auth import ServiceDep, require
 from resilientcity.api.errors import unprocessable
 from resilientcity.api.schemas import (
+    MAX_ID,
     DatastreamIn,
     DatastreamOut,
     DatastreamPage,
@@ -46,6 +46,7 @@ from resilientcity.api.schemas import (
     ThingIn,
     ThingOut,
     ThingPage,
+    UtcTime,
 )
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.operations.access import (
@@ -341,15 +342,12 @@ def list_observations(
     datastream_id: PathId,
     service: ServiceDep,
     principal: Reader,
-    start: Annotated[datetime | None, Query(description="Phenomenon time ≥ start")] = None,
-    end: Annotated[datetime | None, Query(description="Phenomenon time < end")] = None,
+    start: Annotated[UtcTime | None, Query(description="Phenomenon time ≥ start")] = None,
+    end: Annotated[UtcTime | None, Query(description="Phenomenon time < end")] = None,
     top: Top = 100,
     skip: Skip = 0,
 ) -> ObservationPage:
     """Observations of a datastream, newest first (times need a UTC offset)."""
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and value.tzinfo is None:
-            unprocessable(["query", name], "an ISO 8601 time with a UTC offset, e.g. …Z")
     with service.db.read() as session:
         _out_of_reach(session, principal, _get_datastream(session, datastream_id))
         query = select(Observation).where(Observation.datastream_id == datastream_id)
@@ -394,10 +392,15 @@ class _Batch:
         them out).
         """
         n = len(self.refs)
-        ids_only = all(type(r) is int for r in self.entity_refs)
+        # ids beyond those of rows (2**63 …) are unknown datastreams, not 64-bit integers
+        ids_only = all(type(r) is int and 0 < r <= MAX_ID for r in self.entity_refs)
         floats_only = all(type(v) is float for v in self.results)
         columns: dict[str, Any] = {
-            "datastream": np.array(self.refs, dtype=np.int64) if ids_only else self.refs,
+            "datastream": (
+                np.array(self.refs, dtype=np.int64)
+                if ids_only
+                else np.fromiter(self.refs, dtype=object, count=n)
+            ),
             "phenomenon_time": np.fromiter(self.times, dtype=object, count=n),
             "result": np.array(self.results, dtype=float) if floats_only else self.results,
             "payload": np.fromiter(self.payloads, dtype=object, count=n),

@@ -19,13 +19,19 @@ from typing import Annotated, Any, Literal
 import anyio
 import orjson
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
-from pydantic import AwareDatetime
 from sqlalchemy import func, select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from resilientcity.api.auth import Authenticated, CurrentPrincipal, ServiceDep, require
 from resilientcity.api.errors import unprocessable
-from resilientcity.api.schemas import PathId, RuleOut, WarningDetail, WarningEventOut, WarningOut
+from resilientcity.api.schemas import (
+    PathId,
+    RuleOut,
+    UtcTime,
+    WarningDetail,
+    WarningEventOut,
+    WarningOut,
+)
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.operations.access import Principal, audit
 from resilientcity.operations.live_warnings import lift_rule_warnings
@@ -97,7 +103,7 @@ def list_warnings(
         Literal["active", "lifted", "all"], Query(alias="status", description="Which warnings")
     ] = "active",
     level: Literal["blue", "yellow", "orange", "red"] | None = None,
-    since: Annotated[AwareDatetime | None, Query(description="Changed at or after")] = None,
+    since: Annotated[UtcTime | None, Query(description="Changed at or after")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[WarningOut]:

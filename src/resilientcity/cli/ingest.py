@@ -73,8 +73,9 @@ def _chunks(
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray, int]]:
     """The file in chunks of ``size`` rows: the rows, the file line of each, the lines read.
 
-    Every value is read as text (nothing coerced; validation judges it); empty lines are kept
-    while reading so that line numbers stay exact, then dropped.
+    Every value is read as text (nothing coerced; validation judges it) except the result,
+    read as a number where the text is one (validation takes text as not a number, as it is in
+    JSON); empty lines are kept while reading so that line numbers stay exact, then dropped.
     """
     usecols = [c for c in COLUMNS if c in header]
     reader = pd.read_csv(
@@ -96,6 +97,8 @@ def _chunks(
             for column in usecols[1:]:
                 payload = payload + "," + frame[column].fillna("")
             frame["payload"] = payload
+            if "result" in frame:
+                frame["result"] = pd.to_numeric(frame["result"], errors="coerce")
             yield frame, lines[keep], len(chunk)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise DataFileError(f"cannot read {file} as CSV: {exc}") from None

@@ -61,7 +61,7 @@ def create(
         with store.write() as session:
             if agency and not session.scalar(select(func.count()).select_from(Agency)):
                 raise ResilientCityError(NO_AGENCIES)
-            token, row = create_token(session, user, role, agency, label, expires)
+            token, row = create_token(session, user, role, agency, label, expires, now)
             detail = {"user": user, "role": role, "agency": agency, "label": label}
             audit(session, Principal(None, "cli", "admin"), "create", "api_token", row.id, detail)
             token_id = row.id

@@ -89,6 +89,7 @@ def create_token(
     agency_id: str | None = None,
     label: str = "",
     expires_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> tuple[str, ApiToken]:
     """Create (or reuse) the user ``name`` and give it a new API token.
 
@@ -106,7 +107,9 @@ def create_token(
     label
         What the token is for.
     expires_at
-        When the token stops working (``None``: never).
+        When the token stops working (``None``: never); a time after ``now``.
+    now
+        The current time (default: the clock).
 
     Returns
     -------
@@ -116,10 +119,21 @@ def create_token(
     Raises
     ------
     ValidationError
-        Unknown role or agency, an operator without agency, or an existing user with another
-        role or agency.
+        Unknown role or agency, an operator without agency, an existing user with another
+        role or agency, or an expiry time that is not in the future.
     """
+    now = utcnow() if now is None else now
     problems = []
+    if expires_at is not None and expires_at <= now:
+        problems.append(
+            Problem(
+                "token",
+                "expires_at",
+                f"a time after now ({now:%Y-%m-%dT%H:%M:%SZ}): a token that has expired "
+                "cannot be used",
+                found=expires_at.isoformat(),
+            )
+        )
     if role not in ROLES:
         problems.append(Problem("token", "role", f"one of {', '.join(ROLES)}", found=repr(role)))
     if role == "operator" and not agency_id:

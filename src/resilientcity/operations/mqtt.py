@@ -45,6 +45,7 @@ from resilientcity.errors import Problem, ResilientCityError, ValidationError
 from resilientcity.operations.access import Principal, audit
 from resilientcity.operations.models import Quarantined, utcnow
 from resilientcity.operations.service import Service
+from resilientcity.operations.validation import as_text
 
 __all__ = [
     "DEFAULT_TOPIC",
@@ -496,8 +497,8 @@ class MqttIngestor:
                         "source": "mqtt",
                         "reason": "malformed",
                         "detail": d.malformed,
-                        "datastream": d.datastream,
-                        "payload": d.payload,
+                        "datastream": as_text(d.datastream),
+                        "payload": as_text(d.payload),
                     }
                     for d in malformed
                 ],

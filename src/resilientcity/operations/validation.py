@@ -5,11 +5,15 @@ order:
 
 ``malformed``
     A required field is missing, or the phenomenon time is not an ISO 8601 time with a UTC
-    offset (``2026-07-01T08:00:00+08:00`` or ``…Z``; a time without an offset is ambiguous).
+    offset (``2026-07-01T08:00:00+08:00``, ``…Z`` or ``…z``; a time without an offset is
+    ambiguous), or it is one outside the times the store keeps (:data:`FIRST_TIME` to
+    :data:`LAST_TIME`, the range of pandas' nanosecond times; the message says so).
 ``unknown_datastream``
     No datastream has that id or name.
 ``not_a_number``
-    The result is not a finite number (text, a boolean, ``NaN``, ``inf``, empty).
+    The result is not a finite number: text (``"30.5"`` too: a JSON result is a number; the
+    cells of a CSV file, all text, are read as numbers before they get here), a boolean,
+    ``NaN``, ``inf``, empty.
 ``future``
     The phenomenon time is later than the receiving time plus a tolerance for clock skew.
 ``wrong_unit``
@@ -28,13 +32,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "FIRST_TIME",
     "FUTURE_TOLERANCE",
+    "LAST_TIME",
     "REASONS",
     "DatastreamIndex",
     "DatastreamInfo",
@@ -55,6 +61,17 @@ REASONS = (
 #: How far in the future a phenomenon time may be (clock skew between sensor and server).
 FUTURE_TOLERANCE = timedelta(minutes=5)
 _OFFSET = r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
+#: The earliest and the latest phenomenon time the store keeps (pandas' nanosecond times).
+FIRST_TIME = pd.Timestamp.min.ceil("s").tz_localize("UTC")
+LAST_TIME = pd.Timestamp.max.floor("s").tz_localize("UTC")
+#: Why a readable time outside :data:`FIRST_TIME` … :data:`LAST_TIME` is refused.
+_BEYOND = (
+    f"phenomenonTime: expected a time from {FIRST_TIME:%Y-%m-%dT%H:%M:%SZ} to "
+    f"{LAST_TIME:%Y-%m-%dT%H:%M:%SZ}, the times the store keeps"
+)
+_UNREADABLE = (
+    "phenomenonTime: expected an ISO 8601 time with a UTC offset, e.g. 2026-07-01T08:00:00Z"
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,7 @@ class DatastreamIndex:
 
     def resolve(self, refs: pd.Series) -> np.ndarray:
         """Datastream ids of ``refs`` (ids as numbers or digit strings, or names); -1 if unknown."""
-        if refs.dtype.kind in "iu":  # ids only (a batch of the REST API): no loop over rows
+        if refs.dtype.kind == "i":  # ids only (a batch of the REST API): no loop over rows
             values = refs.to_numpy(dtype=np.int64)
             known = np.fromiter(self.by_id, np.int64, len(self.by_id))
             return np.where(np.isin(values, known), values, -1)
@@ -129,14 +146,25 @@ def _lookup(lookup: Mapping[object, int], ref: object) -> int:
     return lookup.get(ref, -1)
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
 def _results(raw: pd.Series) -> np.ndarray:
-    """Results as floats; NaN where the value is not a number (booleans included)."""
+    """Results as floats; NaN where the value is not a number (text and booleans included)."""
     if raw.dtype.kind in "fiu":  # numbers only (pandas found no text, boolean or None)
         numbers = raw.to_numpy(dtype=float)
     else:
         values = raw.to_numpy(dtype=object)
-        boolean = np.fromiter((isinstance(v, (bool, np.bool_)) for v in values), bool, len(values))
-        numbers = pd.to_numeric(raw.where(~boolean), errors="coerce").to_numpy(dtype=float)
+        numbers = np.full(len(values), np.nan)
+        for i, value in enumerate(values):
+            if _is_number(value):
+                try:
+                    numbers[i] = float(value)
+                except OverflowError:  # an integer beyond the range of a float
+                    pass
     numbers[~np.isfinite(numbers)] = np.nan
     return numbers
 
@@ -183,26 +211,58 @@ def _utc_micros(text: list[str]) -> np.ndarray | None:
     return stamps.astype(np.int64)
 
 
-def _times(raw: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray]:
-    """Times in UTC and a mask of the readable ones (ISO 8601 text with a UTC offset)."""
-    if len(raw) and pd.api.types.infer_dtype(raw, skipna=False) == "string":
+def _times(raw: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Times in UTC, a mask of the readable ones (ISO 8601 text with a UTC offset, in the
+    store's range) and a mask of the readable times outside that range."""
+    n = len(raw)
+    if n and pd.api.types.infer_dtype(raw, skipna=False) == "string":
         micros = _utc_micros(raw.tolist())
-        if micros is not None:
+        lowest, highest = FIRST_TIME.value // 1000, LAST_TIME.value // 1000
+        if micros is not None and ((micros >= lowest) & (micros <= highest)).all():
             fast = pd.DatetimeIndex(pd.to_datetime(micros, unit="us", utc=True))
-            return fast, np.ones(len(raw), bool)
-    text = raw.astype("string")
-    has_offset = text.str.strip().str.contains(_OFFSET, regex=True).fillna(False).to_numpy(bool)
+            return fast, np.ones(n, bool), np.zeros(n, bool)
+    # ISO 8601 writes the offset Z in capitals; RFC 3339 allows a lower-case z too
+    text = raw.astype("string").str.strip().str.replace(r"z$", "Z", regex=True)
+    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(bool)
     times = pd.to_datetime(text.where(has_offset), utc=True, format="ISO8601", errors="coerce")
-    return pd.DatetimeIndex(times), has_offset & ~pd.isna(times)
+    readable = has_offset & ~pd.isna(times)
+    beyond = np.zeros(n, bool)
+    for i in np.flatnonzero(has_offset & ~readable):  # rejected rows only: usually none
+        beyond[i] = _outside_range(str(text.iloc[i]))
+    return pd.DatetimeIndex(times), readable, beyond
+
+
+def _outside_range(text: str) -> bool:
+    """Whether ``text`` is an ISO 8601 time with an offset that pandas cannot hold (in UTC, or
+    as written: pandas reads the time as written before it applies the offset)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    try:
+        utc = moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # in year 0 or 10000 in UTC
+        return True
+    return any(
+        not FIRST_TIME.tz_localize(None) <= pd.Timestamp(t) <= LAST_TIME.tz_localize(None)
+        for t in (utc, moment.replace(tzinfo=None))
+    )
 
 
 def as_text(payload: object) -> str:
-    """A payload as text: text as it is, anything else (a parsed JSON row) as JSON."""
+    """A payload as text the store can keep: text as it is, anything else (a parsed JSON row)
+    as JSON; NUL characters and lone surrogates (which PostgreSQL refuses) escaped as in
+    JSON (``\\u0000``)."""
     if payload is None or (isinstance(payload, float) and np.isnan(payload)):
         return ""
-    if isinstance(payload, str):
-        return payload
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = (
+        payload
+        if isinstance(payload, str)
+        else json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    )
+    if text.isascii():
+        return text.replace("\x00", "\\u0000")
+    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def check_observations(
@@ -254,12 +314,9 @@ def check_observations(
     raw_result = frame["result"] if "result" in frame else empty
     reject(refs.isna().to_numpy(), "malformed", "missing field datastream")
     reject(raw_time.isna().to_numpy(), "malformed", "missing field phenomenonTime")
-    times, readable = _times(raw_time)
-    reject(
-        ~readable,
-        "malformed",
-        "phenomenonTime: expected an ISO 8601 time with a UTC offset, e.g. 2026-07-01T08:00:00Z",
-    )
+    times, readable, beyond = _times(raw_time)
+    reject(beyond, "malformed", _BEYOND)
+    reject(~readable, "malformed", _UNREADABLE)
     ids = index.resolve(refs)
     reject(ids < 0, "unknown_datastream", "no datastream with this id or name")
     results = _results(raw_result)

@@ -30,6 +30,7 @@ from resilientcity.errors import Problem, ValidationError
 
 __all__ = [
     "LEVELS",
+    "OBSERVED_PROPERTY_PATTERN",
     "Direction",
     "ForecastTrigger",
     "Level",
@@ -50,6 +51,9 @@ WarningLevel = Literal["blue", "yellow", "orange", "red"]
 Direction = Literal["rising", "falling"]
 
 LEVELS: tuple[Level, ...] = ("none", "blue", "yellow", "orange", "red")
+#: Observed properties are lower-case identifiers (``river_stage``, ``rainfall_1h``), as the
+#: datastreams a rule watches name them.
+OBSERVED_PROPERTY_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"
 
 
 class _Spec(BaseModel):
@@ -111,7 +115,8 @@ class WarningRule(_Spec):
     id
         Rule id, unique in a rule file.
     observed_property
-        What is observed (``river_stage``, ``rainfall_1h`` …).
+        What is observed (``river_stage``, ``rainfall_1h`` …): a lower-case identifier
+        (:data:`OBSERVED_PROPERTY_PATTERN`).
     unit
         Unit of the observed values and of every threshold and margin (``m``, ``mm``).
     direction
@@ -134,7 +139,7 @@ class WarningRule(_Spec):
     """
 
     id: str = Field(min_length=1)
-    observed_property: str = Field(min_length=1)
+    observed_property: str = Field(pattern=OBSERVED_PROPERTY_PATTERN)
     unit: str = Field(min_length=1)
     direction: Direction = "rising"
     thresholds: Thresholds
