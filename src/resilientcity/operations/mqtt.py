@@ -117,7 +117,12 @@ def parse_address(address: str) -> tuple[str, int]:
     host = host.strip("[]")
     port = int(port_text) if port_text.isdigit() else 0
     if not host or not 0 < port < 65536:
-        problem = Problem("mqtt", "address", "HOST:PORT, e.g. 127.0.0.1:1883", found=repr(address))
+        problem = Problem(
+            "mqtt",
+            "address",
+            "HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:1883",
+            found=repr(address),
+        )
         raise ValidationError([problem], what="MQTT broker address")
     return host, port
 
