@@ -246,3 +246,66 @@ def test_serve_names_a_bad_twin_in_one_line_before_starting(
             capsys,
         )
         assert code == 1 and "unable to open database file" in _one_line(err)
+
+
+def _stage_rows(start: int, count: int) -> str:
+    return "".join(f"{STAGE},{_at(start + i)},{1 + i / 10}\n" for i in range(count))
+
+
+def test_ingest_that_fails_part_way_says_exactly_which_lines_were_stored(
+    store: str, tmp_path: Path, capsys
+):
+    csv = tmp_path / "obs.csv"
+    header = "datastream,phenomenon_time,result\n"
+    # lines 2-7 read in three chunks of two, then an unterminated quote on line 8
+    csv.write_text(header + _stage_rows(0, 6) + f'{STAGE},"{_at(6)},1.0\n' + _stage_rows(7, 2))
+    code, out, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "2"], capsys)
+    assert code == 1 and out == ""
+    line = _one_line(err)
+    assert f"{csv}: the rows from line 8 on were not stored (cannot read" in line
+    assert "EOF inside string" in line
+    assert "lines 2 to 7 were committed before it (6 observations: 6 stored, 0 duplicates" in line
+    assert "the same command again stores the rest" in line
+    assert _count(store, Observation) == 6
+    csv.write_text(header + _stage_rows(0, 9))  # the line mended: the rest is stored once
+    code, out, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "2"], capsys)
+    assert code == 0 and "3 stored, 6 duplicates" in out, err
+    assert _count(store, Observation) == 9
+
+
+def test_ingest_that_loses_the_store_part_way_names_the_store_and_the_lines(
+    store: str, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from resilientcity.operations.service import Service
+
+    real = Service.ingest
+    calls = {"n": 0}
+
+    def failing(self: Service, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Service, "ingest", failing)
+    csv = tmp_path / "obs.csv"
+    csv.write_text(
+        "datastream,phenomenon_time,result\n" + _stage_rows(0, 3) + "\n" + _stage_rows(3, 4)
+    )
+    code, out, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "2"], capsys)
+    assert code == 1 and out == ""
+    line = _one_line(err)
+    assert f"the rows from line 6 on were not stored (the store {store} cannot be used: " in line
+    assert "server closed the connection" in line
+    # the empty line 5 is read but is no observation
+    assert "lines 2 to 5 were committed before it (3 observations: 3 stored" in line
+    assert _count(store, Observation) == 3
+    calls["n"] = 2
+    code, _, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "10"], capsys)
+    assert code == 1
+    assert (
+        "the rows from line 2 on were not stored" in err and "nothing of the file was stored" in err
+    )
+    assert _count(store, Observation) == 3

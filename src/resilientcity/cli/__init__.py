@@ -14,6 +14,7 @@ import sys
 import typer
 
 from resilientcity.cli._console import err_console, state
+from resilientcity.cli._errors import database_error_line, is_database_error
 from resilientcity.cli.assess import assess
 from resilientcity.cli.demo import demo
 from resilientcity.cli.ingest import ingest_csv
@@ -56,33 +57,6 @@ def _root(
     )
 
 
-def _is_database_error(exc: BaseException) -> bool:
-    """Whether ``exc`` comes from SQLAlchemy (only possible once it is imported)."""
-    errors = sys.modules.get("sqlalchemy.exc")
-    return errors is not None and isinstance(exc, errors.SQLAlchemyError)
-
-
-def database_error_line(exc: BaseException) -> str:
-    """One line for an error of the store: which store, and the driver's first line.
-
-    Parameters
-    ----------
-    exc
-        A SQLAlchemy error (``OperationalError`` and the like); its driver error, when it has
-        one, says what went wrong.
-
-    Returns
-    -------
-    str
-        ``the store URL (password hidden) cannot be used: <first line of the driver's message>``.
-    """
-    cause = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-    detail = lines[0] if lines else type(cause).__name__
-    store = f"the store {state.db_url}" if state.db_url else "the store"
-    return f"{store} cannot be used: {detail}"
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     state.db_url = None  # set by a command's --db option
@@ -114,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if state.debug:
             raise
-        if _is_database_error(exc):
+        if is_database_error(exc):
             err_console.print(
                 f"[bold red]error:[/] {database_error_line(exc)}", highlight=False, soft_wrap=True
             )
