@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from proc_support import run_in_group
 from resilientcity._files import atomic_folder, check_output_folder
 from resilientcity.errors import DataFileError
 
@@ -126,10 +127,10 @@ def test_the_current_folder_and_a_file_are_refused(
 
 
 def test_staging_folders_of_dead_runs_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
-    dead = subprocess.run(
+    dead = run_in_group(
         [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
+        timeout=60,
+        stdout=subprocess.PIPE,
         text=True,
     )
     out = tmp_path / "out"

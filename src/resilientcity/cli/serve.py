@@ -15,10 +15,14 @@ from resilientcity.errors import ResilientCityError, ValidationError
 from resilientcity.operations.db import DEFAULT_URL, normalise_url
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from resilientcity.operations.service import Service
 
 #: The ports a TCP server or client may use.
 PORTS = range(1, 65536)
+#: The environment variable through which ``serve --workers N`` gives its pid to the workers.
+PARENT_ENV = "RESILIENTCITY_SERVE_PARENT"
 
 
 def _one_line(option: str, exc: ValidationError) -> ResilientCityError:
@@ -143,13 +147,14 @@ def _serve_workers(service: Service, host: str, port: int, workers: int) -> None
 
     settings = service.settings
     os.environ[SETTINGS_ENV] = settings_to_environment(settings)
+    os.environ[PARENT_ENV] = str(os.getpid())
     ingestor = None
     try:
         if settings.mqtt is not None:
             install_response_hooks(service)
             ingestor = start_mqtt(service, settings.mqtt)
         uvicorn.run(
-            "resilientcity.api.app:app_from_environment",
+            "resilientcity.cli.serve:worker_app",
             factory=True,
             host=host,
             port=port,
@@ -159,6 +164,24 @@ def _serve_workers(service: Service, host: str, port: int, workers: int) -> None
         if ingestor is not None:
             ingestor.stop()
         service.db.dispose()
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker of ``serve --workers N``; the worker ends with the parent.
+
+    uvicorn calls this factory in each worker process. A worker left running after its parent
+    was killed (SIGKILL: the parent cannot stop it) would hold its memory and the port's
+    sockets forever; :func:`~resilientcity._process.die_with_parent` ends it instead.
+    """
+    import os
+
+    from resilientcity._process import die_with_parent
+    from resilientcity.api.app import app_from_environment
+
+    parent = int(os.environ.get(PARENT_ENV, "0"))
+    if parent and parent != os.getpid():  # never in the parent itself
+        die_with_parent(parent)
+    return app_from_environment()
 
 
 def mqtt_ingest(
