@@ -3,7 +3,8 @@
 Run from the repository root::
 
     python benchmarks/bench_operations.py [--seconds 20] [--batch 5000] [--backends sqlite,postgresql]
-                                          [--phases http,mqtt,kill] [--json out.json]
+                                          [--phases http,mqtt,kill,senders] [--json out.json]
+                                          [--senders 4] [--sender-batch 500] [--before-src DIR]
 
 For each store (a SQLite file; PostgreSQL at ``RESILIENTCITY_BENCH_PG``, default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``, in a database of its own that is dropped
@@ -29,10 +30,23 @@ as a separate process (uvicorn, one worker) and a private Mosquitto broker, and 
    restarted, and the posting goes on; every acknowledged observation must be stored exactly
    once (lost = acknowledged − stored must be 0; the store's key makes a second copy
    impossible). The tests (``tests/test_kill_restart.py``) do the same over MQTT too.
+6. **Concurrent senders** (phase ``senders``, not in the default phases): ``--senders`` HTTP
+   clients (4 by default), each in its own thread with its own connection, post
+   ``CreateObservations`` batches of ``--sender-batch`` observations (times of their own) back
+   to back for ``--seconds`` against a fresh ``serve``; the latency of a batch is the time from
+   sending it to its acknowledgement. Reported: median, p95, p99 and max over every batch, the
+   batches refused (503, store busy) and the observations per second. Baselines in the same
+   run: one sender on the same server; with ``--before-src DIR`` also the same senders against
+   a server (and a store of its own) running the package from another source tree, e.g. the
+   code before a change::
 
-Targets of the issue: ≥ 20,000 observations/s over HTTP batches on this 2-core machine, p99
-warning latency under 1 s. The client, the server and the broker share the machine's 2 cores.
-Always exits 0 and prints PASS or FAIL per target.
+       mkdir /tmp/before && git archive <commit> src | tar -x -C /tmp/before
+       python benchmarks/bench_operations.py --phases senders --before-src /tmp/before/src
+
+Targets of the issues: ≥ 20,000 observations/s over HTTP batches on this 2-core machine, p99
+warning latency under 1 s (issue 6); p99 batch latency under 0.5 s with 4 concurrent senders
+(issue 15). The clients, the server and the broker share the machine's 2 cores; the load
+average is printed at the start and the end. Always exits 0 and prints PASS or FAIL per target.
 """
 
 from __future__ import annotations
@@ -67,6 +81,7 @@ from resilientcity._process import end_group, start_in_group
 
 TARGET_OBS_S = 20_000
 TARGET_P99_S = 1.0
+TARGET_SENDERS_P99_S = 0.5
 PG_ADMIN = os.environ.get(
     "RESILIENTCITY_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -227,7 +242,8 @@ class _Server:
 
 
 @contextmanager
-def _server(url: str, mqtt: str | None) -> Iterator[_Server]:
+def _server(url: str, mqtt: str | None, source: Path | None = None) -> Iterator[_Server]:
+    """``resilientcity serve`` on ``url`` (the package imported from ``source`` when given)."""
     port = _free_port()
     command = [
         sys.executable,
@@ -242,7 +258,10 @@ def _server(url: str, mqtt: str | None) -> Iterator[_Server]:
     ]
     if mqtt:
         command += ["--mqtt", mqtt]
-    process = start_in_group(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+    process = start_in_group(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         _wait_port(port)
         yield _Server(process, port)
@@ -502,7 +521,116 @@ def _kill_run(url: str, token: str, stream_ids: list[int], seconds: float) -> di
     }
 
 
-def _one(backend: str, seconds: float, batch: int, phases: set[str]) -> dict[str, Any]:
+def _sender(
+    base: str,
+    token: str,
+    bodies: list[bytes],
+    start: threading.Barrier,
+    until: list[float],
+    out: list[tuple[float, int]],
+) -> None:
+    """Post ``bodies`` back to back until ``until[0]`` (perf_counter); (latency, status) each."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with httpx.Client(timeout=120) as client:
+        start.wait()
+        for body in bodies:
+            if time.perf_counter() > until[0]:
+                return
+            sent = time.perf_counter()
+            reply = client.post(f"{base}/v1.1/CreateObservations", content=body, headers=headers)
+            out.append((time.perf_counter() - sent, reply.status_code))
+
+
+def _senders_run(
+    server: _Server, token: str, ids: list[int], n: int, size: int, seconds: float, first: int
+) -> dict[str, Any]:
+    """``n`` concurrent senders of batches of ``size`` for ``seconds``; latency figures."""
+    count = int(seconds * 25) + 10  # per sender: more than one sender can post in the time
+    bodies = [
+        [_body(f) for f in _batches(ids, size, count, first=first + k * count * size)]
+        for k in range(n)
+    ]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    warm = _body(_batches(ids, 10, 1, first=first - 100)[0])
+    httpx.post(f"{server.base}/v1.1/CreateObservations", content=warm, headers=headers)
+    start = threading.Barrier(n + 1)
+    until = [float("inf")]
+    results: list[list[tuple[float, int]]] = [[] for _ in range(n)]
+    threads = [
+        threading.Thread(
+            target=_sender, args=(server.base, token, bodies[k], start, until, results[k])
+        )
+        for k in range(n)
+    ]
+    for thread in threads:
+        thread.start()
+    until[0] = time.perf_counter() + seconds
+    t0 = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - t0
+    done = [r for part in results for r in part]
+    stored = [lat for lat, code in done if code == 201]
+    latencies = np.asarray(stored) if stored else np.asarray([np.nan])
+    return {
+        "senders": n,
+        "batch": size,
+        "batches": len(stored),
+        "refused_503": sum(code == 503 for _, code in done),
+        "other_errors": sum(code not in (201, 503) for _, code in done),
+        "obs_per_s": len(stored) * size / elapsed,
+        "median_s": float(np.median(latencies)),
+        "p95_s": float(np.percentile(latencies, 95)),
+        "p99_s": float(np.percentile(latencies, 99)),
+        "max_s": float(np.max(latencies)),
+    }
+
+
+def _senders_phase(
+    backend: str,
+    folder: Path,
+    seconds: float,
+    senders: int,
+    size: int,
+    before: Path | None,
+) -> dict[str, Any]:
+    """One sender, then ``senders`` senders, on a fresh server; the same on ``before``."""
+    out: dict[str, Any] = {}
+    codes: list[tuple[str, Path | None]] = [("now", None)]
+    if before is not None:
+        codes.append(("before", before))
+    for code, source in codes:
+        with _store(backend, folder / code) as url:
+            token, ids_map = _prepare(url)
+            ids_map.pop("bench")
+            ids = sorted(ids_map.values())
+            with _server(url, None, source) as server:
+                if code == "now":
+                    out["one_sender"] = _senders_run(
+                        server, token, ids, 1, size, seconds, 2 * 10**8
+                    )
+                out[f"{code}_senders"] = _senders_run(
+                    server, token, ids, senders, size, seconds, 3 * 10**8
+                )
+    return out
+
+
+def _one(
+    backend: str,
+    seconds: float,
+    batch: int,
+    phases: set[str],
+    senders: int = 4,
+    sender_batch: int = 500,
+    before: Path | None = None,
+) -> dict[str, Any]:
+    if phases == {"senders"}:
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "now").mkdir()
+            (Path(tmp) / "before").mkdir()
+            found = _senders_phase(backend, Path(tmp), seconds, senders, sender_batch, before)
+            return {"backend": backend, **found}
     with tempfile.TemporaryDirectory() as tmp, _store(backend, Path(tmp)) as url:
         token, ids_map = _prepare(url)
         stream = ids_map.pop("bench")
@@ -522,12 +650,33 @@ def _one(backend: str, seconds: float, batch: int, phases: set[str]) -> dict[str
                     result.update(_mqtt_run(url, address, ids, seconds))
         if "kill" in phases:
             result.update(_kill_run(url, token, ids, min(seconds, 10.0)))
-        return result
+    if "senders" in phases:
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "now").mkdir()
+            (Path(tmp) / "before").mkdir()
+            result.update(
+                _senders_phase(backend, Path(tmp), seconds, senders, sender_batch, before)
+            )
+    return result
+
+
+def _senders_line(label: str, r: dict[str, Any]) -> str:
+    return (
+        f"{'':10s} {label}: {r['senders']} sender(s) × batches of {r['batch']}: {r['batches']} "
+        f"batches, {r['obs_per_s']:,.0f} obs/s, latency median {r['median_s'] * 1000:.0f} ms, "
+        f"p95 {r['p95_s'] * 1000:.0f} ms, p99 {r['p99_s'] * 1000:.0f} ms, "
+        f"max {r['max_s'] * 1000:.0f} ms; refused 503: {r['refused_503']}, "
+        f"other errors: {r['other_errors']}"
+    )
 
 
 def _report(r: dict[str, Any]) -> None:
     """Print one backend's figures (the phases that ran)."""
-    line = f"{r['backend']:10s} in-process {r['in_process_obs_per_s']:9,.0f} obs/s"
+    if "in_process_obs_per_s" not in r:
+        print(f"{r['backend']}")
+        line = ""
+    else:
+        line = f"{r['backend']:10s} in-process {r['in_process_obs_per_s']:9,.0f} obs/s"
     if "http_obs_per_s" in r:
         line += (
             f" | HTTP {r['http_obs_per_s']:9,.0f} obs/s ({r['http_vs_in_process']:.2f}× "
@@ -542,7 +691,15 @@ def _report(r: dict[str, Any]) -> None:
             f" | MQTT {r['mqtt_obs_per_s']:9,.0f} obs/s "
             f"({r['mqtt_stored']:,}/{r['mqtt_published']:,} stored)"
         )
-    print(line)
+    if line:
+        print(line)
+    if "now_senders" in r:
+        print(_senders_line("baseline, 1 sender", r["one_sender"]))
+        if "before_senders" in r:
+            print(_senders_line("baseline, the code of --before-src", r["before_senders"]))
+        now = r["now_senders"]
+        verdict = "PASS" if now["p99_s"] < TARGET_SENDERS_P99_S else "FAIL"
+        print(_senders_line("now", now) + f" | p99 < {TARGET_SENDERS_P99_S} s: {verdict}")
     if "kill_lost" in r:
         print(
             f"{'':10s} SIGKILL mid-ingest: {r['kill_acknowledged']:,} acknowledged, "
@@ -558,23 +715,44 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument(
-        "--phases", default="http,mqtt,kill", help="Which of http, mqtt, kill to run"
+        "--phases", default="http,mqtt,kill", help="Which of http, mqtt, kill, senders to run"
+    )
+    parser.add_argument("--senders", type=int, default=4, help="Concurrent senders (senders)")
+    parser.add_argument(
+        "--sender-batch", type=int, default=500, help="Observations per batch (senders)"
+    )
+    parser.add_argument(
+        "--before-src", type=Path, help="Also run the senders against this source tree"
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     phases = set(args.phases.split(","))
-    if not phases <= {"http", "mqtt", "kill"}:
-        parser.error(f"--phases: expected some of http, mqtt, kill, found {args.phases}")
+    if not phases <= {"http", "mqtt", "kill", "senders"}:
+        parser.error(f"--phases: expected some of http, mqtt, kill, senders, found {args.phases}")
+    if args.senders < 1 or args.sender_batch < 1:
+        parser.error("--senders and --sender-batch: expected whole numbers >= 1")
+    if args.before_src is not None and not (args.before_src / "resilientcity").is_dir():
+        parser.error(f"--before-src: no resilientcity package in {args.before_src}")
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"load average (1 min) at the start: {os.getloadavg()[0]:.2f}")
     results = []
     for backend in args.backends.split(","):
         try:
-            r = _one(backend, args.seconds, args.batch, phases)
+            r = _one(
+                backend,
+                args.seconds,
+                args.batch,
+                phases,
+                args.senders,
+                args.sender_batch,
+                args.before_src,
+            )
         except Exception as exc:  # a missing service is reported, the other backends still run
             print(f"{backend}: not measured: {exc}")
             continue
         results.append(r)
         _report(r)
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -107,13 +107,16 @@ def tokens(client: TestClient, api_service: Service) -> dict[str, str]:
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[tuple[str, uvicorn.Server]]:
+def live_server(app: FastAPI, **options: Any) -> Iterator[tuple[str, uvicorn.Server]]:
     """Run ``app`` under uvicorn in a thread on a free port; its base URL and the server.
 
-    The server is asked to exit at the end and the thread joined (the test fails if it hangs).
+    ``options`` are more ``uvicorn.Config`` options (a ``host`` and ``port`` among them are
+    replaced). The server is asked to exit at the end and the thread joined (the test fails
+    if it hangs).
     """
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    options |= {"host": "127.0.0.1", "port": port, "log_level": "warning", "lifespan": "on"}
+    config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

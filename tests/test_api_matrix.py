@@ -221,7 +221,17 @@ ADMIN = [
 
 RESPONSE = [
     Call("GET", "/api/plans", READ),
-    Call("GET", "/api/activations", READ),
+    Call(
+        "GET",
+        "/api/activations",
+        READ,
+        shows=(
+            Shows(
+                "task of X",
+                lambda acts: any(t["agency"] == X for a in acts for t in a["tasks"]),
+            ),
+        ),
+    ),
     Call(
         "POST",
         "/api/activations",

@@ -12,8 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resilientcity.assessment.data import read_indicator_table, validate_indicator_table
+from resilientcity.assessment.data import (
+    IndicatorData,
+    range_problems,
+    read_indicator_table,
+    validate_indicator_table,
+)
 from resilientcity.assessment.indicators import DIMENSIONS, IndicatorLibrary, dimensions
+from resilientcity.assessment.run import assess
 from resilientcity.errors import DataFileError, ValidationError
 
 TWIN = {
@@ -50,18 +56,35 @@ def test_default_library_covers_the_four_dimensions(library: IndicatorLibrary) -
     assert set(library.directions) == {"benefit", "cost"}
 
 
+def test_every_default_indicator_has_a_range_from_its_unit(library: IndicatorLibrary) -> None:
+    bounds = library.bounds
+    assert list(bounds.columns) == ["min_value", "max_value"]
+    assert bounds.dtypes.tolist() == [np.float64, np.float64]
+    # nothing the library measures can be negative: every range is closed below at 0
+    assert (bounds["min_value"] == 0.0).all()
+    units = library.table["unit"]
+    assert (bounds.loc[units == "%", "max_value"] == 100.0).all()
+    assert (bounds.loc[units == "score 0-100", "max_value"] == 100.0).all()
+    assert (bounds.loc[units == "index 0-1", "max_value"] == 1.0).all()
+    assert len(bounds.loc[units == "%"]) >= 20
+    # counts and per-capita figures have no upper bound a source could give
+    unbounded = ["org_mutual_aid", "soc_doctors", "eco_gdp_per_capita", "eco_eal_gdp_share"]
+    assert bounds.loc[unbounded, "max_value"].isna().all()
+    assert library.range_text("org_plan_coverage") == "from 0 to 100 %"
+    assert library.range_text("soc_doctors") == ">= 0 doctors/1,000 people"
+
+
 def test_twin_indicators_are_marked(library: IndicatorLibrary) -> None:
     assert set(library.twin_ids) == TWIN
 
 
 def test_iso_counterparts_cite_only_verified_clauses(library: IndicatorLibrary) -> None:
-    reference = Path(__file__).parents[2] / "shared/reference/resilience-indicator-standards.json"
+    reference = Path(__file__).parent / "data/reference/resilience-indicator-standards.json"
     cited = [c for c in library.table["iso37123"] if c]
     assert len(cited) >= 5
-    if reference.is_file():
-        verified = json.loads(reference.read_text(encoding="utf-8"))["ISO 37123:2019"]
-        names = {f"{v['clause']} {v['name']}" for v in verified["indicators_verified"]}
-        assert all(any(n in c for n in names) for c in cited)
+    verified = json.loads(reference.read_text(encoding="utf-8"))["ISO 37123:2019"]
+    names = {f"{v['clause']} {v['name']}" for v in verified["indicators_verified"]}
+    assert all(any(n in c for n in names) for c in cited)
     # GB/T 40947-2021's list was not found: no counterpart is invented
     assert (library.table["gbt40947"] == "").all()
 
@@ -127,6 +150,68 @@ def test_bad_library_names_every_row_and_field(tmp_path: Path) -> None:
     assert "indicators.source: expected one of twin, input, found remote (row b)" in text
     assert "indicators.name_zh: expected a non-empty value (row c)" in text
     assert "indicators.id: expected letters" in text and "(row d e)" in text
+
+
+def test_user_files_set_ranges(tmp_path: Path) -> None:
+    path = tmp_path / "ranged.yaml"
+    path.write_text(
+        "indicators:\n"
+        "  - {id: a, name_zh: 甲, name_en: A, dimension: organisation, sub_dimension: planning,\n"
+        "     unit: '%', direction: benefit, min_value: 0, max_value: 100}\n"
+        "  - {id: b, name_zh: 乙, name_en: B, dimension: organisation, sub_dimension: planning,\n"
+        "     unit: degC, direction: cost, min_value: -40.5, max_value: null}\n"
+        "  - {id: c, name_zh: 丙, name_en: C, dimension: organisation, sub_dimension: planning,\n"
+        "     unit: '-', direction: cost, max_value: 3}\n",
+        encoding="utf-8",
+    )
+    lib = IndicatorLibrary.from_file(path, mode="replace")
+    assert lib.bounds.loc["a"].tolist() == [0.0, 100.0]
+    assert lib.bounds.loc["b", "min_value"] == -40.5 and np.isnan(lib.bounds.loc["b", "max_value"])
+    assert np.isnan(lib.bounds.loc["c", "min_value"]) and lib.bounds.loc["c", "max_value"] == 3
+    assert (lib.range_text("b"), lib.range_text("c")) == (">= -40.5 degC", "<= 3 -")
+    csv = tmp_path / "ranged.csv"
+    csv.write_text(
+        "id,name_zh,name_en,dimension,sub_dimension,unit,min_value,max_value,direction\n"
+        "soc_doctors,医师,Doctors,economy_society,public_services,per 1000,0.5,,benefit\n",
+        encoding="utf-8",
+    )
+    extended = IndicatorLibrary.from_file(csv)
+    assert extended.bounds.loc["soc_doctors", "min_value"] == 0.5
+    assert extended.bounds.loc["org_plan_coverage"].tolist() == [0.0, 100.0]  # default kept
+    # a record without bounds is open on both sides
+    open_lib = IndicatorLibrary.from_records(
+        [{"id": "x", "name_zh": "x", "name_en": "x", "dimension": "organisation",
+          "sub_dimension": "s", "unit": "-", "direction": "benefit"}]
+    )  # fmt: skip
+    assert np.isnan(open_lib.bounds.loc["x"]).all() and open_lib.range_text("x") == "any number"
+
+
+def test_bad_ranges_are_named_by_row_and_field() -> None:
+    common = {"name_zh": "x", "name_en": "x", "dimension": "organisation", "sub_dimension": "s",
+              "unit": "%", "direction": "benefit"}  # fmt: skip
+    with pytest.raises(ValidationError) as exc:
+        IndicatorLibrary.from_records(
+            [
+                {**common, "id": "words", "min_value": "low", "max_value": 100},
+                {**common, "id": "infinite", "min_value": 0, "max_value": float("inf")},
+                {**common, "id": "flag", "min_value": True},
+                {**common, "id": "inverted", "min_value": 100, "max_value": 0},
+                {**common, "id": "empty", "min_value": 5, "max_value": 5},
+                {**common, "id": "fine", "min_value": 0, "max_value": 100},
+            ]
+        )
+    text = _messages(exc)
+    assert len(exc.value.problems) == 3
+    assert (
+        "indicators.min_value: expected a finite number, or empty for an open bound, "
+        "found low, True (rows words, flag)"
+    ) in text
+    assert "indicators.max_value: expected a finite number" in text and "(row infinite)" in text
+    assert (
+        "indicators.min_value, max_value: expected min_value < max_value, found 100 >= 0, "
+        "5 >= 5 (rows inverted, empty)"
+    ) in text
+    assert "fine" not in text
 
 
 def test_unknown_field_and_missing_id(tmp_path: Path) -> None:
@@ -294,6 +379,102 @@ def test_non_numeric_values_are_named(library: IndicatorLibrary) -> None:
     text = _messages(exc)
     assert "value: expected a finite number or an empty cell" in text
     assert "A/2021/soc_doctors" in text and "B/2020/inf_road_density" in text
+
+
+def test_values_outside_their_range_are_refused_cell_by_cell(library: IndicatorLibrary) -> None:
+    raw = pd.DataFrame(
+        {
+            "unit": ["A", "B", "C", "A", "B", "C"],
+            "year": [2022, 2022, 2022, 2023, 2023, 2023],
+            "org_plan_coverage": [100.0, 0.0, 55.0, 150.0, 101.0, 80.0],  # bounds inclusive
+            "soc_doctors": [2.0, 3.0, 1.0, -3.0, 2.5, None],  # missing: not a range problem
+            "inf_resilience_index": [0.5, 1.0, 0.0, 0.7, 0.8, 1.2],
+            "soc_unemployment": [4.0, "x", 5.0, 5.0, 3.0, 6.0],
+        }
+    )
+    with pytest.raises(ValidationError) as exc:
+        validate_indicator_table(raw, library, imputation="unit_mean")
+    text = _messages(exc)
+    assert (
+        "indicator table.org_plan_coverage: expected a value from 0 to 100 %, "
+        "found 150, 101 (rows A/2023, B/2023)"
+    ) in text
+    assert (
+        "indicator table.soc_doctors: expected a value >= 0 doctors/1,000 people, "
+        "found -3 (row A/2023)"
+    ) in text
+    assert (
+        "indicator table.inf_resilience_index: expected a value from 0 to 1 index 0-1, "
+        "found 1.2 (row C/2023)"
+    ) in text
+    # every problem at once: the non-number too, and nothing about the in-range cells
+    assert "found x (row B/2022/soc_unemployment)" in text
+    assert len(exc.value.problems) == 4
+    # the same in the long layout, problems in library order
+    long = raw.drop(columns="soc_unemployment").melt(id_vars=["unit", "year"], var_name="indicator")
+    with pytest.raises(ValidationError) as again:
+        validate_indicator_table(long.iloc[::-1], library, imputation="unit_mean")
+    assert [p.column for p in again.value.problems] == [
+        "org_plan_coverage",
+        "soc_doctors",
+        "inf_resilience_index",
+    ]
+    # within range everywhere: accepted, bounds included
+    fine = raw.drop(columns="soc_unemployment")
+    fine.loc[3:4, "org_plan_coverage"] = [100.0, 0.0]
+    fine.loc[3, "soc_doctors"] = 0.0
+    fine.loc[5, "inf_resilience_index"] = 1.0
+    data = validate_indicator_table(fine, library, imputation="unit_mean")
+    assert range_problems(data.frame, library) == []
+
+
+def test_a_user_range_is_applied(tmp_path: Path, library: IndicatorLibrary) -> None:
+    custom = IndicatorLibrary.from_records(
+        [{"id": "soc_doctors", "name_zh": "医师", "name_en": "Doctors", "unit": "per 1000",
+          "dimension": "economy_society", "sub_dimension": "public_services",
+          "direction": "benefit", "min_value": 1, "max_value": 10}]
+    )  # fmt: skip
+    raw = pd.DataFrame({"unit": ["A", "B", "C"], "year": 2023, "soc_doctors": [0.5, 5.0, 12.0]})
+    validate_indicator_table(raw, library)  # the default library: >= 0, accepted
+    with pytest.raises(ValidationError, match=r"from 1 to 10 per 1000, found 0.5, 12 \(rows A/20"):
+        validate_indicator_table(raw, custom)
+
+
+def test_a_file_out_of_range_is_named(tmp_path: Path, library: IndicatorLibrary) -> None:
+    path = tmp_path / "districts.csv"
+    path.write_text(
+        "unit,year,org_plan_coverage,soc_doctors\nA,2023,150,-3\nB,2023,60,2\n", encoding="utf-8"
+    )
+    with pytest.raises(ValidationError) as exc:
+        read_indicator_table(path, library)
+    assert str(exc.value).startswith(f"indicator table {path} is invalid: 2 problems")
+    assert "org_plan_coverage: expected a value from 0 to 100 %, found 150 (row A/2023)" in (
+        str(exc.value)
+    )
+
+
+def test_assess_checks_validated_data_against_its_library(library: IndicatorLibrary) -> None:
+    wide_open = IndicatorLibrary.from_records(
+        [{"id": "org_plan_coverage", "name_zh": "预案", "name_en": "Plans", "unit": "%",
+          "dimension": "organisation", "sub_dimension": "planning", "direction": "benefit"},
+         {"id": "soc_doctors", "name_zh": "医师", "name_en": "Doctors", "unit": "per 1000",
+          "dimension": "economy_society", "sub_dimension": "public_services",
+          "direction": "benefit"}]
+    )  # fmt: skip
+    raw = pd.DataFrame(
+        {"unit": ["A", "B", "C"], "year": 2023, "org_plan_coverage": [150.0, 60.0, 70.0],
+         "soc_doctors": [-3.0, 2.0, 2.5]}
+    )  # fmt: skip
+    data = validate_indicator_table(raw, wide_open)  # no ranges: accepted
+    with pytest.raises(ValidationError) as exc:
+        assess(data, library, samples=0)
+    assert [p.column for p in exc.value.problems] == ["org_plan_coverage", "soc_doctors"]
+    assert exc.value.problems[0].rows == ("A/2023",)
+    hand_made = IndicatorData(data.frame, data.report)
+    with pytest.raises(ValidationError, match="soc_doctors"):
+        assess(hand_made, library, samples=0)
+    with pytest.raises(ValidationError, match=r"found 150 \(row A/2023\)"):
+        assess(raw, library, samples=0)  # a raw table is validated with the library
 
 
 def test_layout_problems(library: IndicatorLibrary) -> None:

@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from resilientcity.assessment.data import IndicatorData, validate_indicator_table
+from resilientcity.assessment.data import IndicatorData, range_problems, validate_indicator_table
 from resilientcity.assessment.from_twin import (
     RUN_INDICATORS,
     STATIC_INDICATORS,
@@ -300,6 +300,35 @@ def test_cli_refuses_a_bad_cell_by_name(tmp_path: Path) -> None:
     assert "--weights" in str(weights.exception)
 
 
+def test_cli_refuses_values_out_of_range_naming_the_cells(tmp_path: Path) -> None:
+    # issue 15 item 18: 150 % plan coverage and -3 doctors ranked that unit first
+    text = _demo_csv().read_text(encoding="utf-8")
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("unit,"))
+    columns = header.split(",")
+    plans, doctors = columns.index("org_plan_coverage"), columns.index("soc_doctors")
+    out = []
+    for line in lines:
+        cells = line.split(",")
+        if line.startswith("430105,2023,"):
+            cells[plans], cells[doctors] = "150", "-3"
+        out.append(",".join(cells))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(out) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(_app(), [str(bad), "--out", str(tmp_path / "o")])
+    assert isinstance(result.exception, ValidationError), result.output
+    message = str(result.exception)
+    assert f"indicator table {bad} is invalid: 2 problems" in message
+    assert "org_plan_coverage: expected a value from 0 to 100 %, found 150 (row 430105/2023)" in (
+        message
+    )
+    assert (
+        "soc_doctors: expected a value >= 0 doctors/1,000 people, found -3 (row 430105/2023)"
+        in (message)
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_report_section_and_page() -> None:
     table = pd.concat([_table([1, 2, 3], [2, 1, 2], 2022), _table([2, 2, 4], [3, 1, 2], 2023)])
     result = assess(table, _library(), samples=20)
@@ -336,6 +365,22 @@ def test_demo_assessment_gives_the_summary_keys(small_city: City, small_run: Sce
     json.dumps(block)  # JSON-ready
     section = assessment_section(result, maturity)
     assert "Roadmap" in section.html or "Every criterion" in section.html
+
+
+def test_twin_indicators_stay_within_their_ranges_on_the_demo_city(
+    small_city: City, small_run: ScenarioRun
+) -> None:
+    library = IndicatorLibrary.default()
+    rows = twin_indicators(small_city, small_run).assign(year=2023)
+    assert set(rows["indicator"]) == set(STATIC_INDICATORS) | set(RUN_INDICATORS)
+    assert range_problems(rows, library) == []
+    bounds = library.bounds.loc[rows["indicator"]].to_numpy()
+    values = rows["value"].to_numpy()
+    assert (values >= bounds[:, 0]).all()
+    assert ((values <= bounds[:, 1]) | np.isnan(bounds[:, 1])).all()
+    # the percentages and the resilience index are closed ranges
+    closed = rows[rows["indicator"].isin(["soc_hospital_access_15min", "inf_resilience_index"])]
+    assert len(closed) == 2 * 6
 
 
 def test_validated_twin_rows_fit_the_indicator_table(small_city: City) -> None:

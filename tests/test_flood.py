@@ -32,7 +32,7 @@ from resilientcity.twin import DEM, City
 
 CRS = "EPSG:32649"
 CELL_M = 10.0
-REFERENCE = Path(__file__).parents[2] / "shared" / "reference" / "changsha-hydrology.json"
+REFERENCE = Path(__file__).parent / "data" / "reference" / "changsha-hydrology.json"
 PACKAGED = Path(__file__).parents[1] / "src/resilientcity/data/hazard/changsha_stage_frequency.json"
 
 #: West → east ground profile (m): channel, bank, ridge at 35 m, a basin behind it, high ground.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,12 +18,15 @@ from pydantic import ValidationError as PydanticError
 from resilientcity.errors import ValidationError
 from resilientcity.operations import scenario_jobs
 from resilientcity.operations.scenario_jobs import (
+    ROOT_PREFIX,
     EarthquakeRequest,
+    QueueFull,
     RainstormRequest,
     RiverFloodRequest,
     ScenarioJobs,
     ScenarioRequest,
     TyphoonRequest,
+    remove_orphaned_roots,
     scenario_for,
 )
 from resilientcity.pipeline import demo_scenario
@@ -178,7 +184,7 @@ def test_a_failed_run_keeps_its_error_and_runs_go_one_at_a_time(small_city, tmp_
         raise RuntimeError(f"no water in {scenario.name}")
 
     monkeypatch.setattr(scenario_jobs, "run_scenario", slow_failure)
-    queue = ScenarioJobs(tmp_path / "runs", keep=2)
+    queue = ScenarioJobs(tmp_path / "runs", keep=2, max_per_owner=3)
     try:
         base = demo_scenario("small")
         submitted = [
@@ -202,6 +208,57 @@ def test_a_failed_run_keeps_its_error_and_runs_go_one_at_a_time(small_city, tmp_
     assert [j.id for j in queue.jobs()] == [third.id, second.id]
     assert queue.get(first.id) is None
     assert not first.folder.exists() and second.folder.is_dir() and third.folder.is_dir()
+
+
+def test_the_queue_is_bounded_per_owner_and_in_all(small_city, tmp_path, monkeypatch):
+    release = threading.Event()
+
+    def held(scenario, city, progress):
+        release.wait(30)
+        raise RuntimeError("released")
+
+    monkeypatch.setattr(scenario_jobs, "run_scenario", held)
+    queue = ScenarioJobs(tmp_path / "runs", max_per_owner=2, max_pending=3)
+    base = demo_scenario("small")
+
+    def submit(owner: str, stage: float = 38.0) -> Any:
+        request = RiverFloodRequest(hazard="river_flood", stage_m=stage)
+        return queue.submit(request, base, small_city, owner)
+
+    try:
+        first, _ = submit("ana"), submit("ana")
+        with pytest.raises(QueueFull, match="you have 2 scenario runs waiting or running") as mine:
+            submit("ana")
+        assert mine.value.retry_after_s > 0
+        submit("ben")
+        with pytest.raises(QueueFull, match="3 scenario runs are waiting or running"):
+            submit("cyd")
+        assert len(queue.jobs()) == 3
+        release.set()
+        queue.wait(first.id, 30)
+        assert first.status == "failed"
+        submit("ana")  # room again once a run has finished
+    finally:
+        release.set()
+        queue.close()
+
+
+def test_run_folders_of_dead_servers_are_removed_at_start(tmp_path):
+    dead = subprocess.Popen(["true"])  # a process that has ended: its pid is free
+    dead.wait()
+    gone = tmp_path / f"{ROOT_PREFIX}{dead.pid}-abc"
+    mine = tmp_path / f"{ROOT_PREFIX}{os.getpid()}-def"
+    other = tmp_path / f"{ROOT_PREFIX}{os.getppid()}-ghi"
+    unrelated = tmp_path / f"{ROOT_PREFIX}notapid"
+    for folder in (gone, mine, other, unrelated):
+        (folder / "job").mkdir(parents=True)
+    assert remove_orphaned_roots(tmp_path) == [gone]
+    assert not gone.exists() and mine.is_dir() and other.is_dir() and unrelated.is_dir()
+    queue = ScenarioJobs()
+    try:
+        assert queue.root.name.startswith(f"{ROOT_PREFIX}{os.getpid()}-")
+    finally:
+        queue.close()
 
 
 def test_cascade_chain_follows_the_causes_to_the_root(small_city):

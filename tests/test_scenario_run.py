@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -453,6 +454,50 @@ def test_demo_writes_every_summary_block(tmp_path: Path) -> None:
     assert "Decisions: contingency plans" in page and "Repair priorities compared" in page
     assert "Evacuation flows" in page and "Dispatch assignments" in page
     assert "flood_shelter_shortfall" in summary["decision"]["plans_fired"]  # people unsheltered
+    # every number the demo reports is the stored copy's (refactoring changes none of them)
+    stored = json.loads((DATA / "demo-small-summary.json").read_text("utf-8"))
+    kept = {k: v for k, v in summary.items() if k not in VOLATILE}
+    assert _differences(stored, kept) == []
+
+
+#: Summary keys that differ from run to run (the version, the time, the steps' durations).
+VOLATILE = ("resilientcity_version", "generated_at", "timings_s")
+#: ``data/demo-small-summary.json`` is ``summary.json`` of ``resilientcity demo --size small``
+#: without the :data:`VOLATILE` keys. After a change meant to move the demo's numbers, write it
+#: anew from such a run and say in the commit which numbers moved and why.
+DATA = Path(__file__).parent / "data"
+
+
+def _differences(expected: Any, found: Any, where: str = "summary") -> list[str]:
+    """Where ``found`` differs from ``expected`` (numbers within 1e-12, relative)."""
+    if isinstance(expected, dict) and isinstance(found, dict):
+        keys = sorted(set(expected) | set(found))
+        return [
+            d
+            for k in keys
+            for d in _differences(
+                expected.get(k, "<missing>"), found.get(k, "<missing>"), f"{where}.{k}"
+            )
+        ]
+    if isinstance(expected, list) and isinstance(found, list):
+        if len(expected) != len(found):
+            return [f"{where}: {len(found)} items, stored {len(expected)}"]
+        return [
+            d
+            for i, (e, f) in enumerate(zip(expected, found, strict=True))
+            for d in _differences(e, f, f"{where}[{i}]")
+        ]
+    numbers = (int, float)
+    if (
+        isinstance(expected, numbers)
+        and isinstance(found, numbers)
+        and not isinstance(expected, bool)
+    ):
+        if math.isclose(expected, found, rel_tol=1e-12, abs_tol=1e-12):
+            return []
+    elif expected == found:
+        return []
+    return [f"{where}: {found!r}, stored {expected!r}"]
 
 
 def test_demo_failing_part_way_leaves_the_previous_set(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from resilientcity.operations.models import Agency
 from resilientcity.operations.service import Service, ServiceSettings
 from resilientcity.twin import City
 
-__all__ = ["CHROMIUM", "Web", "browser", "page", "web"]
+__all__ = ["CHROMIUM", "Web", "browser", "page", "wait_until", "web"]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: Chromium flags of the headless runs (as in tests/test_report.py).
@@ -111,6 +112,25 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def wait_until(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """Wait until the JavaScript ``expression`` is truthy in ``page`` (``timeout`` in ms).
+
+    Playwright's ``wait_for_function`` compiles its predicate with ``eval`` inside the page,
+    which the page's Content Security Policy refuses (no ``'unsafe-eval'``); ``evaluate``
+    runs through the DevTools protocol, outside the policy, so this polls with it.
+
+    Raises
+    ------
+    AssertionError
+        When the expression is still falsy after ``timeout`` ms.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 @pytest.fixture

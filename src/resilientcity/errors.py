@@ -21,6 +21,7 @@ __all__ = [
     "SolverNumericalTrouble",
     "SolverTimeLimit",
     "SolverUnbounded",
+    "StoreBusy",
     "ValidationError",
     "fail",
 ]
@@ -190,3 +191,20 @@ class SolverNumericalTrouble(SolverError):
     """HiGHS stopped on numerical difficulties or another unexpected status."""
 
     status = "numerical"
+
+
+class StoreBusy(ResilientCityError, TimeoutError):
+    """The operations store's write lock was not free within the bound; nothing was written.
+
+    Attributes
+    ----------
+    waited_s
+        How long the writer waited, seconds.
+    retry_after_s
+        When to try again, whole seconds (the HTTP ``Retry-After``).
+    """
+
+    def __init__(self, message: str, waited_s: float, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.waited_s = waited_s
+        self.retry_after_s = retry_after_s

@@ -29,6 +29,7 @@ from resilientcity import __version__
 from resilientcity.api import admin, response, sensing, warnings
 from resilientcity.api.auth import ServiceDep
 from resilientcity.api.errors import install_error_handlers
+from resilientcity.api.middleware import BodyLimit, BodyLimits, SecurityHeaders
 from resilientcity.api.schemas import Health
 from resilientcity.api.web import install_web
 from resilientcity.operations.models import Datastream, Sensor
@@ -185,6 +186,8 @@ def create_app(
     app.include_router(response.router)
     install_response_hooks(service)
     install_web(app)
+    app.add_middleware(BodyLimit, limits=BodyLimits(ingest=service.settings.max_ingest_bytes))
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -1,8 +1,9 @@
 """Who is calling: bearer tokens to principals, and role checks as FastAPI dependencies.
 
-A request without an ``Authorization: Bearer …`` header is anonymous (role ``public``); a
-header with an unknown, revoked or expired token is refused with 401, never treated as
-anonymous. Endpoints state the roles they accept with :func:`require`; a principal with
+A request without an ``Authorization`` header is anonymous (role ``public``). A request with
+one must carry ``Bearer <token>`` with a known, valid token: another scheme (``Basic …``), an
+empty token, or an unknown, revoked or expired one is refused with 401, never treated as
+anonymous (a client that meant to authenticate learns that it did not). Endpoints state the roles they accept with :func:`require`; a principal with
 another role gets 403 (401 when anonymous).
 """
 
@@ -41,9 +42,15 @@ def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The principal of the request (anonymous without a token; 401 for a bad token)."""
-    if credentials is None:
-        return ANONYMOUS
+    """The principal of the request (anonymous without a header; 401 for a bad one)."""
+    if credentials is None or not credentials.credentials.strip():
+        if request.headers.get("authorization") is None:
+            return ANONYMOUS
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "the Authorization header must be `Bearer <token>` with an API token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     service = get_service(request)
     with service.db.read() as session:
         principal = authenticate(session, credentials.credentials)

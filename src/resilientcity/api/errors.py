@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from resilientcity.errors import Problem, ValidationError
+from resilientcity.errors import Problem, StoreBusy, ValidationError
 
 __all__ = [
     "install_error_handlers",
@@ -86,6 +86,17 @@ def unprocessable(loc: Sequence[str | int], msg: str, kind: str = "value_error")
     )
 
 
+async def _on_store_busy(_request: Request, exc: Exception) -> JSONResponse:
+    """A write that found the store busy (:class:`~resilientcity.errors.StoreBusy`: SQLite's
+    write lock not free within the bound, nothing written): 503 with ``Retry-After``."""
+    assert isinstance(exc, StoreBusy)
+    return JSONResponse(
+        {"detail": str(exc)},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
+
+
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ValidationError)
     return validation_error_response(exc)
@@ -94,3 +105,4 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
 def install_error_handlers(app: FastAPI) -> None:
     """Answer a ResilientCity :class:`ValidationError` raised by an endpoint with 422."""
     app.add_exception_handler(ValidationError, _on_validation_error)
+    app.add_exception_handler(StoreBusy, _on_store_busy)  # 503 with Retry-After

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from resilientcity.api.auth import Authenticated, ServiceDep, require
+from resilientcity.api.auth import Authenticated, ServiceDep, current_principal, require
 from resilientcity.api.errors import problem_details
 from resilientcity.api.schemas import PathId
 from resilientcity.errors import ValidationError
@@ -172,10 +172,14 @@ def _task(task: Task, plan_id: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _activation(session: Session, activation: PlanActivation, now: datetime) -> dict[str, Any]:
-    tasks = session.scalars(
-        select(Task).where(Task.activation_id == activation.id).order_by(Task.id)
-    ).all()
+def _activation(
+    session: Session, activation: PlanActivation, now: datetime, agency: str | None = None
+) -> dict[str, Any]:
+    """An activation with its tasks (only those of ``agency`` when given)."""
+    query = select(Task).where(Task.activation_id == activation.id).order_by(Task.id)
+    if agency is not None:
+        query = query.where(Task.agency_id == agency)
+    tasks = session.scalars(query).all()
     return {
         "id": activation.id,
         "plan_id": activation.plan_id,
@@ -247,13 +251,15 @@ def list_activations(
     status_: Annotated[Literal["active", "stood_down"] | None, Query(alias="status")] = None,
     limit: int = _LIMIT,
 ) -> list[dict[str, Any]]:
-    """Plan activations (newest first) with their tasks."""
+    """Plan activations (newest first) with their tasks: all tasks for admins and analysts, its
+    agency's for an operator (as ``GET /api/tasks``)."""
     now = utcnow()
+    agency = principal.agency_id if principal.role == "operator" else None
     with service.db.read() as session:
         query = select(PlanActivation).order_by(PlanActivation.id.desc()).limit(limit)
         if status_ is not None:
             query = query.where(PlanActivation.status == status_)
-        return [_activation(session, a, now) for a in session.scalars(query)]
+        return [_activation(session, a, now, agency) for a in session.scalars(query)]
 
 
 @router.post("/api/activations", tags=["plans"], status_code=status.HTTP_201_CREATED)
@@ -327,7 +333,12 @@ def patch_task(
         return _task(task, plan_id.plan_id if plan_id else "", now)
 
 
-@router.post("/api/incidents", tags=["incidents"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/incidents",
+    tags=["incidents"],
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(current_principal)],  # a bad Authorization header is refused
+)
 def post_incident(body: IncidentReport, request: Request, service: ServiceDep) -> dict[str, Any]:
     """Report an incident (public, no token). Rate-limited per client address."""
     host = request.client.host if request.client is not None else "unknown"

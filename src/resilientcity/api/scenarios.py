@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request, stat
 
 from resilientcity.api.auth import Authenticated, ServiceDep, require
 from resilientcity.operations.access import Principal, audit
-from resilientcity.operations.scenario_jobs import ScenarioJobs, ScenarioRequest
+from resilientcity.operations.scenario_jobs import QueueFull, ScenarioJobs, ScenarioRequest
 from resilientcity.pipeline import demo_scenario
 from resilientcity.twin.city import City
 
@@ -71,8 +71,16 @@ def post_scenario(
     city: ServiceCity,
 ) -> dict[str, Any]:
     """Queue a scenario run of one hazard on the city (runs one at a time, in order)."""
+    owner = principal.name if principal.user_id is None else str(principal.user_id)
+    try:
+        job = jobs.submit(body, demo_scenario(service.settings.city_size), city, owner)
+    except QueueFull as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
     with service.db.write() as session:
-        job = jobs.submit(body, demo_scenario(service.settings.city_size), city)
         audit(session, principal, "scenario.run", "scenario", job.id, job.request)
     return {"id": job.id, "status": "queued"}
 

@@ -50,12 +50,13 @@ from sqlalchemy.orm import Session
 
 from resilientcity.api import scenarios
 from resilientcity.api.auth import Authenticated, CurrentPrincipal, ServiceDep
+from resilientcity.api.middleware import page_csp
 from resilientcity.api.scenarios import Jobs, ServiceCity
 from resilientcity.api.warnings import list_warnings
 from resilientcity.operations.access import Principal, readable_datastreams
 from resilientcity.operations.incidents import OPEN_STATES
 from resilientcity.operations.models import Datastream, Incident, LiveWarning, Observation, Sensor
-from resilientcity.operations.scenario_jobs import ScenarioJobs
+from resilientcity.operations.scenario_jobs import ScenarioJobs, remove_orphaned_roots
 from resilientcity.report.figures import MAX_BUILDINGS, _points_xy
 from resilientcity.report.web_layers import cascade_chain, json_ready, resilience_json
 from resilientcity.scenario.run import ScenarioRun
@@ -187,7 +188,8 @@ def index() -> HTMLResponse:
     text = page.read_text(encoding="utf-8")
     for placeholder, url in vendor_urls().items():
         text = text.replace(placeholder, url)
-    return HTMLResponse(text, headers={"Cache-Control": REVALIDATE})
+    headers = {"Cache-Control": REVALIDATE, "Content-Security-Policy": page_csp(text)}
+    return HTMLResponse(text, headers=headers)
 
 
 VendorName = Annotated[str, PathParam(min_length=1, max_length=200)]
@@ -631,7 +633,10 @@ def install_web(app: FastAPI, jobs: ScenarioJobs | None = None) -> ScenarioJobs:
     installed: ScenarioJobs | None = getattr(app.state, "scenario_jobs", None)
     if installed is not None:  # create_app installs it already: nothing to add twice
         return installed
-    queue = ScenarioJobs() if jobs is None else jobs
+    if jobs is None:
+        remove_orphaned_roots()  # the runs of servers that were killed
+        jobs = ScenarioJobs()
+    queue = jobs
     app.state.scenario_jobs = queue
     app.include_router(router)
     app.include_router(scenarios.router)

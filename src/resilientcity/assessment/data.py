@@ -12,6 +12,11 @@ case or surrounding spaces; indicator ids are matched exactly. In CSV files, lin
 ``#`` are comments. Empty cells and the usual NA spellings (``NA``, ``NaN``, ``n/a``, …) are
 missing values.
 
+Every value must lie in its indicator's valid range (``min_value`` and ``max_value`` of the
+library, inclusive, either open): a percentage of 150 or −3 doctors per 1,000 people is refused,
+each cell named (``unit/year``) under its indicator with the range allowed, every such cell at
+once.
+
 The table is a full grid: every unit × every year × every indicator that occurs in it. A cell
 that is empty, or absent from a long table, is missing and is handled by the imputation policy:
 
@@ -47,6 +52,7 @@ __all__ = [
     "ImputationPolicy",
     "ImputationReport",
     "IndicatorData",
+    "range_problems",
     "read_indicator_table",
     "validate_indicator_table",
 ]
@@ -223,7 +229,50 @@ def _key_problems(
         found = ", ".join(sorted({str(v) for v in long.loc[bad, "value"]})[:5])
         rows = _cell_names(long.loc[bad])
         problems.append(Problem(_LAYER, "value", "a finite number or an empty cell", rows, found))
-    return long.assign(value=values), problems
+    long = long.assign(value=values)
+    return long, problems + range_problems(long, library)
+
+
+def range_problems(
+    frame: pd.DataFrame, library: IndicatorLibrary, layer: str = _LAYER
+) -> list[Problem]:
+    """One problem per indicator with values outside its valid range, in library order.
+
+    Parameters
+    ----------
+    frame
+        Long frame with the columns ``unit``, ``year``, ``indicator`` (ids of ``library``) and
+        ``value`` (float; NaN, a missing value, is not checked).
+    library
+        The indicators and their ranges (``min_value``, ``max_value``, inclusive, NaN: open).
+    layer
+        The name of the table in the problems.
+
+    Returns
+    -------
+    list of Problem
+        Column: the indicator; rows: the cells ``unit/year`` out of range; expected: the range
+        with the indicator's unit; found: the values of those cells, in the same order.
+    """
+    bounds = library.bounds
+    low = frame["indicator"].map(bounds["min_value"]).to_numpy(dtype=np.float64)
+    high = frame["indicator"].map(bounds["max_value"]).to_numpy(dtype=np.float64)
+    value = frame["value"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        outside = (value < low) | (value > high)  # NaN (missing, open) compares False
+    if not outside.any():
+        return []
+    bad = frame.loc[outside]
+    problems = []
+    for indicator in (i for i in library.ids if i in set(bad["indicator"])):
+        cells = bad[(bad["indicator"] == indicator).to_numpy()]
+        rows = tuple(f"{u}/{y}" for u, y in zip(cells["unit"], cells["year"], strict=True))
+        found = ", ".join(f"{v:g}" for v in cells["value"].iloc[:10])
+        if len(cells) > 10:
+            found += ", …"
+        expected = f"a value {library.range_text(indicator)}"
+        problems.append(Problem(layer, indicator, expected, rows, found))
+    return problems
 
 
 class _Cells(NamedTuple):
@@ -330,38 +379,50 @@ def validate_indicator_table(
     ValidationError
         Listing every problem it can name at once: missing ``unit``/``year`` columns, empty
         unit or indicator ids, years that are not whole numbers, unknown indicators, unknown
-        units, duplicate cells (``unit/year/indicator``), values that are not finite numbers;
-        then units whose values are all missing; then missing cells (policy ``none``) or cells
-        the policy cannot fill.
+        units, duplicate cells (``unit/year/indicator``), values that are not finite numbers,
+        values outside their indicator's valid range (per indicator, the cells ``unit/year``,
+        the range and the values found); then units whose values are all missing; then
+        missing cells (policy ``none``) or cells the policy cannot fill.
     """
+    return _validate(raw, library, imputation, units, _LAYER)
+
+
+def _validate(
+    raw: pd.DataFrame,
+    library: IndicatorLibrary,
+    imputation: ImputationPolicy,
+    units: Collection[str] | None,
+    what: str,
+) -> IndicatorData:
+    """:func:`validate_indicator_table`, its errors headed by ``what`` (the table or file)."""
     if imputation not in get_args(ImputationPolicy):
         policies = ", ".join(get_args(ImputationPolicy))
         problem = Problem(_LAYER, "imputation", f"one of {policies}", found=repr(imputation))
-        raise ValidationError([problem], what=_LAYER)
+        raise ValidationError([problem], what=what)
     long, problems = _to_long(raw)
     if not problems:
         long, problems = _key_problems(long, library, units)
     if not problems and long.empty:
         problems = [Problem(_LAYER, "", "at least one unit, year and indicator", found="no rows")]
     if problems:
-        raise ValidationError(problems, what=_LAYER)
+        raise ValidationError(problems, what=what)
     wide = _grid(long, library)
-    _refuse_empty_units(wide)
+    _refuse_empty_units(wide, what)
     filled = _impute(wide, imputation)
-    _refuse_missing(filled, imputation)
+    _refuse_missing(filled, imputation, what)
     return _result(wide, filled, imputation)
 
 
-def _refuse_empty_units(wide: pd.DataFrame) -> None:
+def _refuse_empty_units(wide: pd.DataFrame, what: str) -> None:
     """Raise naming every unit whose values are all missing."""
     empty = wide.isna().groupby(level="unit").all().all(axis=1)
     if empty.any():
         rows = tuple(str(u) for u in empty.index[empty])
         problem = Problem(_LAYER, "unit", "at least one value per unit", rows, "all values missing")
-        raise ValidationError([problem], what=_LAYER)
+        raise ValidationError([problem], what=what)
 
 
-def _refuse_missing(filled: pd.DataFrame, policy: ImputationPolicy) -> None:
+def _refuse_missing(filled: pd.DataFrame, policy: ImputationPolicy, what: str) -> None:
     """Raise naming every cell still missing after imputation."""
     cells = _missing_cells(filled)
     if not cells:
@@ -372,7 +433,7 @@ def _refuse_missing(filled: pd.DataFrame, policy: ImputationPolicy) -> None:
         "indicator_median": "a value of the indicator for some unit in the same year (imputation 'indicator_median')",
         "previous_year": "a value of the indicator for the unit in an earlier year (imputation 'previous_year')",
     }[policy]
-    raise ValidationError([Problem(_LAYER, "value", expected, cells, "missing")], what=_LAYER)
+    raise ValidationError([Problem(_LAYER, "value", expected, cells, "missing")], what=what)
 
 
 def _result(wide: pd.DataFrame, filled: pd.DataFrame, policy: ImputationPolicy) -> IndicatorData:
@@ -419,9 +480,10 @@ def read_indicator_table(
     MissingDependency
         An Excel file without ``openpyxl`` installed.
     ValidationError
-        As :func:`validate_indicator_table`.
+        As :func:`validate_indicator_table`, headed ``indicator table PATH``.
     """
-    return validate_indicator_table(_read(Path(path), sheet), library, imputation, units)
+    source = Path(path)
+    return _validate(_read(source, sheet), library, imputation, units, f"{_LAYER} {source}")
 
 
 def _read(source: Path, sheet: str | int) -> pd.DataFrame:

@@ -15,12 +15,18 @@ them, with their counterpart in ISO 37123:2019 where a verified clause exists; t
 its sources and which choices are assumptions. Indicators marked ``source = "twin"`` are computed
 from the digital twin and the scenario results rather than typed in.
 
+Every indicator carries its valid range, ``min_value`` and ``max_value`` (inclusive; either may
+be open), derived from its unit and meaning: a percentage lies in [0, 100], an index or ratio in
+[0, 1], counts, durations and per-capita figures are >= 0. Values outside the range are refused
+by :func:`~resilientcity.assessment.data.validate_indicator_table`, the cell named.
+
 Users extend or replace the library with a CSV, YAML or JSON file of indicator records
 (:meth:`IndicatorLibrary.from_file`), validated with every problem named by row and field.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,12 +36,14 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import numpy as np
 import pandas as pd
 
 from resilientcity._files import read_data_file
 from resilientcity.errors import DataFileError, Problem, ValidationError
 
 __all__ = [
+    "BOUNDS",
     "DIMENSIONS",
     "FIELDS",
     "Dimension",
@@ -44,6 +52,7 @@ __all__ = [
     "IndicatorLibrary",
     "IndicatorSource",
     "dimensions",
+    "range_text",
 ]
 
 Direction = Literal["benefit", "cost"]
@@ -60,6 +69,8 @@ FIELDS: tuple[str, ...] = (
     "dimension",
     "sub_dimension",
     "unit",
+    "min_value",
+    "max_value",
     "direction",
     "definition",
     "iso37123",
@@ -76,6 +87,8 @@ _REQUIRED: tuple[str, ...] = (
     "unit",
     "direction",
 )
+#: The fields of the valid range (numbers; empty or absent: an open bound).
+BOUNDS: tuple[str, str] = ("min_value", "max_value")
 _DEFAULT_FILE = "data/assessment/indicators.json"
 _LAYER = "indicators"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -171,7 +184,69 @@ def _problems(records: Sequence[Mapping[str, str]]) -> list[Problem]:
     problems += _choice(records, names, "dimension", DIMENSIONS)
     problems += _choice(records, names, "direction", list(get_args(Direction)))
     problems += _choice(records, names, "source", list(get_args(IndicatorSource)))
+    problems += _bound_problems(records, names)
     return problems
+
+
+def _bound(text: str) -> float | None:
+    """A bound's value: NaN when open (empty), ``None`` when not a finite number."""
+    if not text:
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _bound_problems(records: Sequence[Mapping[str, str]], names: Sequence[str]) -> list[Problem]:
+    """Bounds that are not finite numbers, and ranges whose minimum is not below the maximum."""
+    problems: list[Problem] = []
+    for field in BOUNDS:
+        bad = [(n, r[field]) for n, r in zip(names, records, strict=True) if r.get(field)]
+        bad = [(n, v) for n, v in bad if _bound(v) is None]
+        if bad:
+            expected = "a finite number, or empty for an open bound"
+            found = ", ".join(dict.fromkeys(v for _, v in bad))
+            problems.append(Problem(_LAYER, field, expected, tuple(n for n, _ in bad), found))
+    inverted = []
+    for name, record in zip(names, records, strict=True):
+        low, high = (_bound(record.get(f, "")) for f in BOUNDS)
+        if low is not None and high is not None and low >= high:
+            inverted.append((name, f"{low:g} >= {high:g}"))
+    if inverted:
+        problems.append(
+            Problem(
+                _LAYER,
+                "min_value, max_value",
+                "min_value < max_value",
+                tuple(n for n, _ in inverted),
+                ", ".join(f for _, f in inverted),
+            )
+        )
+    return problems
+
+
+def range_text(min_value: float, max_value: float, unit: str = "") -> str:
+    """The valid range in words, for messages: ``from 0 to 100 %``, ``>= 0 count``, ``any number``.
+
+    Parameters
+    ----------
+    min_value, max_value
+        The inclusive bounds; NaN for an open bound.
+    unit
+        The indicator's unit, appended when given.
+    """
+    low, high = not math.isnan(min_value), not math.isnan(max_value)
+    if low and high:
+        text = f"from {min_value:g} to {max_value:g}"
+    elif low:
+        text = f">= {min_value:g}"
+    elif high:
+        text = f"<= {max_value:g}"
+    else:
+        return "any number"
+    return f"{text} {unit}" if unit else text
 
 
 def _choice(
@@ -196,6 +271,9 @@ def _table(records: Sequence[Mapping[str, Any]], what: str) -> pd.DataFrame:
         raise ValidationError(problems, what=what)
     table = pd.DataFrame([{f: r.get(f, "") for f in FIELDS} for r in texts], columns=list(FIELDS))
     table["source"] = table["source"].replace("", "input")
+    for field in BOUNDS:
+        table[field] = [_bound(v) for v in table[field]]
+        table[field] = table[field].astype(np.float64)
     return table.set_index("id")
 
 
@@ -229,10 +307,11 @@ class IndicatorLibrary:
     table
         One row per indicator, index ``id`` (str, unique) and the columns ``name_zh``,
         ``name_en``, ``dimension`` (one of :data:`DIMENSIONS`), ``sub_dimension``, ``unit``,
-        ``direction`` (``benefit``: higher is more resilient; ``cost``: lower is),
-        ``definition``, ``iso37123`` and ``gbt40947`` (the counterpart clause, ``""`` when
+        ``min_value`` and ``max_value`` (float, the inclusive valid range in ``unit``, NaN
+        where open), ``direction`` (``benefit``: higher is more resilient; ``cost``: lower
+        is), ``definition``, ``iso37123`` and ``gbt40947`` (the counterpart clause, ``""`` when
         none) and ``source`` (``twin``: computed from the twin and scenarios; ``input``:
-        typed in). All text.
+        typed in). All text but the bounds.
     """
 
     table: pd.DataFrame
@@ -250,14 +329,16 @@ class IndicatorLibrary:
 
         ``id``, ``name_zh``, ``name_en``, ``dimension``, ``sub_dimension``, ``unit`` and
         ``direction`` are required; ``definition``, ``iso37123``, ``gbt40947`` are optional;
-        ``source`` defaults to ``input``.
+        ``source`` defaults to ``input``; ``min_value`` and ``max_value`` give the valid range
+        (inclusive, in ``unit``; empty, absent or null: open on that side).
 
         Raises
         ------
         ValidationError
             Listing every problem: unknown fields, empty required fields, duplicate or
             malformed ids, unknown dimensions, a direction other than ``benefit``/``cost``, a
-            source other than ``twin``/``input`` — each naming the rows (ids, or ``row N``).
+            source other than ``twin``/``input``, a bound that is not a finite number, a
+            ``min_value`` not below the ``max_value`` — each naming the rows (ids, or ``row N``).
         """
         return cls(_table(list(records), what))
 
@@ -312,6 +393,16 @@ class IndicatorLibrary:
     def ids(self) -> tuple[str, ...]:
         """Indicator ids in library order."""
         return tuple(self.table.index)
+
+    @property
+    def bounds(self) -> pd.DataFrame:
+        """``min_value`` and ``max_value`` per indicator id (float, NaN where open)."""
+        return self.table[list(BOUNDS)]
+
+    def range_text(self, indicator_id: str) -> str:
+        """The valid range of ``indicator_id`` in words, with its unit (see :func:`range_text`)."""
+        low, high = self.bounds.loc[indicator_id].to_numpy(dtype=np.float64)
+        return range_text(float(low), float(high), str(self.table.at[indicator_id, "unit"]))
 
     @property
     def directions(self) -> pd.Series:

@@ -55,6 +55,7 @@ from resilientcity.assessment.aggregate import (
 )
 from resilientcity.assessment.data import (
     IndicatorData,
+    range_problems,
     read_indicator_table,
     validate_indicator_table,
 )
@@ -363,11 +364,18 @@ def _score(
 
 
 def _as_data(data: IndicatorData | pd.DataFrame, library: IndicatorLibrary) -> pd.DataFrame:
-    """The tidy frame of validated data (a raw frame is validated, imputation ``none``)."""
+    """The tidy frame of validated data (a raw frame is validated, imputation ``none``).
+
+    Validated data is checked again against ``library``: its ids and its valid ranges (the
+    data may have been validated with another library, or built by hand).
+    """
     if isinstance(data, IndicatorData):
         unknown = sorted(set(data.frame["indicator"].unique()) - set(library.ids))
         if unknown:
             _fail([Problem("indicator table", "indicator", "an id of the library", tuple(unknown))])
+        outside = range_problems(data.frame, library)
+        if outside:
+            _fail(outside)
         return data.frame
     return validate_indicator_table(data, library).frame
 
@@ -492,7 +500,8 @@ def assess(
     Raises
     ------
     ValidationError
-        Invalid data; a year not in the table; fewer than two units; zero-variance indicators
+        Invalid data, values outside their indicator's valid range among them (validated
+        data is checked against ``library`` again); a year not in the table; fewer than two units; zero-variance indicators
         (named with the year, unless ``drop_constant``); an unknown weight scheme or method;
         an AHP matrix that is not reciprocal or has ``CR > 0.1`` (cell named), or whose labels
         are neither the indicators nor their dimensions; bad populations (units named).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -102,6 +102,15 @@ def serve(
             "prepared and the MQTT subscriber runs once, in the parent process).",
         ),
     ] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses or networks of the reverse proxies whose "
+            "X-Forwarded-For and X-Forwarded-Proto headers are trusted (default: none; the "
+            "client's address is the connection's).",
+        ),
+    ] = None,
 ) -> None:
     """Run the operations service: REST API (docs at /docs), warnings, plans, incidents."""
     import uvicorn
@@ -113,6 +122,7 @@ def serve(
     check_port(port)
     if mqtt is not None:
         mqtt_address(mqtt)  # an unreadable address fails here, before the store is touched
+    options = uvicorn_options(host, port, forwarded_allow_ips)
     settings = ServiceSettings(
         db_url=db, mqtt=mqtt, city_size=size, twin=twin, seed_demo=not no_seed
     )
@@ -127,15 +137,62 @@ def serve(
         raise
     if workers == 1:
         try:
-            uvicorn.run(create_app(settings, service=service, city=city), host=host, port=port)
+            uvicorn.run(create_app(settings, service=service, city=city), **options)
         finally:
             service.db.dispose()
     else:
         del city  # each worker reads its own
-        _serve_workers(service, host, port, workers)
+        _serve_workers(service, options, workers)
 
 
-def _serve_workers(service: Service, host: str, port: int, workers: int) -> None:
+def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> dict[str, Any]:
+    """The options ``serve`` gives uvicorn.
+
+    Forwarded headers (``X-Forwarded-For``, ``X-Forwarded-Proto``) are trusted only from the
+    proxies named in ``forwarded_allow_ips``: by default none, so that a client cannot choose
+    its own address (the public incident rate limit is per address, and the access log
+    records it). uvicorn's own default trusts them from 127.0.0.1.
+
+    Parameters
+    ----------
+    host, port
+        Where to listen.
+    forwarded_allow_ips
+        Comma-separated IP addresses or networks of trusted proxies, ``*`` for any, or
+        ``None`` for none.
+
+    Returns
+    -------
+    dict
+        Keyword arguments of ``uvicorn.run``.
+
+    Raises
+    ------
+    typer.BadParameter
+        An entry of ``forwarded_allow_ips`` that is not an address or network.
+    """
+    import ipaddress
+
+    proxies = [p.strip() for p in (forwarded_allow_ips or "").split(",") if p.strip()]
+    for proxy in proxies:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise typer.BadParameter(
+                f"expected IP addresses or networks separated by commas, or *, got {proxy!r}",
+                param_hint="--forwarded-allow-ips",
+            ) from None
+    return {
+        "host": host,
+        "port": port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": ",".join(proxies),
+    }
+
+
+def _serve_workers(service: Service, options: dict[str, Any], workers: int) -> None:
     """``serve --workers N``: the store is prepared; subscribe to MQTT here, fork the API."""
     import os
 
@@ -156,9 +213,8 @@ def _serve_workers(service: Service, host: str, port: int, workers: int) -> None
         uvicorn.run(
             "resilientcity.cli.serve:worker_app",
             factory=True,
-            host=host,
-            port=port,
             workers=workers,
+            **options,
         )
     finally:
         if ingestor is not None:

@@ -21,6 +21,7 @@ resilience assessment.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -62,7 +63,11 @@ from resilientcity.twin.city import City
 __all__ = [
     "EPICENTRE_MARGIN_M",
     "KEEP",
+    "MAX_PENDING",
+    "MAX_PER_OWNER",
+    "ROOT_PREFIX",
     "EarthquakeRequest",
+    "QueueFull",
     "RainstormRequest",
     "RiverFloodRequest",
     "ScenarioJob",
@@ -70,6 +75,7 @@ __all__ = [
     "ScenarioRequest",
     "TrackPoint",
     "TyphoonRequest",
+    "remove_orphaned_roots",
     "scenario_for",
     "scenario_result",
 ]
@@ -78,6 +84,13 @@ logger = logging.getLogger(__name__)
 
 #: Finished jobs kept (in memory and on disk); older ones are dropped.
 KEEP = 20
+#: Runs one caller may have waiting or running at once (a scenario takes seconds to minutes of
+#: one core; more would let one user hold the queue).
+MAX_PER_OWNER = 2
+#: Runs waiting or running at once, all callers together.
+MAX_PENDING = 10
+#: The name of a process's temporary run folder: ``resilientcity-scenarios-<pid>-<random>``.
+ROOT_PREFIX = "resilientcity-scenarios-"
 #: An epicentre may lie this far (m) outside the city's bounding box.
 EPICENTRE_MARGIN_M = 100_000.0
 #: The order of the values of a track point given as a list.
@@ -293,6 +306,58 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+class QueueFull(Exception):
+    """A run refused because the queue, or the caller's share of it, is full.
+
+    Attributes
+    ----------
+    retry_after_s
+        Seconds after which asking again may succeed (a rough run time).
+    """
+
+    def __init__(self, message: str, retry_after_s: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_orphaned_roots(folder: Path | None = None) -> list[Path]:
+    """Remove the run folders left behind by processes that no longer run.
+
+    A process's temporary root is named ``resilientcity-scenarios-<pid>-<random>``; a server
+    killed before :meth:`ScenarioJobs.close` leaves it (with every run's files). This removes
+    those whose process is gone, and leaves the others (another server may be using them).
+
+    Parameters
+    ----------
+    folder
+        Where the roots are made (default: the system's temporary folder).
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    removed = []
+    for root in Path(folder or tempfile.gettempdir()).glob(ROOT_PREFIX + "*"):
+        pid = root.name[len(ROOT_PREFIX) :].split("-", 1)[0]
+        if not root.is_dir() or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        if not _pid_alive(int(pid)):
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+    return removed
+
+
 @dataclass(eq=False)
 class ScenarioJob:
     """One requested run and its state (changed by the worker thread only)."""
@@ -303,6 +368,7 @@ class ScenarioJob:
     city: City
     folder: Path
     steps: int
+    owner: str = ""
     created_at: datetime = field(default_factory=_now)
     status: Literal["queued", "running", "done", "failed"] = "queued"
     done_steps: int = 0
@@ -348,12 +414,23 @@ class ScenarioJobs:
         first request and removed by :meth:`close`).
     keep
         Finished jobs kept; older ones are dropped with their folders.
+    max_per_owner, max_pending
+        Runs waiting or running at once for one owner, and for all together; more are
+        refused with :class:`QueueFull`.
     """
 
-    def __init__(self, root: Path | None = None, keep: int = KEEP) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        keep: int = KEEP,
+        max_per_owner: int = MAX_PER_OWNER,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
         self._root = root
         self._own_root = root is None
         self._keep = keep
+        self._max_per_owner = max_per_owner
+        self._max_pending = max_pending
         self._jobs: dict[str, ScenarioJob] = {}
         self._queue: deque[ScenarioJob] = deque()
         self._finished: deque[str] = deque()
@@ -367,17 +444,39 @@ class ScenarioJobs:
         """The folder of the runs' files (made when first needed)."""
         with self._lock:
             if self._root is None:
-                self._root = Path(tempfile.mkdtemp(prefix="resilientcity-scenarios-"))
+                prefix = f"{ROOT_PREFIX}{os.getpid()}-"
+                self._root = Path(tempfile.mkdtemp(prefix=prefix))
             return self._root
 
-    def submit(self, request: Any, base: Scenario, city: City) -> ScenarioJob:
-        """Queue a run of ``request`` (a :data:`ScenarioRequest`) on ``city``.
+    def _check_room(self, owner: str) -> None:
+        """Raise :class:`QueueFull` when ``owner`` or everyone has too many runs pending (the
+        condition's lock is re-entrant: callers may hold it)."""
+        with self._lock:
+            pending = [j for j in self._jobs.values() if j.status in ("queued", "running")]
+        if len(pending) >= self._max_pending:
+            raise QueueFull(
+                f"{len(pending)} scenario runs are waiting or running (at most "
+                f"{self._max_pending}); ask again when one has finished"
+            )
+        mine = sum(j.owner == owner for j in pending)
+        if mine >= self._max_per_owner:
+            raise QueueFull(
+                f"you have {mine} scenario runs waiting or running (at most "
+                f"{self._max_per_owner} per user); ask again when one has finished"
+            )
+
+    def submit(self, request: Any, base: Scenario, city: City, owner: str = "") -> ScenarioJob:
+        """Queue a run of ``request`` (a :data:`ScenarioRequest`) on ``city`` for ``owner``.
 
         Raises
         ------
         ValidationError
             A request that cannot run on ``city`` (see :func:`scenario_for`).
+        QueueFull
+            ``owner`` already has :data:`MAX_PER_OWNER` runs waiting or running, or everyone
+            together :data:`MAX_PENDING`.
         """
+        self._check_room(owner)
         job_id = uuid.uuid4().hex[:12]
         folder = self.root / job_id
         try:
@@ -386,8 +485,13 @@ class ScenarioJobs:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         body = json_ready(request.model_dump(mode="json"))
-        job = ScenarioJob(job_id, body, scenario, city, folder, steps_of(scenario) + 1)
+        job = ScenarioJob(job_id, body, scenario, city, folder, steps_of(scenario) + 1, owner)
         with self._lock:
+            try:
+                self._check_room(owner)  # again, atomically with the insertion
+            except QueueFull:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
             self._jobs[job_id] = job
             self._queue.append(job)
             self._start_worker()

@@ -50,6 +50,10 @@ class ServiceSettings:
         this process woke it (changes written by another process or worker).
     overdue_check_s
         Seconds between two checks for overdue tasks.
+    max_ingest_bytes
+        The largest request body of ``POST /v1.1/CreateObservations`` (bytes; larger: 413).
+        Other routes accept 1 MiB, the public incident form 16 KiB
+        (:class:`resilientcity.api.middleware.BodyLimits`).
     """
 
     db_url: str = DEFAULT_URL
@@ -60,6 +64,7 @@ class ServiceSettings:
     public_reports_per_hour: int = 20
     sse_poll_s: float = 0.5
     overdue_check_s: float = 30.0
+    max_ingest_bytes: int = 64 << 20
 
 
 @dataclass
