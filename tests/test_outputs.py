@@ -143,3 +143,16 @@ def test_staging_folders_of_dead_runs_are_removed_and_live_ones_kept(tmp_path: P
     with atomic_folder(out) as staging:
         _write_set(staging, "new")
     assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_a_linked_output_folder_stays_a_link_to_the_new_set(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    _write_set(real, "old")
+    link = tmp_path / "out"
+    link.symlink_to(real, target_is_directory=True)
+    with atomic_folder(link) as staging:
+        _write_set(staging, "new")
+    assert link.is_symlink() and link.resolve() == real
+    assert json.loads((link / "summary.json").read_text())["tag"] == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "real"]

@@ -231,6 +231,8 @@ def atomic_folder(target: str | os.PathLike[str], what: str = "outputs") -> Iter
         unchanged.
     """
     out = check_output_folder(target, what)
+    if out.is_symlink():  # the folder it points to takes the new set; the link stays
+        out = out.resolve()
     ensure_folder(out.parent)
     _remove_stale_staging(out)
     staging = out.parent / f".{out.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_STAGING}"
