@@ -376,10 +376,10 @@ class MqttIngestor:
         Returns
         -------
         dict
-            ``messages``, ``received`` (observations, a malformed message counting as one),
-            ``stored``, ``duplicates``, ``rejected`` (by reason), ``batches``,
-            ``acknowledged`` (messages), ``queued`` (messages waiting for a batch),
-            ``connected`` and ``last_error``.
+            ``messages``, ``received`` (observations, an unreadable message or list item
+            counting as one), ``stored``, ``duplicates``, ``rejected`` (by reason),
+            ``batches``, ``acknowledged`` (messages), ``queued`` (messages waiting for a
+            batch), ``connected`` and ``last_error``.
         """
         with self._lock:
             s = self._stats
