@@ -77,6 +77,7 @@ import orjson
 import pandas as pd
 
 from _machine import cpu_model
+from resilientcity._process import end_group, start_in_group
 
 TARGET_OBS_S = 20_000
 TARGET_P99_S = 1.0
@@ -260,16 +261,12 @@ def _server(url: str, mqtt: str | None, source: Path | None = None) -> Iterator[
     env = dict(os.environ)
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    process = start_in_group(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         _wait_port(port)
         yield _Server(process, port)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        end_group(process, signal.SIGTERM, timeout=20)
 
 
 @dataclass
@@ -377,13 +374,12 @@ def _broker(folder: Path) -> Iterator[str]:
         f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
         "max_inflight_messages 1000\nlog_dest none\n"
     )
-    process = subprocess.Popen([binary, "-c", str(config)], stderr=subprocess.DEVNULL)
+    process = start_in_group([binary, "-c", str(config)], stderr=subprocess.DEVNULL)
     try:
         _wait_port(port)
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        end_group(process, signal.SIGTERM, timeout=10)
 
 
 def _count(url: str) -> int:

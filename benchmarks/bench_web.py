@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -53,6 +54,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import cpu_model
+from resilientcity._process import end_group, start_in_group
 
 #: The target of the issue for the default city (seconds from navigation to the map's paint).
 TARGET_S = 3.0
@@ -99,7 +101,7 @@ def _server(size: str, folder: Path, source: Path | None = None) -> Iterator[str
     env = dict(os.environ)
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
-    process = subprocess.Popen(
+    process = start_in_group(  # ended with everything it started
         [exe, "serve", "--size", size, "--port", str(port), "--db", db],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -110,12 +112,7 @@ def _server(size: str, folder: Path, source: Path | None = None) -> Iterator[str
         _wait_ready(url, process, timeout=600)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end_group(process, signal.SIGTERM)
         log.close()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from proc_support import end_group, start_in_group
 
 PG_ADMIN_URL = os.environ.get(
     "RESILIENTCITY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -106,8 +109,7 @@ class Broker:
 
     def restart(self) -> None:
         """Stop the broker and start it again on the same port (its persistence file kept)."""
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        end_group(self.process, signal.SIGTERM, timeout=10)
         self.process = _start_mosquitto(self.folder, self.port)
 
 
@@ -127,9 +129,9 @@ def _start_mosquitto(folder: Path, port: int) -> subprocess.Popen[bytes]:
         "max_inflight_messages 100\n"
         "log_dest none\n"
     )
-    process = subprocess.Popen([str(binary), "-c", str(config)], stderr=subprocess.DEVNULL)
+    process = start_in_group([str(binary), "-c", str(config)], stderr=subprocess.DEVNULL)
     if not wait_for_port("127.0.0.1", port):
-        process.kill()
+        end_group(process)
         absent(f"mosquitto did not start on 127.0.0.1:{port}")
     return process
 
@@ -144,11 +146,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     try:
         yield found
     finally:
-        found.process.terminate()
-        try:
-            found.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            found.process.kill()
+        end_group(found.process, signal.SIGTERM, timeout=10)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import run_cli
+from proc_support import run_in_group
 from resilientcity.twin import City
 
 run = run_cli
@@ -82,7 +83,7 @@ def test_corrupt_file_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    proc = subprocess.run(
+    proc = run_in_group(
         [
             sys.executable,
             "-c",
@@ -92,9 +93,10 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
             "info",
             str(tmp_path / "nope.gpkg"),
         ],
-        capture_output=True,
+        timeout=120,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr and "DataFileError" in proc.stderr
@@ -117,11 +119,12 @@ def test_write_into_missing_folder_fails_cleanly(
 
 
 def test_console_script_is_installed() -> None:
-    proc = subprocess.run(
+    proc = run_in_group(
         [Path(sys.executable).with_name("resilientcity"), "--help"],
-        capture_output=True,
+        timeout=120,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
     assert proc.returncode == 0
     assert "twin" in proc.stdout and "demo" in proc.stdout

@@ -173,3 +173,139 @@ def test_serve_and_mqtt_ingest_refuse_a_bad_broker_address(tmp_path: Path, capsy
         code, _, err = run_cli([command, "--mqtt", "broker:port", "--db", db], capsys)
         assert code == 1 and "HOST:PORT" in err and "'broker:port'" in err
     assert not (tmp_path / "ops.db").exists()  # refused before the store is touched
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["serve", "--port", "99999"], "--port: expected a port from 1 to 65535, found 99999"),
+        (["serve", "--port", "0"], "--port: expected a port from 1 to 65535, found 0"),
+        (["serve", "--port", "-1"], "--port: expected a port from 1 to 65535, found -1"),
+        (["serve", "--mqtt", "broker:70000"], "--mqtt: expected HOST:PORT with a port from 1"),
+        (["mqtt-ingest", "--mqtt", "broker:0"], "--mqtt: expected HOST:PORT with a port from 1"),
+        (
+            ["serve", "--db", "postgresql+psycopg://u@db:99999/ops"],
+            "--db: expected a port from 1 to 65535, found 99999",
+        ),
+        (["token", "list", "--db", "postgresql://u@db:port/ops"], "--db: expected a URL"),
+    ],
+)
+def test_ports_outside_1_to_65535_are_refused_in_one_line(
+    args: list[str], named: str, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    import uvicorn
+
+    monkeypatch.chdir(tmp_path)  # the default store would be created here
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server was started"))
+    code, _, err = run_cli(args, capsys)
+    assert code == 1
+    assert _one_line(err).startswith(f"error: {named}")
+    assert list(tmp_path.iterdir()) == []  # refused before any store is touched
+
+
+def test_database_errors_are_one_line_naming_the_store(tmp_path: Path, capsys):
+    from ops_support import free_port
+
+    missing = f"sqlite:///{tmp_path / 'absent' / 'ops.db'}"
+    code, _, err = run_cli(["token", "list", "--db", missing], capsys)
+    assert code == 1
+    line = _one_line(err)
+    assert f"the store {missing} cannot be used: unable to open database file" in line
+    assert "OperationalError" not in line
+    refused = f"postgresql+psycopg://postgres:secret@127.0.0.1:{free_port()}/test"
+    code, _, err = run_cli(["token", "list", "--db", refused], capsys)
+    assert code == 1
+    line = _one_line(err)
+    assert "the store postgresql+psycopg://postgres:***@127.0.0.1:" in line
+    assert "Connection refused" in line and "secret" not in line
+
+
+def test_serve_names_a_bad_twin_in_one_line_before_starting(
+    tmp_path: Path, small_city, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server was started"))
+    db = f"sqlite:///{tmp_path / 'ops.db'}"
+    absent = tmp_path / "absent.gpkg"
+    code, _, err = run_cli(["serve", "--twin", str(absent), "--db", db], capsys)
+    assert code == 1 and _one_line(err) == f"error: no such file: {absent}"
+    broken = tmp_path / "broken.gpkg"
+    broken.write_text("not a GeoPackage")
+    code, _, err = run_cli(["serve", "--twin", str(broken), "--db", db], capsys)
+    assert code == 1 and "broken.gpkg is not a readable GeoPackage" in _one_line(err)
+    for workers in ("1", "2"):
+        code, _, err = run_cli(
+            ["serve", "--db", "sqlite:////nonexistent/folder/ops.db", "--workers", workers],
+            capsys,
+        )
+        assert code == 1 and "unable to open database file" in _one_line(err)
+
+
+def _stage_rows(start: int, count: int) -> str:
+    return "".join(f"{STAGE},{_at(start + i)},{1 + i / 10}\n" for i in range(count))
+
+
+def test_ingest_that_fails_part_way_says_exactly_which_lines_were_stored(
+    store: str, tmp_path: Path, capsys
+):
+    csv = tmp_path / "obs.csv"
+    header = "datastream,phenomenon_time,result\n"
+    # lines 2-7 read in three chunks of two, then an unterminated quote on line 8
+    csv.write_text(header + _stage_rows(0, 6) + f'{STAGE},"{_at(6)},1.0\n' + _stage_rows(7, 2))
+    code, out, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "2"], capsys)
+    assert code == 1 and out == ""
+    line = _one_line(err)
+    assert f"{csv}: the rows from line 8 on were not stored (cannot read" in line
+    assert "EOF inside string" in line
+    assert "lines 2 to 7 were committed before it (6 observations: 6 stored, 0 duplicates" in line
+    assert "the same command again stores the rest" in line
+    assert _count(store, Observation) == 6
+    csv.write_text(header + _stage_rows(0, 9))  # the line mended: the rest is stored once
+    code, out, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "2"], capsys)
+    assert code == 0 and "3 stored, 6 duplicates" in out, err
+    assert _count(store, Observation) == 9
+
+
+def test_ingest_that_loses_the_store_part_way_names_the_store_and_the_lines(
+    store: str, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from resilientcity.operations.service import Service
+
+    real = Service.ingest
+    calls = {"n": 0}
+
+    def failing(self: Service, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Service, "ingest", failing)
+    csv = tmp_path / "obs.csv"
+    csv.write_text(
+        "datastream,phenomenon_time,result\n" + _stage_rows(0, 3) + "\n" + _stage_rows(3, 4)
+    )
+    code, out, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "2"], capsys)
+    assert code == 1 and out == ""
+    line = _one_line(err)
+    assert f"the rows from line 6 on were not stored (the store {store} cannot be used: " in line
+    assert "server closed the connection" in line
+    # the empty line 5 is read but is no observation
+    assert "lines 2 to 5 were committed before it (3 observations: 3 stored" in line
+    assert _count(store, Observation) == 3
+    calls["n"] = 2
+    code, _, err = run_cli(["ingest", str(csv), "--db", store, "--chunk", "10"], capsys)
+    assert code == 1
+    assert (
+        "the rows from line 2 on were not stored" in err and "nothing of the file was stored" in err
+    )
+    assert _count(store, Observation) == 3

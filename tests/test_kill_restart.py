@@ -30,6 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from ops_support import Broker, free_port
+from proc_support import end_group, start_in_group
 from resilientcity.decision.plans import load_plans
 from resilientcity.operations.access import create_token
 from resilientcity.operations.db import Database
@@ -61,7 +62,7 @@ class Server:
         with self.log.open("ab") as out:
             out.write(f"--- start {self.starts}\n".encode())
             out.flush()
-            self.process = subprocess.Popen(
+            self.process = start_in_group(
                 self.args,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -90,9 +91,9 @@ class Server:
         pytest.fail(f"the service was not ready within {timeout:g} s:\n{self.output()}")
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
+        """SIGKILL the service and every process it started (its process group)."""
+        if self.process is not None:
+            end_group(self.process, signal.SIGKILL)
 
 
 def _command(*args: str) -> list[str]:

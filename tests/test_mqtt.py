@@ -110,11 +110,33 @@ def test_decode_message_reads_objects_and_lists_and_names_what_is_wrong():
         b"[]": "empty list",
         b"3": "expected a JSON object",
         orjson.dumps({"result": 1}): "missing field phenomenonTime",
-        orjson.dumps([_obs(0), {"phenomenonTime": "x"}]): "observation 1: missing field result",
+        b"\x00": "not JSON",
     }
     for payload, why in cases.items():
         bad = decode_message(_topic(STAGE), payload)
         assert bad.rows == [] and why in bad.malformed, (payload, bad)
+        assert bad.quarantined() == [(bad.malformed, bad.payload)]
+    assert decode_message(_topic(STAGE), b"\x00").payload == "\\u0000"  # PostgreSQL takes it
+    nul = decode_message(_topic("A\x00B"), orjson.dumps(_obs(0)))
+    assert nul.rows[0]["datastream"] == "A\\u0000B"
+
+
+def test_decode_message_keeps_the_good_items_of_a_list_with_bad_ones():
+    items = [_obs(0), {"phenomenonTime": "x"}, 3, _obs(1, 2.0), {"result": 1.0, "unit": "m"}]
+    decoded = decode_message(_topic(STAGE), orjson.dumps(items))
+    assert decoded.malformed == ""
+    assert [r["result"] for r in decoded.rows] == [1.0, 2.0]
+    assert [r["payload"] for r in decoded.rows] == [
+        orjson.dumps(_obs(0)).decode(),
+        orjson.dumps(_obs(1, 2.0)).decode(),
+    ]
+    assert decoded.quarantined() == [
+        ("observation 1: missing field result", '{"phenomenonTime":"x"}'),
+        ("observation 2: expected a JSON object with phenomenonTime and result", "3"),
+        ("observation 4: missing field phenomenonTime", '{"result":1.0,"unit":"m"}'),
+    ]
+    nothing = decode_message(_topic(STAGE), b"[1, 2]")
+    assert nothing.rows == [] and len(nothing.quarantined()) == 2
     wrong = decode_message("v1.1/Things(1)/Observations", b"{}")
     assert "expected v1.1/Datastreams(<id or name>)/Observations" in wrong.malformed
     long = decode_message(_topic(STAGE), b"x" * (3 * PAYLOAD_CHARS))
@@ -188,6 +210,24 @@ def test_bad_messages_and_values_are_quarantined_with_reasons(
     assert any(r.datastream == "v1.1/Things(1)/Observations" for r in rows)
     ranged = next(r for r in rows if r.reason == "out_of_range")
     assert ranged.datastream == STAGE and '"result":1000.0' in ranged.payload
+
+
+def test_the_good_observations_of_a_list_with_bad_items_are_stored(
+    service: Service, ingestor: MqttIngestor, publisher
+):
+    items = [_obs(0), {"phenomenonTime": _obs(1)["phenomenonTime"]}, _obs(2), "x", _obs(3, 1000.0)]
+    publisher(_topic(STAGE), orjson.dumps(items))
+    stats = _wait(ingestor, lambda s: s["messages"] >= 1 and s["acknowledged"] >= 1)
+    assert stats["received"] == 5 and stats["stored"] == 2
+    assert stats["rejected"] == {"malformed": 2, "out_of_range": 1}
+    assert _count(service, Observation) == 2
+    with service.db.read() as session:
+        rows = session.scalars(select(Quarantined).order_by(Quarantined.id)).all()
+    malformed = [(r.datastream, r.detail, r.payload) for r in rows if r.reason == "malformed"]
+    assert malformed == [
+        (STAGE, "observation 1: missing field result", orjson.dumps(items[1]).decode()),
+        (STAGE, "observation 3: expected a JSON object with phenomenonTime and result", '"x"'),
+    ]
 
 
 def test_reconnects_after_a_broker_restart(

@@ -16,6 +16,7 @@ import plotly.offline
 import pytest
 
 import resilientcity as rc
+from proc_support import run_in_group
 from resilientcity.errors import DataFileError
 from resilientcity.report import Section, render_report, write_report
 from resilientcity.report import html as report_html
@@ -312,7 +313,7 @@ def test_report_opens_in_headless_chromium(tmp_path: Path, page: str) -> None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     target = tmp_path / "report.html"
     target.write_text(page, encoding="utf-8")
-    result = subprocess.run(
+    result = run_in_group(
         [
             str(CHROMIUM),
             "--headless",
@@ -330,10 +331,10 @@ def test_report_opens_in_headless_chromium(tmp_path: Path, page: str) -> None:
             "--dump-dom",
             target.as_uri(),
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         timeout=180,
-        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout

@@ -492,3 +492,17 @@ def test_bad_state_and_kinds_are_named() -> None:
         travel_minutes_to_nearest(city, state, ["NOPE"])
     with pytest.raises(ValidationError, match="row fire_station"):
         accessibility(city, state)  # the hand-made city has no fire station
+
+
+def test_edge_flood_depth_of_a_city_without_roads_is_empty(small_city: City) -> None:
+    city = City(
+        name="no roads",
+        crs=small_city.crs,
+        assets=small_city.assets.assign(node_id=-1),
+        zones=small_city.zones,
+        dem=small_city.dem,
+    )
+    bridges = int((city.assets["kind"] == "bridge").sum())
+    assert bridges and len(city.roads.edges) == 0  # a bridge to look for, no edge to look at
+    depth = np.ones(city.dem.shape, dtype=np.float32)
+    assert edge_flood_depth(city, depth).shape == (0,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -207,6 +208,46 @@ def test_write_outputs_and_report(demo_run: ScenarioRun, tmp_path: Path) -> None
     assert page.count("Plotly.newPlot") >= 6
 
 
+def _files(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def _complete_set(folder: Path) -> dict:
+    """The summary of ``folder``, checked to list exactly the files of the set beside it."""
+    summary = json.loads((folder / "summary.json").read_text("utf-8"))
+    listed = set(summary["outputs"].values())
+    assert listed <= {p.name for p in folder.iterdir()}, (listed, list(folder.iterdir()))
+    return summary
+
+
+def test_write_outputs_failing_part_way_leaves_the_previous_set(
+    demo_run: ScenarioRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resilientcity.report
+
+    out = tmp_path / "out"
+    write_outputs(demo_run, out, job={"kind": "first"})
+    (out / "notes.txt").write_text("the user's")
+    before = _files(out)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the disk is full")
+
+    # report.html is the last file: summary.json, the tables and the curves are written by then
+    monkeypatch.setattr(resilientcity.report, "write_report", fail)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        write_outputs(demo_run, out, job={"kind": "second"})
+    assert _files(out) == before
+    assert _complete_set(out)["job"]["kind"] == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left
+    monkeypatch.undo()
+    written = write_outputs(demo_run, out, job={"kind": "third"})
+    assert _complete_set(out)["job"]["kind"] == "third"
+    assert (out / "notes.txt").read_text() == "the user's"
+    assert set(written.outputs) == {"report", "summary", "impact", "service_curves"}
+    assert all(path.parent == out and path.is_file() for path in written.outputs.values())
+
+
 _cli = run_cli
 
 
@@ -216,6 +257,15 @@ def test_cli_run_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[st
     text = " ".join(out.split())  # the console wraps long lines
     assert "assets exposed" in text and "expected annual loss" in text
     assert (tmp_path / "report.html").is_file() and (tmp_path / "summary.json").is_file()
+
+
+def test_cli_run_refuses_the_current_folder_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _cli(["run", str(DOCS / "river-flood.yaml"), "--out", "."], capsys)
+    assert code == 1 and "is or holds the current folder" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_run_bad_scenario_is_one_line_error(
@@ -371,8 +421,18 @@ def test_evacuation_of_the_displaced(demo_run: ScenarioRun, small_city: City) ->
 def test_demo_writes_every_summary_block(tmp_path: Path) -> None:
     from resilientcity.pipeline import run_demo
 
-    result = run_demo(tmp_path / "demo", size="small")
-    summary = json.loads((tmp_path / "demo" / "summary.json").read_text("utf-8"))
+    out = tmp_path / "demo"
+    out.mkdir()  # a previous set, and a file of the user's
+    (out / "stale.csv").write_text("of the previous run")
+    (out / "summary.json").write_text(json.dumps({"outputs": {"stale": "stale.csv"}}))
+    (out / "notes.txt").write_text("the user's")
+    result = run_demo(out, size="small")
+    summary = _complete_set(out)
+    assert set(summary["outputs"]) == {"report", "summary", "impact", "service_curves", "city"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*summary["outputs"].values(), "notes.txt"]
+    )
+    assert City.read(result.outputs["city"]).name == result.city.name
     for block, keys in {
         "impact": ("total_loss", "casualties", "displaced", "expected_annual_loss"),
         "resilience": ("robustness", "rapidity_days", "loss", "index"),
@@ -438,6 +498,28 @@ def _differences(expected: Any, found: Any, where: str = "summary") -> list[str]
     elif expected == found:
         return []
     return [f"{where}: {found!r}, stored {expected!r}"]
+
+
+def test_demo_failing_part_way_leaves_the_previous_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resilientcity.report
+    from resilientcity.pipeline import run_demo
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "report.html").write_text("the previous report")
+    (out / "summary.json").write_text(json.dumps({"outputs": {"report": "report.html"}}))
+    before = _files(out)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(resilientcity.report, "write_report", fail)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_demo(out, size="small")  # city.gpkg and summary.json were written by then
+    assert _files(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
 def test_rescue_dispatch_and_repair_policy_comparison(small_city: City) -> None:

@@ -6,6 +6,9 @@ Both run as real subprocesses on SQLite and on PostgreSQL (the helpers of
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from ops_support import Broker, free_port
+from proc_support import session_members
 from resilientcity.operations.db import Database
 from resilientcity.operations.models import Datastream, Incident, LiveWarning, PlanActivation
 from test_kill_restart import (
@@ -62,6 +66,32 @@ def test_serve_with_two_workers(db_url: str, small_city, tmp_path: Path, servers
     assert _count(db_url) == 6 * STREAMS * BATCH_TIMES
     assert health["datastreams"] >= STREAMS
     assert "Started parent process" in log and log.count("Started server process") == 2, log
+
+
+def test_workers_end_when_their_parent_is_killed(small_city, tmp_path: Path, servers):
+    db_url = f"sqlite:///{tmp_path / 'ops.db'}"
+    _seed(db_url, small_city)
+    port = free_port()
+    server = Server(
+        _command("serve", "--db", db_url, "--port", str(port), "--workers", "2"),
+        tmp_path / "serve.log",
+    )
+    servers.append(server)
+    server.start()
+    server.wait_ready(f"http://127.0.0.1:{port}")
+    assert server.process is not None
+    parent = server.process.pid
+    log = server.output()
+    workers = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", log)}
+    assert len(workers) == 2, log
+    assert workers <= set(session_members(parent)), (workers, session_members(parent))
+    os.kill(parent, signal.SIGKILL)  # the parent alone: it cannot stop its workers
+    server.process.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while session_members(parent) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = session_members(parent)
+    assert not left, f"still running after their parent was killed: {left}\n{server.output()}"
 
 
 def _river_stage_stream(db_url: str) -> int:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 from pandas.testing import assert_frame_equal
 
+from cli_runner import run_cli
 from resilientcity.errors import DataFileError, ValidationError
 from resilientcity.twin import City
+from resilientcity.twin.io import file_problems
 
 
 def assert_cities_equal(a: City, b: City) -> None:
@@ -153,3 +158,69 @@ def test_extent_covers_assets_road_nodes_and_zones(tiny_city: City) -> None:
     # it is the union: each side is some frame's side
     sides = [f.total_bounds for f in (tiny_city.assets, tiny_city.roads.nodes, tiny_city.zones)]
     assert extent[0] == min(s[0] for s in sides) and extent[2] == max(s[2] for s in sides)
+
+
+def _drop_layer(path, layer: str) -> None:
+    """Remove a vector layer from a GeoPackage as another tool would (table, R-tree, contents)."""
+    with sqlite3.connect(path) as db:
+        tables = [
+            name
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?",
+                (f"rtree_{layer}_%",),
+            )
+        ]
+        for name in [*tables, layer]:
+            db.execute(f'DROP TABLE IF EXISTS "{name}"')
+        for table in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions"):
+            db.execute(f"DELETE FROM {table} WHERE table_name = ?", (layer,))
+    assert layer not in {str(n) for n, _ in pyogrio.list_layers(path)}
+
+
+def test_a_twin_without_its_road_edges_layer_is_refused_naming_the_layer(
+    tiny_city: City, tmp_path, capsys
+) -> None:
+    path = tmp_path / "city.gpkg"
+    tiny_city.write(path)
+    assert file_problems(path) == []
+    _drop_layer(path, "road_edges")
+    problems = file_problems(path)
+    assert [(p.layer, p.column) for p in problems] == [("road_edges", "")]
+    assert "listed in rc_metadata" in problems[0].expected
+    with pytest.raises(ValidationError, match="road_edges: expected the layer road_edges") as err:
+        City.read(path)
+    assert "city.gpkg" in str(err.value)
+    code, _, stderr = run_cli(["twin", "validate", str(path)], capsys)
+    assert code == 1 and "road_edges: expected the layer road_edges" in stderr
+    assert "no such layer in the file" in stderr
+
+
+def test_a_foreign_geopackage_with_road_nodes_needs_road_edges(tiny_city: City, tmp_path) -> None:
+    path = tmp_path / "foreign.gpkg"
+    tiny_city.assets.to_file(path, layer="assets", driver="GPKG")
+    tiny_city.roads.nodes.to_file(path, layer="road_nodes", driver="GPKG")
+    problems = file_problems(path)
+    assert [p.layer for p in problems] == ["road_edges"]
+    assert "beside road_nodes" in problems[0].expected
+    with pytest.raises(ValidationError, match="a road network needs both"):
+        City.read(path)
+    tiny_city.roads.edges.to_file(path, layer="road_edges", driver="GPKG")
+    assert file_problems(path) == []
+    with pytest.raises(DataFileError, match="no such file"):
+        file_problems(tmp_path / "absent.gpkg")
+
+
+def test_a_scenario_on_a_twin_without_road_edges_fails_naming_the_layer(
+    tiny_city: City, tmp_path, capsys
+) -> None:
+    path = tmp_path / "city.gpkg"
+    tiny_city.write(path)
+    _drop_layer(path, "road_edges")
+    scenario = tmp_path / "flood.yaml"
+    scenario.write_text(
+        "name: flood\ncity:\n  path: city.gpkg\nhazards:\n  - kind: river_flood\n    stage_m: 39.51\n"
+    )
+    code, _, stderr = run_cli(["run", str(scenario), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1, stderr
+    assert "road_edges: expected the layer road_edges" in stderr
+    assert "Arrow" not in stderr and not (tmp_path / "out").exists()

@@ -267,3 +267,14 @@ def test_any_bad_number_is_flagged_never_crashes(column: str, row: int, value: o
     frame.loc[row, column] = value
     problems = City(**layers, validate=False).problems()
     assert any(p.layer == "assets" and p.column == column for p in problems)
+
+
+def test_road_nodes_without_road_edges_are_a_problem_naming_the_layer() -> None:
+    layers = tiny_layers()
+    nodes = layers["roads"].nodes
+    layers["roads"] = RoadNetwork(nodes, layers["roads"].edges.iloc[:0])
+    problems = City(**layers, validate=False).problems()
+    assert [(p.layer, p.column) for p in problems] == [("road_edges", "")]
+    assert f"joining the {len(nodes)} road nodes" in problems[0].expected
+    with pytest.raises(ValidationError, match="road_edges: expected road edges"):
+        City(**layers)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from resilientcity._files import ensure_folder, write_text_atomic
+from resilientcity._files import check_output_folder, write_text_atomic
 from resilientcity.scenario.config import Scenario
 from resilientcity.twin.city import City
 from resilientcity.twin.demo import demo_city
@@ -66,13 +66,15 @@ def run_demo(
 
     The default scenario (:func:`demo_scenario`) is the 100-year river flood together with its
     rainstorm, plus the probabilistic river-flood and rainstorm event sets for the expected
-    annual loss. Writes ``city.gpkg``, ``impact_assets.parquet``, ``summary.json`` and
-    ``report.html``.
+    annual loss. Writes ``city.gpkg``, ``impact_assets.parquet``, ``service_curves.csv``,
+    ``summary.json`` and ``report.html`` as one set (see
+    :func:`resilientcity.scenario.run.write_outputs`: the folder holds the previous set or
+    the new one, never a mix).
 
     Parameters
     ----------
     out
-        Output folder (created when missing).
+        Output folder (created when missing; must not be or hold the current folder).
     size, seed
         Demo city size and seed (see :func:`resilientcity.demo_city`).
     progress
@@ -85,22 +87,20 @@ def run_demo(
     from resilientcity.scenario.run import run_scenario, write_outputs
 
     say = progress or (lambda _step: None)
-    folder = ensure_folder(out)
+    check_output_folder(out)  # before the work, not only when the files are written
     scenario = demo_scenario(size, seed)
     city = demo_city(size, seed=seed, progress=say)
-    say("writing city.gpkg")
-    city.write(folder / "city.gpkg")
     run = run_scenario(scenario, city=city, progress=say)
     say("assessment of the districts")
     result, maturity, block = demo_assessment(city, run)
     job = {"kind": "demo", "size": size, "seed": seed, "scenario": scenario.name}
     written = write_outputs(
         run,
-        folder,
+        out,
         job,
         timings,
         progress=say,
-        extra_outputs={"city": folder / "city.gpkg"},
+        extra_files={"city": ("city.gpkg", city.write)},
         extra_sections=[assessment_section(result, maturity)],
         extra_summary={"assessment": block},
     )

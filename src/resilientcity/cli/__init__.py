@@ -2,7 +2,8 @@
 
 Errors raised on purpose (:class:`~resilientcity.errors.ResilientCityError`) print one line (for
 a :class:`~resilientcity.errors.ValidationError`, followed by its problems, one per line) and exit
-with code 1; ``--debug`` shows the traceback instead.
+with code 1, as do errors of the store (SQLAlchemy's, named by the ``--db`` URL); ``--debug``
+shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import typer
 
 from resilientcity.cli._console import err_console, state
+from resilientcity.cli._errors import database_error_line, is_database_error
 from resilientcity.cli.assess import assess
 from resilientcity.cli.demo import demo
 from resilientcity.cli.ingest import ingest_csv
@@ -57,6 +59,7 @@ def _root(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    state.db_url = None  # set by a command's --db option
     try:
         code = app(args=argv, standalone_mode=False)  # click returns Exit codes here
         if isinstance(code, int) and code != 0:
@@ -85,6 +88,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if state.debug:
             raise
+        if is_database_error(exc):
+            err_console.print(
+                f"[bold red]error:[/] {database_error_line(exc)}", highlight=False, soft_wrap=True
+            )
+            sys.exit(1)
         err_console.print(
             f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
             highlight=False,

@@ -24,6 +24,8 @@ err_console = Console(stderr=True)
 @dataclass
 class _State:
     debug: bool = False
+    #: The ``--db`` store of the running command (password hidden), named by database errors.
+    db_url: str | None = None
 
 
 state = _State()

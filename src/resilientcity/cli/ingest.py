@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +15,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from resilientcity.cli._console import console, err_console
+from resilientcity.cli._errors import database_error_line, is_database_error
 from resilientcity.cli.serve import DbOption
 from resilientcity.errors import DataFileError, Problem, ResilientCityError, ValidationError
 from resilientcity.operations.db import DEFAULT_URL
@@ -70,7 +72,7 @@ def _data_lines(file: Path) -> int:
 
 def _chunks(
     file: Path, header: list[str], size: int
-) -> Iterator[tuple[pd.DataFrame, np.ndarray, int]]:
+) -> Generator[tuple[pd.DataFrame, np.ndarray, int], None, None]:
     """The file in chunks of ``size`` rows: the rows, the file line of each, the lines read.
 
     Every value is read as text (nothing coerced; validation judges it) except the result,
@@ -78,7 +80,7 @@ def _chunks(
     JSON); empty lines are kept while reading so that line numbers stay exact, then dropped.
     """
     usecols = [c for c in COLUMNS if c in header]
-    reader = pd.read_csv(
+    with pd.read_csv(
         file,
         dtype=str,
         keep_default_na=False,
@@ -86,22 +88,22 @@ def _chunks(
         usecols=lambda c: str(c).strip() in usecols,
         chunksize=size,
         skip_blank_lines=False,
-    )
-    try:
-        for chunk in reader:
-            chunk.columns = [str(c).strip() for c in chunk.columns]
-            lines = chunk.index.to_numpy() + 2  # the header is line 1
-            keep = chunk.notna().any(axis=1).to_numpy()
-            frame = chunk[keep].reset_index(drop=True)
-            payload = frame[usecols[0]].fillna("")
-            for column in usecols[1:]:
-                payload = payload + "," + frame[column].fillna("")
-            frame["payload"] = payload
-            if "result" in frame:
-                frame["result"] = pd.to_numeric(frame["result"], errors="coerce")
-            yield frame, lines[keep], len(chunk)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataFileError(f"cannot read {file} as CSV: {exc}") from None
+    ) as reader:
+        try:
+            for chunk in reader:
+                chunk.columns = [str(c).strip() for c in chunk.columns]
+                lines = chunk.index.to_numpy() + 2  # the header is line 1
+                keep = chunk.notna().any(axis=1).to_numpy()
+                frame = chunk[keep].reset_index(drop=True)
+                payload = frame[usecols[0]].fillna("")
+                for column in usecols[1:]:
+                    payload = payload + "," + frame[column].fillna("")
+                frame["payload"] = payload
+                if "result" in frame:
+                    frame["result"] = pd.to_numeric(frame["result"], errors="coerce")
+                yield frame, lines[keep], len(chunk)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise DataFileError(f"cannot read {file} as CSV: {exc}") from None
 
 
 def ingest_csv(
@@ -117,7 +119,12 @@ def ingest_csv(
         int, typer.Option("--chunk", min=1, help="Rows stored per transaction.")
     ] = 50_000,
 ) -> None:
-    """Store a CSV file of observations (rejected rows are quarantined with their reason)."""
+    """Store a CSV file of observations (rejected rows are quarantined with their reason).
+
+    Each chunk of rows is one transaction. When the file fails part-way (a line that cannot be
+    read, the store lost), the error says which lines were committed before it; the same
+    command again stores the rest (the rows stored already count as duplicates).
+    """
     from resilientcity.operations.access import Principal
     from resilientcity.operations.service import Service, ServiceSettings
 
@@ -145,6 +152,7 @@ def _store(
         "problems": [],
     }
     started = time.perf_counter()
+    committed = 0  # data lines (after the header) whose chunks are committed
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -154,18 +162,50 @@ def _store(
         transient=True,
     ) as progress:
         task = progress.add_task(f"storing {file.name}", total=_data_lines(file))
-        for frame, lines, read in _chunks(file, header, chunk):
-            result = service.ingest(frame, "csv", principal=principal)
-            totals["received"] += result.received
-            totals["stored"] += result.stored
-            totals["duplicates"] += result.duplicates
-            totals["rejected"].update(result.rejected)
-            room = PROBLEMS_SHOWN - len(totals["problems"])
-            for problem in result.problems[: max(room, 0)]:
-                totals["problems"].append({**problem, "line": int(lines[problem["index"]])})
-            progress.advance(task, read)
+        try:
+            with closing(_chunks(file, header, chunk)) as chunks:
+                for frame, lines, read in chunks:
+                    result = service.ingest(frame, "csv", principal=principal)
+                    committed += read
+                    totals["received"] += result.received
+                    totals["stored"] += result.stored
+                    totals["duplicates"] += result.duplicates
+                    totals["rejected"].update(result.rejected)
+                    room = PROBLEMS_SHOWN - len(totals["problems"])
+                    for problem in result.problems[: max(room, 0)]:
+                        line = int(lines[problem["index"]])
+                        totals["problems"].append({**problem, "line": line})
+                    progress.advance(task, read)
+        except KeyboardInterrupt:
+            err_console.print(
+                _partial(file, totals, committed, "interrupted"), highlight=False, soft_wrap=True
+            )
+            raise
+        except Exception as exc:
+            if isinstance(exc, ResilientCityError):
+                reason = str(exc).splitlines()[0]
+            elif is_database_error(exc):
+                reason = database_error_line(exc)
+            else:
+                reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+            raise ResilientCityError(_partial(file, totals, committed, reason)) from exc
     totals["seconds"] = time.perf_counter() - started
     return totals
+
+
+def _partial(file: Path, totals: dict[str, Any], committed: int, reason: str) -> str:
+    """One line saying why the file stopped and exactly which lines were stored before it."""
+    failed = committed + 2  # the first line of the chunk that failed (the header is line 1)
+    head = f"{file}: the rows from line {failed:,} on were not stored ({reason})"
+    if not committed:
+        return f"{head}; nothing of the file was stored"
+    rejected = sum(totals["rejected"].values())
+    return (
+        f"{head}; lines 2 to {failed - 1:,} were committed before it ("
+        f"{totals['received']:,} observations: {totals['stored']:,} stored, "
+        f"{totals['duplicates']:,} duplicates, {rejected:,} rejected); the same command again "
+        "stores the rest (the rows stored already count as duplicates)"
+    )
 
 
 def _print_summary(file: Path, totals: dict[str, Any]) -> None:

@@ -61,9 +61,11 @@ def run(
     ] = Path("scenario-out"),
 ) -> None:
     """Run a scenario: its city, hazards and event sets, impact; write the report."""
+    from resilientcity._files import check_output_folder
     from resilientcity.scenario.config import load_scenario
     from resilientcity.scenario.run import run_scenario, steps_of, write_outputs
 
+    check_output_folder(out)  # before the run, not only when the files are written
     scenario = load_scenario(scenario_file)
     city_steps = 7 if scenario.city.demo is not None else 1
     with step_progress(city_steps + steps_of(scenario)) as bar:

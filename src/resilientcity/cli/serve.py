@@ -7,13 +7,63 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from sqlalchemy.engine import make_url
 
-from resilientcity.cli._console import console, err_console
+from resilientcity.cli._console import console, err_console, state
 from resilientcity.cli.twin import SizeOption, _check_size
-from resilientcity.operations.db import DEFAULT_URL
+from resilientcity.errors import ResilientCityError, ValidationError
+from resilientcity.operations.db import DEFAULT_URL, normalise_url
 
 if TYPE_CHECKING:
-    from resilientcity.operations.service import ServiceSettings
+    from fastapi import FastAPI
+
+    from resilientcity.operations.service import Service
+
+#: The ports a TCP server or client may use.
+PORTS = range(1, 65536)
+#: The environment variable through which ``serve --workers N`` gives its pid to the workers.
+PARENT_ENV = "RESILIENTCITY_SERVE_PARENT"
+
+
+def _one_line(option: str, exc: ValidationError) -> ResilientCityError:
+    """The first problem of ``exc`` as one line naming the command-line option."""
+    problem = exc.problems[0]
+    found = f", found {problem.found}" if problem.found else ""
+    return ResilientCityError(f"{option}: expected {problem.expected}{found}")
+
+
+def check_port(port: int, option: str = "--port") -> int:
+    """``port`` when it is a TCP port (1 to 65535); else one line naming ``option``.
+
+    Raises
+    ------
+    ResilientCityError
+        ``--port: expected a port from 1 to 65535, found 99999``.
+    """
+    if port not in PORTS:
+        raise ResilientCityError(f"{option}: expected a port from 1 to 65535, found {port}")
+    return port
+
+
+def mqtt_address(address: str) -> tuple[str, int]:
+    """Host and port of the ``--mqtt HOST:PORT`` option; one line naming the option when bad."""
+    from resilientcity.operations.mqtt import parse_address
+
+    try:
+        return parse_address(address)
+    except ValidationError as exc:
+        raise _one_line("--mqtt", exc) from None
+
+
+def _store_url(url: str) -> str:
+    """The ``--db`` option checked (scheme, port) and remembered for database error messages."""
+    try:
+        checked = normalise_url(url)
+    except ValidationError as exc:
+        raise _one_line("--db", exc) from None
+    state.db_url = make_url(checked).render_as_string(hide_password=True)
+    return url
+
 
 DbOption = Annotated[
     str,
@@ -21,6 +71,7 @@ DbOption = Annotated[
         "--db",
         help="The store: sqlite:///FILE (default: resilientcity-ops.db here) or "
         "postgresql+psycopg://USER@HOST:PORT/DB.",
+        callback=_store_url,
     ),
 ]
 
@@ -64,21 +115,34 @@ def serve(
     """Run the operations service: REST API (docs at /docs), warnings, plans, incidents."""
     import uvicorn
 
-    from resilientcity.api.app import create_app
-    from resilientcity.operations.mqtt import parse_address
-    from resilientcity.operations.service import ServiceSettings
+    from resilientcity.api.app import create_app, load_city, prepare_store
+    from resilientcity.operations.service import Service, ServiceSettings
 
     _check_size(size)
+    check_port(port)
     if mqtt is not None:
-        parse_address(mqtt)  # an unreadable address fails here, before the store is touched
+        mqtt_address(mqtt)  # an unreadable address fails here, before the store is touched
     options = uvicorn_options(host, port, forwarded_allow_ips)
     settings = ServiceSettings(
         db_url=db, mqtt=mqtt, city_size=size, twin=twin, seed_demo=not no_seed
     )
+    service = Service(settings)
+    try:
+        # the twin is read and the store prepared before the server starts, so that a bad twin
+        # or an unusable store is one line and exit code 1 (not a traceback from the server)
+        city = load_city(settings) if twin is not None else None
+        city = prepare_store(service, city)
+    except BaseException:
+        service.db.dispose()
+        raise
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        try:
+            uvicorn.run(create_app(settings, service=service, city=city), **options)
+        finally:
+            service.db.dispose()
     else:
-        _serve_workers(settings, options, workers)
+        del city  # each worker reads its own
+        _serve_workers(service, options, workers)
 
 
 def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> dict[str, Any]:
@@ -128,27 +192,26 @@ def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> di
     }
 
 
-def _serve_workers(settings: ServiceSettings, options: dict[str, Any], workers: int) -> None:
-    """``serve --workers N``: prepare the store once, subscribe to MQTT here, fork the API."""
+def _serve_workers(service: Service, options: dict[str, Any], workers: int) -> None:
+    """``serve --workers N``: the store is prepared; subscribe to MQTT here, fork the API."""
     import os
 
     import uvicorn
 
-    from resilientcity.api.app import SETTINGS_ENV, prepare_store, settings_to_environment
+    from resilientcity.api.app import SETTINGS_ENV, settings_to_environment
     from resilientcity.operations.mqtt import start_mqtt
-    from resilientcity.operations.service import Service
     from resilientcity.operations.workers import install_response_hooks
 
-    service = Service(settings)
-    prepare_store(service)  # migrations and seeding once, before any worker starts
+    settings = service.settings
     os.environ[SETTINGS_ENV] = settings_to_environment(settings)
+    os.environ[PARENT_ENV] = str(os.getpid())
     ingestor = None
     try:
         if settings.mqtt is not None:
             install_response_hooks(service)
             ingestor = start_mqtt(service, settings.mqtt)
         uvicorn.run(
-            "resilientcity.api.app:app_from_environment",
+            "resilientcity.cli.serve:worker_app",
             factory=True,
             workers=workers,
             **options,
@@ -157,6 +220,24 @@ def _serve_workers(settings: ServiceSettings, options: dict[str, Any], workers: 
         if ingestor is not None:
             ingestor.stop()
         service.db.dispose()
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker of ``serve --workers N``; the worker ends with the parent.
+
+    uvicorn calls this factory in each worker process. A worker left running after its parent
+    was killed (SIGKILL: the parent cannot stop it) would hold its memory and the port's
+    sockets forever; :func:`~resilientcity._process.die_with_parent` ends it instead.
+    """
+    import os
+
+    from resilientcity._process import die_with_parent
+    from resilientcity.api.app import app_from_environment
+
+    parent = int(os.environ.get(PARENT_ENV, "0"))
+    if parent and parent != os.getpid():  # never in the parent itself
+        die_with_parent(parent)
+    return app_from_environment()
 
 
 def mqtt_ingest(
@@ -175,11 +256,11 @@ def mqtt_ingest(
     ),
 ) -> None:
     """Store observations from an MQTT broker, without the REST API (stop with Ctrl+C)."""
-    from resilientcity.operations.mqtt import MqttIngestor, parse_address
+    from resilientcity.operations.mqtt import MqttIngestor
     from resilientcity.operations.service import Service, ServiceSettings
     from resilientcity.operations.workers import install_response_hooks
 
-    host, port = parse_address(mqtt)
+    host, port = mqtt_address(mqtt)
     service = Service(ServiceSettings(db_url=db, mqtt=mqtt, seed_demo=False))
     # warnings raised here activate plans, open sensor incidents and queue nowcasts (which
     # `serve`'s background thread computes) exactly as when `serve --mqtt` subscribes

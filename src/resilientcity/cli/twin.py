@@ -124,8 +124,10 @@ def twin_validate(
     ] = False,
 ) -> None:
     """Check a city against the data contract; exit code 1 with every problem listed."""
+    from resilientcity.twin.io import file_problems
+
     city = City.read(path, validate=False)
-    problems = city.problems()
+    problems = file_problems(path) + city.problems()
     if not problems:
         console.print(f"[green]valid[/]: {path} ({len(city.assets):,} assets)")
         return

@@ -151,7 +151,7 @@ def _isin(values: Any, value_set: Any) -> NDArray[np.bool_]:
     ``pandas`` ``str`` ``isin`` converts every value of the set to a Python object first, which
     takes seconds for the million ids of a large city.
     """
-    if len(value_set) == 0:
+    if len(value_set) == 0 or len(values) == 0:  # Arrow cannot cast to an empty array's type
         return np.zeros(len(values), dtype=bool)
     text = _text(values)
     chosen = _text(value_set)

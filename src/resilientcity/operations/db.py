@@ -164,13 +164,17 @@ def normalise_url(url: str) -> str:
     Raises
     ------
     ValidationError
-        An unreadable URL or a database other than SQLite or PostgreSQL.
+        An unreadable URL, a port outside 1 to 65535, or a database other than SQLite or
+        PostgreSQL.
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # a port that is not a number: ValueError
         problem = Problem("database", "url", "a URL like sqlite:///ops.db", found=str(exc))
         raise ValidationError([problem], what="database URL") from None
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        problem = Problem("database", "url", "a port from 1 to 65535", found=str(parsed.port))
+        raise ValidationError([problem], what="database URL")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         problem = Problem(
             "database",

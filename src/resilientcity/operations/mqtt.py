@@ -16,9 +16,11 @@ Reliability rests on three things:
 * idempotent storage on ``(datastream, phenomenon time)``: what is sent again after a crash or a
   lost acknowledgement is counted as a duplicate and stored once.
 
-A message that cannot be read (not UTF-8, not JSON, not an object or list of objects, a missing
-field, a topic of another shape) is kept in the quarantine with reason ``malformed`` and its raw
-payload, and acknowledged after that commit too. When the store is unavailable the batch is
+A message that cannot be read (not UTF-8, not JSON, not an object or a non-empty list, a
+missing field, a topic of another shape) is kept in the quarantine with reason ``malformed`` and
+its raw payload, and acknowledged after that commit too. In a list, each item is judged on its
+own, as the rows of an HTTP batch are: an item that is not an object or lacks a field is
+quarantined as ``malformed`` (its detail names the item) and the other items are stored. When the store is unavailable the batch is
 kept, nothing is acknowledged, and the commit is retried with a growing delay.
 """
 
@@ -91,17 +93,27 @@ class Decoded:
         Observations (``datastream``, ``phenomenon_time``, ``result``, ``unit``, ``payload``),
         validated later by the ingest.
     malformed
-        Why the message cannot be read (empty when it can).
+        Why the message cannot be read at all (empty when it can).
     datastream
         The datastream named by the topic (or the topic, when it does not match).
     payload
         The raw payload as text (truncated), for the quarantine.
+    bad_items
+        Items of a list that cannot be read, each ``(why, item as JSON text)``; the other
+        items are in ``rows``.
     """
 
     rows: list[dict[str, Any]]
     malformed: str
     datastream: str
     payload: str
+    bad_items: tuple[tuple[str, str], ...] = ()
+
+    def quarantined(self) -> list[tuple[str, str]]:
+        """``(why, payload)`` of everything of the message that is kept as ``malformed``."""
+        if self.malformed:
+            return [(self.malformed, self.payload)]
+        return list(self.bad_items)
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -118,13 +130,19 @@ def parse_address(address: str) -> tuple[str, int]:
     host = host.strip("[]")
     port = int(port_text) if port_text.isdigit() else 0
     if not host or not 0 < port < 65536:
-        problem = Problem("mqtt", "address", "HOST:PORT, e.g. 127.0.0.1:1883", found=repr(address))
+        problem = Problem(
+            "mqtt",
+            "address",
+            "HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:1883",
+            found=repr(address),
+        )
         raise ValidationError([problem], what="MQTT broker address")
     return host, port
 
 
 def _text(payload: bytes) -> str:
-    return payload[:PAYLOAD_CHARS].decode("utf-8", errors="replace")
+    """The payload as text for the quarantine (NUL, which PostgreSQL text refuses, escaped)."""
+    return as_text(payload[:PAYLOAD_CHARS].decode("utf-8", errors="replace"))
 
 
 def decode_message(topic: str, payload: bytes) -> Decoded:
@@ -141,10 +159,12 @@ def decode_message(topic: str, payload: bytes) -> Decoded:
     Returns
     -------
     Decoded
-        The rows (values as sent; the ingest checks them) or the reason it is malformed.
+        The rows (values as sent; the ingest checks them) and the items of a list that cannot
+        be read, or the reason the whole message cannot be.
     """
     match = _TOPIC.match(topic)
     ref = match.group("ref").strip().strip("'\"") if match else topic
+    ref = ref.replace("\x00", "\\u0000")  # brokers refuse NUL in topics; PostgreSQL text too
 
     def bad(why: str) -> Decoded:
         return Decoded([], why, ref[:200], _text(payload))
@@ -163,13 +183,21 @@ def decode_message(topic: str, payload: bytes) -> Decoded:
     if not items:
         return bad("payload is an empty list: expected observations")
     rows = []
+    bad_items = []
     for number, item in enumerate(items):
-        where = f"observation {number}: " if isinstance(body, list) else ""
-        if not isinstance(item, dict):
-            return bad(f"{where}expected a JSON object with phenomenonTime and result")
-        missing = [name for name in _FIELDS if name not in item]
-        if missing:
-            return bad(f"{where}missing field {', '.join(missing)}")
+        missing = [name for name in _FIELDS if name not in item] if isinstance(item, dict) else []
+        if not isinstance(item, dict) or missing:
+            why = (
+                f"missing field {', '.join(missing)}"
+                if missing
+                else "expected a JSON object with phenomenonTime and result"
+            )
+            if not isinstance(body, list):
+                return bad(why)
+            # the other items are stored, as the good rows of an HTTP batch are
+            item_text = orjson.dumps(item).decode()[:PAYLOAD_CHARS]
+            bad_items.append((f"observation {number}: {why}", item_text))
+            continue
         unit = item.get("unit")
         rows.append(
             {
@@ -182,7 +210,7 @@ def decode_message(topic: str, payload: bytes) -> Decoded:
         )
     for row in rows:
         row["payload"] = row["payload"][:PAYLOAD_CHARS]
-    return Decoded(rows, "", ref, "")
+    return Decoded(rows, "", ref, "", tuple(bad_items))
 
 
 @dataclass
@@ -348,10 +376,10 @@ class MqttIngestor:
         Returns
         -------
         dict
-            ``messages``, ``received`` (observations, a malformed message counting as one),
-            ``stored``, ``duplicates``, ``rejected`` (by reason), ``batches``,
-            ``acknowledged`` (messages), ``queued`` (messages waiting for a batch),
-            ``connected`` and ``last_error``.
+            ``messages``, ``received`` (observations, an unreadable message or list item
+            counting as one), ``stored``, ``duplicates``, ``rejected`` (by reason),
+            ``batches``, ``acknowledged`` (messages), ``queued`` (messages waiting for a
+            batch), ``connected`` and ``last_error``.
         """
         with self._lock:
             s = self._stats
@@ -471,8 +499,12 @@ class MqttIngestor:
             delay = min(delay * 2, _MAX_RETRY_S)
 
     def _commit(self, batch: list[_Message]) -> bool:
-        """Store the batch: quarantine the malformed messages, ingest the rest (then ack)."""
-        malformed = [m.decoded for m in batch if m.decoded.malformed]
+        """Store the batch: quarantine what cannot be read, ingest the rest (then ack)."""
+        malformed = [
+            (m.decoded.datastream, why, payload)
+            for m in batch
+            for why, payload in m.decoded.quarantined()
+        ]
         rows = [row for m in batch for row in m.decoded.rows]
         if malformed and not self._retry(
             "quarantining malformed MQTT messages", lambda: self._quarantine(malformed)
@@ -486,7 +518,8 @@ class MqttIngestor:
             self._stats.batches += 1
         return True
 
-    def _quarantine(self, malformed: list[Decoded]) -> None:
+    def _quarantine(self, malformed: list[tuple[str, str, str]]) -> None:
+        """Keep ``(datastream, why, payload)`` of each unreadable message or item."""
         now = utcnow()
         with self.service.db.write() as session:
             session.execute(
@@ -496,11 +529,11 @@ class MqttIngestor:
                         "received_at": now,
                         "source": "mqtt",
                         "reason": "malformed",
-                        "detail": d.malformed,
-                        "datastream": as_text(d.datastream),
-                        "payload": as_text(d.payload),
+                        "detail": as_text(why),
+                        "datastream": as_text(datastream),
+                        "payload": as_text(payload),
                     }
-                    for d in malformed
+                    for datastream, why, payload in malformed
                 ],
             )
             audit(

@@ -8,8 +8,8 @@ their steps here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from resilientcity._files import atomic_path, ensure_folder
+from resilientcity._files import atomic_folder, atomic_path
 from resilientcity.decision.dispatch import DispatchPlan
 from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.decision.plans import evaluate_plans, load_plans, tasks_of
@@ -256,11 +256,65 @@ def write_outputs(
     job: dict[str, Any],
     timings: dict[str, float] | None = None,
     progress: Progress | None = None,
-    extra_outputs: dict[str, Path] | None = None,
+    extra_files: Mapping[str, tuple[str, Callable[[Path], None]]] | None = None,
     extra_sections: Sequence[Section] = (),
     extra_summary: dict[str, Any] | None = None,
 ) -> ScenarioRun:
-    """Write ``summary.json``, ``impact_assets.parquet`` and ``report.html`` into ``out``."""
+    """Write the run's output set into the folder ``out``, as one.
+
+    The set: ``summary.json`` (which lists the set under ``outputs``),
+    ``impact_assets.parquet``, ``report.html``, ``service_curves.csv`` when the run has a
+    network stage, and ``extra_files``. It is written into a staging folder that takes
+    ``out``'s place only when complete (:func:`resilientcity._files.atomic_folder`): ``out``
+    holds the previous set or the new one, never a mix, and other files of the user there are
+    kept.
+
+    Parameters
+    ----------
+    run
+        The scenario run.
+    out
+        The output folder (created when missing; must not be or hold the current folder).
+    job
+        What made the run (recorded in the summary).
+    timings
+        Step → seconds, copied into the summary.
+    progress
+        Called with each step's name as it starts.
+    extra_files
+        Key → (file name, writer): each writer is called with the file's path in the set.
+    extra_sections, extra_summary
+        More report sections and summary blocks.
+
+    Returns
+    -------
+    ScenarioRun
+        The run with its summary and ``outputs`` (key → path of each file in ``out``).
+
+    Raises
+    ------
+    DataFileError
+        ``out`` cannot hold the set (see :func:`~resilientcity._files.atomic_folder`).
+    """
+    with atomic_folder(out) as staging:
+        written = _write_output_set(
+            run, staging, job, timings, progress, extra_files, extra_sections, extra_summary
+        )
+    folder = Path(out)
+    return replace(written, outputs={k: folder / v.name for k, v in written.outputs.items()})
+
+
+def _write_output_set(
+    run: ScenarioRun,
+    folder: Path,
+    job: dict[str, Any],
+    timings: dict[str, float] | None,
+    progress: Progress | None,
+    extra_files: Mapping[str, tuple[str, Callable[[Path], None]]] | None,
+    extra_sections: Sequence[Section],
+    extra_summary: dict[str, Any] | None,
+) -> ScenarioRun:
+    """Write the output files into ``folder`` (the staging folder of :func:`write_outputs`)."""
     from resilientcity import __version__
     from resilientcity.pipeline import write_json
     from resilientcity.report import write_report
@@ -270,13 +324,15 @@ def write_outputs(
     from resilientcity.report.relief import relief_section
 
     say = progress or (lambda _step: None)
-    folder = ensure_folder(out)
     outputs = {
         "report": folder / "report.html",
         "summary": folder / "summary.json",
         "impact": folder / "impact_assets.parquet",
-        **(extra_outputs or {}),
     }
+    for key, (name, write) in (extra_files or {}).items():
+        say(f"writing {name}")
+        outputs[key] = folder / name
+        write(outputs[key])
     say("writing impact_assets.parquet")
     _write_assets_table(run.impacts, outputs["impact"])
     if run.network is not None:

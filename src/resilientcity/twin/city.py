@@ -41,9 +41,10 @@ class City:
     """A city's digital twin.
 
     Every layer follows its schema in :mod:`resilientcity.twin.schema` and has a ``RangeIndex``
-    (ids live in columns). Layers left out are empty. The city is validated when it is built:
-    a broken contract raises one :class:`~resilientcity.errors.ValidationError` that lists every
-    problem (pass ``validate=False`` to build it anyway and call :meth:`problems`).
+    (ids live in columns). Layers left out are empty (but road nodes need road edges). The city
+    is validated when it is built: a broken contract raises one
+    :class:`~resilientcity.errors.ValidationError` that lists every problem (pass
+    ``validate=False`` to build it anyway and call :meth:`problems`).
 
     Parameters
     ----------

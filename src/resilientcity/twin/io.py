@@ -30,12 +30,13 @@ import rasterio
 from pyproj import CRS
 
 from resilientcity._files import atomic_path
-from resilientcity.errors import DataFileError
+from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.roads import RoadNetwork
+from resilientcity.twin.schema import LAYERS
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "read_city", "write_city"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "file_problems", "read_city", "write_city"]
 
 FORMAT = "resilientcity-twin"
 FORMAT_VERSION = 1
@@ -154,29 +155,83 @@ def _read_dem(path: Path) -> DEM:
         )
 
 
+def _list_layers(source: Path) -> set[str]:
+    """The layer names of the file; a :class:`DataFileError` when it is no readable GeoPackage."""
+    if not source.is_file():
+        raise DataFileError(f"no such file: {source}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return {str(n) for n, _ in pyogrio.list_layers(source)}
+    except Exception as exc:
+        raise DataFileError(f"{source} is not a readable GeoPackage: {exc}") from exc
+
+
+def _layer_problems(present: set[str], recorded: set[str]) -> list[Problem]:
+    """Layers the file should have and has not.
+
+    ``recorded`` are the layers its ``rc_metadata`` lists (every layer, for a file written by
+    :func:`write_city`); whatever the metadata, a road network needs both ``road_nodes`` and
+    ``road_edges``.
+    """
+    problems = []
+    for name in LAYERS:
+        if name in present:
+            continue
+        if name in recorded:
+            expected = f"the layer {name} (listed in {_META})"
+        elif name in ("road_nodes", "road_edges") and {"road_nodes", "road_edges"} & present:
+            other = "road_edges" if name == "road_nodes" else "road_nodes"
+            expected = f"the layer {name} beside {other} (a road network needs both)"
+        else:
+            continue
+        problems.append(Problem(name, "", expected, found="no such layer in the file"))
+    return problems
+
+
+def file_problems(path: str | PathLike[str]) -> list[Problem]:
+    """Layers missing from the GeoPackage ``path`` (empty when it has every layer it needs).
+
+    A layer listed in the file's ``rc_metadata`` (a file written by :func:`write_city` lists
+    all seven) must be present, and ``road_nodes`` and ``road_edges`` go together. The layers'
+    contents are checked by :meth:`City.problems`.
+
+    Raises
+    ------
+    DataFileError
+        The file is missing or not a readable GeoPackage.
+    """
+    source = Path(path)
+    present = _list_layers(source)
+    recorded: set[str] = set()
+    if _META in present:
+        try:
+            rows = pyogrio.read_dataframe(source, layer=_META, use_arrow=True)
+            meta = {k: json.loads(v) for k, v in zip(rows["key"], rows["value"], strict=True)}
+        except Exception as exc:
+            raise DataFileError(f"{source} is corrupt or unreadable: {exc}") from exc
+        recorded = set(meta.get("layers", {}))
+    return _layer_problems(present, recorded)
+
+
 def read_city(path: str | PathLike[str], validate: bool = True) -> City:
     """Read a city from the GeoPackage ``path``.
 
     A GeoPackage made by other tools is accepted when it has at least an ``assets`` layer in the
     contract's columns; the city's name then comes from the file name and its CRS from the
-    assets layer.
+    assets layer. A layer missing from the file is an empty layer, except that every layer its
+    ``rc_metadata`` lists must be present and ``road_nodes`` and ``road_edges`` go together.
 
     Raises
     ------
     DataFileError
         The file is missing, corrupt, not a GeoPackage, or has no ``assets`` layer.
     ValidationError
-        The city breaks the data contract (every problem listed).
+        The city breaks the data contract, or a layer the file needs is missing (see
+        :func:`file_problems`; every problem listed).
     """
     source = Path(path)
-    if not source.is_file():
-        raise DataFileError(f"no such file: {source}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            present = {str(n) for n, _ in pyogrio.list_layers(source)}
-    except Exception as exc:
-        raise DataFileError(f"{source} is not a readable GeoPackage: {exc}") from exc
+    present = _list_layers(source)
     meta: dict[str, Any] = {}
     try:
         if _META in present:
@@ -218,7 +273,7 @@ def read_city(path: str | PathLike[str], validate: bool = True) -> City:
     roads = None
     if layers["road_nodes"] is not None or layers["road_edges"] is not None:
         roads = RoadNetwork(layers["road_nodes"], layers["road_edges"])
-    return City(
+    city = City(
         name=meta.get("name", source.stem),
         crs=crs,  # type: ignore[arg-type]
         assets=assets,
@@ -229,5 +284,10 @@ def read_city(path: str | PathLike[str], validate: bool = True) -> City:
         rivers=layers["rivers"],
         dem=dem,
         metadata=meta.get("metadata", {}),
-        validate=validate,
+        validate=False,
     )
+    if validate:
+        problems = _layer_problems(present, set(specs)) + city.problems()
+        if problems:
+            raise ValidationError(problems, what=f"city {city.name!r} in {source}")
+    return city

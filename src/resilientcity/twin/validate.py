@@ -268,7 +268,7 @@ def validate_city(city: City) -> list[Problem]:
     """Every problem of a city: each layer's contract and the references between layers.
 
     Cross-layer rules: dependencies must point at existing assets; road edges must join
-    existing nodes (no dangling nodes) and name existing bridge assets; assets must name an
+    existing nodes (no dangling nodes) and name existing bridge assets; road nodes need edges; assets must name an
     existing district, H3 cell and road node (``node_id = -1`` means none); sensors must
     name existing assets; zones' parents must exist; every asset must lie on a DEM cell with
     data; every layer and the DEM must share the city's projected metric CRS.
@@ -288,6 +288,15 @@ def validate_city(city: City) -> list[Problem]:
         problems += _dangling(city.dependencies, DEPENDENCIES, col, asset_ids, "asset_id")
     for col in ("u", "v"):
         problems += _dangling(edges, ROAD_EDGES, col, node_ids, "road node (dangling edge)")
+    if len(nodes) and not len(edges):
+        problems.append(
+            Problem(
+                "road_edges",
+                "",
+                f"road edges joining the {len(nodes):,} road nodes",
+                found="no edges (an empty or missing layer)",
+            )
+        )
     problems += _dangling(
         edges, ROAD_EDGES, "asset_id", asset_ids, "asset_id or ''", allow_empty=True
     )
