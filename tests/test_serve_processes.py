@@ -81,8 +81,14 @@ def test_workers_end_when_their_parent_is_killed(small_city, tmp_path: Path, ser
     server.wait_ready(f"http://127.0.0.1:{port}")
     assert server.process is not None
     parent = server.process.pid
-    log = server.output()
-    workers = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", log)}
+    # one worker answers first; the other may still be starting (wait for both to say so)
+    deadline = time.monotonic() + 60
+    while True:
+        log = server.output()
+        workers = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", log)}
+        if len(workers) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert len(workers) == 2, log
     assert workers <= set(session_members(parent)), (workers, session_members(parent))
     os.kill(parent, signal.SIGKILL)  # the parent alone: it cannot stop its workers

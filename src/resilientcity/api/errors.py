@@ -33,6 +33,7 @@ __all__ = [
     "bounded",
     "install_error_handlers",
     "problem_details",
+    "too_many_requests",
     "unprocessable",
     "validation_error_response",
 ]
@@ -149,6 +150,26 @@ def unprocessable(loc: Sequence[str | int], msg: str, kind: str = "value_error")
     raise HTTPException(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         detail=[{"loc": list(loc), "msg": msg, "type": kind}],
+    )
+
+
+def too_many_requests(message: str, retry_after_s: int) -> HTTPException:
+    """429 with ``Retry-After`` (a rate limit or a full queue), saying why in ``detail``.
+
+    Parameters
+    ----------
+    message
+        What was refused and why.
+    retry_after_s
+        Seconds after which asking again may succeed.
+
+    Returns
+    -------
+    HTTPException
+        To raise from an endpoint.
+    """
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS, message, headers={"Retry-After": str(retry_after_s)}
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from resilientcity.api.auth import Authenticated, ServiceDep, current_principal, require
-from resilientcity.api.errors import problem_details
+from resilientcity.api.errors import problem_details, too_many_requests
 from resilientcity.api.schemas import PathId, UtcTime
 from resilientcity.errors import ValidationError
 from resilientcity.operations.access import Principal
@@ -139,11 +139,7 @@ def _mapped() -> Iterator[None]:
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except RateLimited as exc:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            str(exc),
-            headers={"Retry-After": str(exc.retry_after_s)},
-        ) from None
+        raise too_many_requests(str(exc), exc.retry_after_s) from None
 
 
 def _task(task: Task, plan_id: str, now: datetime) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request, status
 
 from resilientcity.api.auth import Authenticated, ServiceDep, require
+from resilientcity.api.errors import too_many_requests
 from resilientcity.operations.access import Principal, audit
 from resilientcity.operations.scenario_jobs import QueueFull, ScenarioJobs, ScenarioRequest
 from resilientcity.pipeline import demo_scenario
@@ -75,11 +76,7 @@ def post_scenario(
     try:
         job = jobs.submit(body, demo_scenario(service.settings.city_size), city, owner)
     except QueueFull as exc:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            str(exc),
-            headers={"Retry-After": str(exc.retry_after_s)},
-        ) from None
+        raise too_many_requests(str(exc), exc.retry_after_s) from None
     with service.db.write() as session:
         audit(session, principal, "scenario.run", "scenario", job.id, job.request)
     return {"id": job.id, "status": "queued"}
