@@ -14,17 +14,20 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from resilientcity._schema import to_json
 from resilientcity.assessment.data import IndicatorData, range_problems, validate_indicator_table
+from resilientcity.assessment.districts import demo_assessment
 from resilientcity.assessment.from_twin import (
     RUN_INDICATORS,
     STATIC_INDICATORS,
     twin_indicators,
 )
 from resilientcity.assessment.indicators import IndicatorLibrary
-from resilientcity.assessment.run import assess, demo_assessment, read_ahp_matrix
+from resilientcity.assessment.run import assess, read_ahp_matrix
 from resilientcity.cli.assess import assess as assess_command
 from resilientcity.errors import ValidationError
 from resilientcity.pipeline import demo_scenario
+from resilientcity.recovery.metrics import ServiceCurve
 from resilientcity.report.assessment import assessment_section, render_assessment_page
 from resilientcity.scenario.run import ScenarioRun, run_scenario
 from resilientcity.twin.city import City
@@ -33,6 +36,11 @@ from resilientcity.twin.city import City
 @pytest.fixture(scope="module")
 def small_run(small_city: City) -> ScenarioRun:
     return run_scenario(demo_scenario("small"), city=small_city)
+
+
+def _curve(run: ScenarioRun) -> ServiceCurve:
+    assert run.network is not None
+    return run.network.curve
 
 
 def _wide(frame: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +87,7 @@ def test_power_redundancy_counted_by_hand(small_city: City) -> None:
 
 
 def test_run_twin_indicators_by_hand(small_city: City, small_run: ScenarioRun) -> None:
-    wide = _wide(twin_indicators(small_city, small_run))
+    wide = _wide(twin_indicators(small_city, small_run.event_sets, _curve(small_run)))
     assert set(wide.columns) == set(STATIC_INDICATORS) | set(RUN_INDICATORS)
     zone_of = dict(zip(small_city.assets["asset_id"], small_city.assets["zone_id"], strict=True))
     pop = small_city.zones.set_index("zone_id")["population"]
@@ -343,7 +351,8 @@ def test_report_section_and_page() -> None:
 
 
 def test_demo_assessment_gives_the_summary_keys(small_city: City, small_run: ScenarioRun) -> None:
-    result, maturity, block = demo_assessment(small_city, small_run)
+    result, maturity, summary = demo_assessment(small_city, small_run.event_sets, _curve(small_run))
+    block = to_json(summary)
     assert set(block) == {
         "city_score",
         "weakest_dimension",
@@ -371,7 +380,7 @@ def test_twin_indicators_stay_within_their_ranges_on_the_demo_city(
     small_city: City, small_run: ScenarioRun
 ) -> None:
     library = IndicatorLibrary.default()
-    rows = twin_indicators(small_city, small_run).assign(year=2023)
+    rows = twin_indicators(small_city, small_run.event_sets, _curve(small_run)).assign(year=2023)
     assert set(rows["indicator"]) == set(STATIC_INDICATORS) | set(RUN_INDICATORS)
     assert range_problems(rows, library) == []
     bounds = library.bounds.loc[rows["indicator"]].to_numpy()

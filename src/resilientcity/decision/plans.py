@@ -14,7 +14,9 @@ A condition is one of
 * ``when: "impact.displaced > 10000"`` — a threshold on the scenario summary: a dotted path
   into ``summary.json`` (list items as ``[0]``), optionally followed by ``count`` (the length
   of a list), an operator (``> >= < <= == !=``) and a number. Parsed by a regular expression
-  and compared in Python: never evaluated as code.
+  and compared in Python: never evaluated as code. The path is checked against the schema of
+  ``summary.json`` (``docs/summary.md``) when the plan file is loaded: a misspelt path is
+  refused with the plan id, the path and its near matches.
 
 ``data/decision/plans/`` holds illustrative flood and earthquake plans for the demo city.
 """
@@ -315,8 +317,34 @@ def _task_problems(source: str, where: str, plan: Plan, agencies: set[str]) -> l
     return problems
 
 
+def _when_problems(source: str, where: str, plan: Plan) -> list[Problem]:
+    """``when:`` paths that ``summary.json`` does not have (near matches suggested)."""
+    from resilientcity.summary import summary_path_problem
+
+    problems = []
+    trigger = plan.trigger
+    for mode, conditions in (("any", trigger.any), ("all", trigger.all)):
+        for k, condition in enumerate(conditions or []):
+            if condition.when is None:
+                continue
+            expression = parse_expression(condition.when)
+            expected = summary_path_problem(expression.path, expression.count)
+            if expected is not None:
+                problems.append(
+                    Problem(
+                        source,
+                        f"{where}.trigger.{mode}[{k}].when",
+                        expected,
+                        (plan.id,),
+                        repr(expression.path),
+                    )
+                )
+    return problems
+
+
 def _cross_problems(source: str, spec: PlanFile) -> list[Problem]:
-    """Rules across fields: unique ids, known agencies, task dependencies without cycles."""
+    """Rules across fields: unique ids, known agencies, task dependencies without cycles,
+    ``when:`` paths of ``summary.json``."""
     problems = []
     agencies = [a.id for a in spec.agencies]
     for k, agency_id in enumerate(agencies):
@@ -330,6 +358,7 @@ def _cross_problems(source: str, spec: PlanFile) -> list[Problem]:
             problems.append(Problem(source, f"plans[{p}].id", "a unique plan id", (plan.id,)))
         seen.add(plan.id)
         problems += _task_problems(source, f"plans[{p}]", plan, set(agencies))
+        problems += _when_problems(source, f"plans[{p}]", plan)
     return problems
 
 
@@ -340,7 +369,8 @@ def plans_from_dict(data: Any, source: str = "plans") -> PlanFile:
     ------
     ValidationError
         Every problem, each naming its field (``plans[0].tasks[2].agency``), the task or plan
-        ids concerned, and what is expected.
+        ids concerned, and what is expected; a ``when:`` path that is not a number (or, with
+        ``count``, a list) of ``summary.json``.
     """
     if not isinstance(data, dict):
         raise ValidationError(
