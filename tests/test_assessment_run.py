@@ -396,3 +396,23 @@ def test_validated_twin_rows_fit_the_indicator_table(small_city: City) -> None:
     rows = twin_indicators(small_city).assign(year=2023)
     data = validate_indicator_table(rows, IndicatorLibrary.default())
     assert data.report.n_imputed == 0
+
+
+def test_service_assessment_is_the_runs_stage_or_the_default_block(
+    small_city: City, small_run: ScenarioRun
+) -> None:
+    from resilientcity.scenario.assessment_stage import run_assessment, typed_trend
+
+    default = demo_scenario("small")
+    assert small_run.assessment is not None  # the demo scenario has an assessment: block
+    result, maturity, used = run_assessment(small_run, default)
+    assert result is small_run.assessment[0] and used is small_run.scenario
+    bare = dataclasses.replace(small_run, assessment=None)
+    again, maturity_again, used_again = run_assessment(bare, default)
+    assert used_again is default and again is not result
+    assert again.city_score == pytest.approx(result.city_score, rel=1e-12)
+    assert maturity_again.level == maturity.level
+    trend = typed_trend(small_city, used_again)
+    assert trend is not None and list(trend.columns) == [2021, 2022, 2023]
+    with pytest.raises(ValidationError, match="assessment"):
+        run_assessment(bare, default.model_copy(update={"assessment": None}))

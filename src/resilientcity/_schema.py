@@ -1,7 +1,8 @@
 """Typed result blocks as JSON, and their schema (the machinery behind ``summary.json``).
 
 A *block* is a frozen dataclass whose fields carry ``metadata={"unit": …, "doc": …}`` (and
-``"key": …`` naming the keys of a ``dict[str, …]`` field). :func:`to_json` turns a block into
+``"key": …`` naming the keys of a ``dict[str, …]`` field), or a ``TypedDict`` whose keys carry
+the same mapping as ``Annotated`` metadata. :func:`to_json` turns a block into
 JSON-ready values (field order kept, tuples as lists, a ``None`` field as ``null``);
 :func:`schema_rows` lists every path of a block type with its JSON type, unit and meaning;
 :func:`resolve_path` finds the type at a dotted path (``impact.hazards[0].loss_cny``) and
@@ -69,12 +70,33 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def _is_block(hint: Any) -> bool:
+    """A dataclass or a ``TypedDict``: an object with named, typed keys."""
+    return dataclasses.is_dataclass(hint) or typing.is_typeddict(hint)
+
+
+def _fields(cls: type) -> list[tuple[str, Any, Mapping[str, Any]]]:
+    """Name, type hint and metadata of every key of a block (a TypedDict has no metadata)."""
+    if dataclasses.is_dataclass(cls):
+        hints = _hints(cls)
+        return [(f.name, hints[f.name], f.metadata) for f in dataclasses.fields(cls)]
+    rows: list[tuple[str, Any, Mapping[str, Any]]] = []
+    for name, hint in typing.get_type_hints(cls, include_extras=True).items():
+        if typing.get_origin(hint) is typing.Annotated:
+            base, *extras = typing.get_args(hint)
+            meta = next((e for e in extras if isinstance(e, Mapping)), {})
+            rows.append((name, base, meta))
+        else:
+            rows.append((name, hint, {}))
+    return rows
+
+
 def _json_type(hint: Any) -> str:
     """The JSON type name of a hint (without ``None``)."""
     origin = typing.get_origin(hint)
     if hint is Any:
         return "any"
-    if dataclasses.is_dataclass(hint) or origin in (dict, Mapping):
+    if _is_block(hint) or origin in (dict, Mapping):
         return "object"
     if origin in (list, tuple):
         inner, _ = _strip_none(typing.get_args(hint)[0])
@@ -91,33 +113,27 @@ def schema_rows(cls: type, prefix: str = "") -> list[SchemaRow]:
     ``"key"`` metadata names them).
     """
     rows: list[SchemaRow] = []
-    hints = _hints(cls)
-    for f in dataclasses.fields(cls):
-        hint, nullable = _strip_none(hints[f.name])
-        path = f"{prefix}.{f.name}" if prefix else f.name
-        rows.append(
-            SchemaRow(
-                path,
-                _json_type(hint),
-                nullable,
-                str(f.metadata.get("unit", "")),
-                str(f.metadata.get("doc", "")),
-            )
-        )
-        rows += _inner_rows(hint, path, f.metadata)
+    for name, full, meta in _fields(cls):
+        hint, nullable = _strip_none(full)
+        path = f"{prefix}.{name}" if prefix else name
+        doc = str(meta.get("doc", ""))
+        if not doc and typing.is_typeddict(hint) and hint.__doc__:
+            doc = hint.__doc__.strip().splitlines()[0]
+        rows.append(SchemaRow(path, _json_type(hint), nullable, str(meta.get("unit", "")), doc))
+        rows += _inner_rows(hint, path, meta)
     return rows
 
 
 def _inner_rows(hint: Any, path: str, meta: Mapping[str, Any]) -> list[SchemaRow]:
     """The rows below a field: a block's fields, a list's or a mapping's items."""
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if _is_block(hint):
         return schema_rows(typing.cast(type, hint), path)
     if origin in (list, tuple, dict, Mapping):
         inner, nullable = _strip_none(typing.get_args(hint)[-1 if origin in (dict, Mapping) else 0])
         key = meta.get("key", "key")
         item = f"{path}.<{key}>" if origin in (dict, Mapping) else f"{path}[]"
-        if dataclasses.is_dataclass(inner):
+        if _is_block(inner):
             return schema_rows(typing.cast(type, inner), item)
         if origin in (dict, Mapping):
             unit, doc = str(meta.get("unit", "")), str(meta.get("doc", ""))
@@ -131,7 +147,7 @@ def _step_into(hint: Any, key: str, index: str | None) -> Any | None:
     origin = typing.get_origin(hint)
     if index is not None:
         return typing.get_args(hint)[0] if origin in (list, tuple) else None
-    if dataclasses.is_dataclass(hint):
+    if _is_block(hint):
         return _hints(typing.cast(type, hint)).get(key)
     if origin in (dict, Mapping):
         return typing.get_args(hint)[1]
@@ -177,7 +193,7 @@ def check_json(cls: Any, value: Any, path: str = "") -> list[str]:
     if value is None:
         return [] if nullable or hint is Any else [f"{path}: null, expected {_json_type(hint)}"]
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if _is_block(hint):
         if not isinstance(value, dict):
             return [f"{path}: {type(value).__name__}, expected an object"]
         hints = _hints(typing.cast(type, hint))

@@ -23,6 +23,7 @@ from resilientcity.assessment.districts import AssessmentSummary
 from resilientcity.decision.summary import DecisionSummary
 from resilientcity.impact.summary import ImpactSummary
 from resilientcity.recovery.stage import NetworkSummary, ResilienceSummary
+from resilientcity.twin.city import CitySummary
 
 __all__ = ["RunSummary", "SummaryFile", "summary_markdown", "summary_path_problem"]
 
@@ -51,9 +52,7 @@ class SummaryFile:
     job: dict[str, Any] = field(
         metadata={"doc": "what made the run: kind (demo, run, service), scenario and options"}
     )
-    city: dict[str, Any] = field(
-        metadata={"doc": "the city's counts and totals (`City.summary()`)"}
-    )
+    city: CitySummary = field(metadata={"doc": "the city's counts and totals (`City.summary()`)"})
     impact: ImpactSummary = field(metadata={"doc": "the impact stage"})
     resilience: ResilienceSummary | None = field(
         metadata={"doc": "recovery metrics (absent without the network stage)"}
@@ -80,7 +79,7 @@ class SummaryFile:
         version: str,
         generated_at: str,
         job: dict[str, Any],
-        city: dict[str, Any],
+        city: CitySummary,
         timings: dict[str, float],
         outputs: dict[str, str],
     ) -> SummaryFile:
