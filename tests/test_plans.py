@@ -13,13 +13,12 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from resilientcity.decision.expressions import Expression, parse_expression
 from resilientcity.decision.plans import (
     WARNING_LEVELS,
-    Expression,
     PlanSet,
     evaluate_plans,
     load_plans,
-    parse_expression,
     plans_from_dict,
     tasks_of,
 )
@@ -454,3 +453,10 @@ def test_when_paths_are_checked_against_the_summary_schema(when: str, ok: bool) 
 
 def test_packaged_plans_use_only_summary_paths() -> None:
     assert len(load_plans().plans) > 0  # loading checks every when: path
+
+
+def test_when_paths_outside_the_blocks_plans_see_are_refused() -> None:
+    plans_from_dict(_file(trigger={"any": [{"when": "city.population > 1000"}]}))
+    with pytest.raises(ValidationError) as exc:
+        plans_from_dict(_file(trigger={"any": [{"when": "timings_s.total > 1"}]}))
+    assert "under city, impact" in exc.value.problems[0].expected

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from resilientcity._schema import resolve_path, schema_rows, to_json
@@ -25,7 +25,13 @@ from resilientcity.impact.summary import ImpactSummary
 from resilientcity.recovery.stage import NetworkSummary, ResilienceSummary
 from resilientcity.twin.city import CitySummary
 
-__all__ = ["RunSummary", "SummaryFile", "summary_markdown", "summary_path_problem"]
+__all__ = [
+    "PLAN_BLOCKS",
+    "RunSummary",
+    "SummaryFile",
+    "summary_markdown",
+    "summary_path_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,10 @@ class SummaryFile:
         return {k: v for k, v in to_json(self).items() if v is not None}
 
 
+#: The blocks of ``summary.json`` that contingency plans see (the run's, and the city's).
+PLAN_BLOCKS: tuple[str, ...] = ("city", *(f.name for f in fields(RunSummary)))
+
+
 def _paths() -> list[str]:
     return [r.path for r in schema_rows(SummaryFile)]
 
@@ -117,13 +127,21 @@ def summary_path_problem(path: str, count: bool = False) -> str | None:
         mapping block (``resilience.sectors.medical.index``).
     count
         The condition takes the length (a list or mapping is expected, not a number).
+
+    Returns
+    -------
+    str or None
+        What is expected instead (with the near matches of a misspelt path): plans see the
+        blocks :data:`PLAN_BLOCKS` only.
     """
-    hint = resolve_path(SummaryFile, path)
+    root = path.split(".", 1)[0].split("[", 1)[0]
+    hint = resolve_path(SummaryFile, path) if root in PLAN_BLOCKS else None
     if hint is None:
         generic = path.replace("[0]", "[]")
-        near = difflib.get_close_matches(generic, _paths(), n=3, cutoff=0.6)
+        paths = [p for p in _paths() if p.split(".", 1)[0] in PLAN_BLOCKS]
+        near = difflib.get_close_matches(generic, paths, n=3, cutoff=0.6)
         hint_text = f"; did you mean {', '.join(near)}?" if near else ""
-        return f"a path of summary.json (docs/summary.md){hint_text}"
+        return f"a path of summary.json (docs/summary.md) under {', '.join(PLAN_BLOCKS)}{hint_text}"
     bare = typing.get_args(hint)[0] if type(None) in typing.get_args(hint) else hint
     origin = typing.get_origin(bare)
     if count:
@@ -145,7 +163,9 @@ def summary_markdown() -> str:
         "stage that did not run (`resilience`, `network` without the network stage, `assessment`",
         "without `assessment:` in the scenario) is absent; nullable values are `null` when",
         "undefined. Contingency plans' `when:` paths are checked against this schema when the",
-        "plan file is loaded.",
+        "plan file is loaded; plans see the blocks "
+        + ", ".join(f"`{b}`" for b in PLAN_BLOCKS)
+        + ".",
         "",
         "| path | type | unit | meaning |",
         "| --- | --- | --- | --- |",

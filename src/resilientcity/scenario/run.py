@@ -161,9 +161,17 @@ def run_scenario(
     city: City | None = None,
     progress: Progress | None = None,
 ) -> ScenarioRun:
-    """Run the hazards and event sets of ``scenario`` on its city (or on ``city``).
+    """Run the hazards, event sets and stages of ``scenario`` on its city (or on ``city``).
 
-    Returns the impacts and the summary; :func:`write_outputs` writes the files.
+    The stages: impact; with ``recovery.enabled`` the network stage (roads, cascade, recovery);
+    the decisions (``decisions:``); the district assessment (``assessment:``); the contingency
+    plans, evaluated on the blocks of the run and the city.
+
+    Returns
+    -------
+    ScenarioRun
+        The stages' results and their typed ``summary.json`` blocks; :func:`write_outputs`
+        writes the files.
     """
     say = progress or (lambda _step: None)
     city = city if city is not None else load_city(scenario, say)
@@ -259,7 +267,8 @@ def run_scenario(
         results = replace(results, assessment=block)
     say("decisions: contingency plans")
     plan_set = load_plans([scenario.resolve(p) for p in scenario.plans] or None)  # type: ignore[misc]
-    fired = evaluate_plans(plan_set, results.to_json(), warning_level=scenario.warning_level)
+    seen = {"city": city.summary(), **results.to_json()}  # the blocks plans see (PLAN_BLOCKS)
+    fired = evaluate_plans(plan_set, seen, warning_level=scenario.warning_level)
     tasks = tasks_of(fired, plan_set)
     decision = replace(
         results.decision, plans_fired=tuple(fired.index.astype(str)), tasks=len(tasks)
