@@ -416,3 +416,30 @@ def test_service_assessment_is_the_runs_stage_or_the_default_block(
     assert trend is not None and list(trend.columns) == [2021, 2022, 2023]
     with pytest.raises(ValidationError, match="assessment"):
         run_assessment(bare, default.model_copy(update={"assessment": None}))
+
+
+def test_assessment_block_with_ahp_weights_resolves_its_files(
+    small_city: City, tmp_path: Path
+) -> None:
+    from resilientcity.assessment.indicators import DIMENSIONS
+    from resilientcity.scenario.assessment_stage import assessment_stage
+    from resilientcity.scenario.config import scenario_from_dict
+
+    dims = list(DIMENSIONS)
+    rows = [",".join(["", *dims])] + [",".join([d, *("1" for _ in dims)]) for d in dims]
+    (tmp_path / "ahp.csv").write_text("\n".join(rows) + "\n")
+    table = resources.files("resilientcity").joinpath("data/assessment/demo_districts.csv")
+    with resources.as_file(table) as path:
+        data = {
+            "name": "ahp",
+            "city": {"demo": "small"},
+            "hazards": [{"kind": "river_flood", "stage_m": 39.0}],
+            "assessment": {"table": str(path), "weights": "ahp", "ahp_matrix": "ahp.csv"},
+        }
+        scenario = scenario_from_dict(data, base_dir=tmp_path)  # ahp.csv is beside the file
+        result, maturity, block = assessment_stage(small_city, scenario)
+    assert maturity is None and block.maturity_level is None
+    assert result.weight_scheme.startswith("ahp")
+    # equal priorities per dimension, shared equally within it
+    per_dimension = result.weights.groupby(result.library.dimension_of).sum()
+    assert per_dimension.to_numpy() == pytest.approx(1 / len(per_dimension))
