@@ -5,7 +5,7 @@ Run from the repository root::
     python benchmarks/bench_decision.py [--size default] [--repeat 3] [--fair] [--json out.json]
 
 1. *Evacuation*: the default demo scenario's 100-year flood (``demo_scenario(size)`` without its
-   event sets) through ``run_scenario``; demand = occupants of buildings with flood depth > 0;
+   event sets and assessment) through ``run_scenario``; demand = occupants of buildings with flood depth > 0;
    shelters whose ``p_functional`` ≥ 0.5; road edges of the scenario's network stage (flood
    closures and slowdowns). *Timed*: ``evacuate`` (origins, travel-minute matrix by Dijkstra,
    model build and both lexicographic solves).
@@ -39,7 +39,9 @@ def _evacuation(size: str, repeat: int) -> dict[str, Any]:
     from resilientcity.pipeline import demo_scenario
     from resilientcity.scenario.run import run_scenario
 
-    run = run_scenario(demo_scenario(size).model_copy(update={"event_sets": []}))
+    run = run_scenario(
+        demo_scenario(size).model_copy(update={"event_sets": [], "assessment": None})
+    )
     assert run.network is not None
     city, table = run.city, run.impacts[0].assets
     assets = city.assets

@@ -6,8 +6,8 @@ Run from the repository root::
 
 Steps, in one process:
 
-1. the default demo scenario's 100-year flood (``demo_scenario(size)`` with its event sets
-   left out, as they do not feed the recovery) through ``run_scenario``: the impact table;
+1. the default demo scenario's 100-year flood (``demo_scenario(size)`` with its event sets and
+   assessment left out, as they do not feed the recovery) through ``run_scenario``: the impact table;
 2. damaged assets: ``p_functional < 0.5``; repair work: the impact table's
    ``restoration_days`` (expected restoration days per asset);
 3. *timed*: ``simulate_recovery`` with daily steps over 180 days (181 cascades and service
@@ -43,7 +43,7 @@ def _recovery(size: str, repeat: int) -> dict[str, Any]:
     from resilientcity.recovery.simulation import simulate_recovery
     from resilientcity.scenario.run import run_scenario
 
-    scenario = demo_scenario(size).model_copy(update={"event_sets": []})
+    scenario = demo_scenario(size).model_copy(update={"event_sets": [], "assessment": None})
     t0 = time.perf_counter()
     run = run_scenario(scenario)
     impact_s = time.perf_counter() - t0

@@ -14,17 +14,20 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from resilientcity._schema import to_json
 from resilientcity.assessment.data import IndicatorData, range_problems, validate_indicator_table
+from resilientcity.assessment.districts import demo_assessment
 from resilientcity.assessment.from_twin import (
     RUN_INDICATORS,
     STATIC_INDICATORS,
     twin_indicators,
 )
 from resilientcity.assessment.indicators import IndicatorLibrary
-from resilientcity.assessment.run import assess, demo_assessment, read_ahp_matrix
+from resilientcity.assessment.run import assess, read_ahp_matrix
 from resilientcity.cli.assess import assess as assess_command
 from resilientcity.errors import ValidationError
 from resilientcity.pipeline import demo_scenario
+from resilientcity.recovery.metrics import ServiceCurve
 from resilientcity.report.assessment import assessment_section, render_assessment_page
 from resilientcity.scenario.run import ScenarioRun, run_scenario
 from resilientcity.twin.city import City
@@ -33,6 +36,11 @@ from resilientcity.twin.city import City
 @pytest.fixture(scope="module")
 def small_run(small_city: City) -> ScenarioRun:
     return run_scenario(demo_scenario("small"), city=small_city)
+
+
+def _curve(run: ScenarioRun) -> ServiceCurve:
+    assert run.network is not None
+    return run.network.curve
 
 
 def _wide(frame: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +87,7 @@ def test_power_redundancy_counted_by_hand(small_city: City) -> None:
 
 
 def test_run_twin_indicators_by_hand(small_city: City, small_run: ScenarioRun) -> None:
-    wide = _wide(twin_indicators(small_city, small_run))
+    wide = _wide(twin_indicators(small_city, small_run.event_sets, _curve(small_run)))
     assert set(wide.columns) == set(STATIC_INDICATORS) | set(RUN_INDICATORS)
     zone_of = dict(zip(small_city.assets["asset_id"], small_city.assets["zone_id"], strict=True))
     pop = small_city.zones.set_index("zone_id")["population"]
@@ -343,7 +351,8 @@ def test_report_section_and_page() -> None:
 
 
 def test_demo_assessment_gives_the_summary_keys(small_city: City, small_run: ScenarioRun) -> None:
-    result, maturity, block = demo_assessment(small_city, small_run)
+    result, maturity, summary = demo_assessment(small_city, small_run.event_sets, _curve(small_run))
+    block = to_json(summary)
     assert set(block) == {
         "city_score",
         "weakest_dimension",
@@ -371,7 +380,7 @@ def test_twin_indicators_stay_within_their_ranges_on_the_demo_city(
     small_city: City, small_run: ScenarioRun
 ) -> None:
     library = IndicatorLibrary.default()
-    rows = twin_indicators(small_city, small_run).assign(year=2023)
+    rows = twin_indicators(small_city, small_run.event_sets, _curve(small_run)).assign(year=2023)
     assert set(rows["indicator"]) == set(STATIC_INDICATORS) | set(RUN_INDICATORS)
     assert range_problems(rows, library) == []
     bounds = library.bounds.loc[rows["indicator"]].to_numpy()
@@ -387,3 +396,50 @@ def test_validated_twin_rows_fit_the_indicator_table(small_city: City) -> None:
     rows = twin_indicators(small_city).assign(year=2023)
     data = validate_indicator_table(rows, IndicatorLibrary.default())
     assert data.report.n_imputed == 0
+
+
+def test_service_assessment_is_the_runs_stage_or_the_default_block(
+    small_city: City, small_run: ScenarioRun
+) -> None:
+    from resilientcity.scenario.assessment_stage import run_assessment, typed_trend
+
+    default = demo_scenario("small")
+    assert small_run.assessment is not None  # the demo scenario has an assessment: block
+    result, maturity, used = run_assessment(small_run, default)
+    assert result is small_run.assessment[0] and used is small_run.scenario
+    bare = dataclasses.replace(small_run, assessment=None)
+    again, maturity_again, used_again = run_assessment(bare, default)
+    assert used_again is default and again is not result
+    assert again.city_score == pytest.approx(result.city_score, rel=1e-12)
+    assert maturity_again.level == maturity.level
+    trend = typed_trend(small_city, used_again)
+    assert trend is not None and list(trend.columns) == [2021, 2022, 2023]
+    with pytest.raises(ValidationError, match="assessment"):
+        run_assessment(bare, default.model_copy(update={"assessment": None}))
+
+
+def test_assessment_block_with_ahp_weights_resolves_its_files(
+    small_city: City, tmp_path: Path
+) -> None:
+    from resilientcity.assessment.indicators import DIMENSIONS
+    from resilientcity.scenario.assessment_stage import assessment_stage
+    from resilientcity.scenario.config import scenario_from_dict
+
+    dims = list(DIMENSIONS)
+    rows = [",".join(["", *dims])] + [",".join([d, *("1" for _ in dims)]) for d in dims]
+    (tmp_path / "ahp.csv").write_text("\n".join(rows) + "\n")
+    table = resources.files("resilientcity").joinpath("data/assessment/demo_districts.csv")
+    with resources.as_file(table) as path:
+        data = {
+            "name": "ahp",
+            "city": {"demo": "small"},
+            "hazards": [{"kind": "river_flood", "stage_m": 39.0}],
+            "assessment": {"table": str(path), "weights": "ahp", "ahp_matrix": "ahp.csv"},
+        }
+        scenario = scenario_from_dict(data, base_dir=tmp_path)  # ahp.csv is beside the file
+        result, maturity, block = assessment_stage(small_city, scenario)
+    assert maturity is None and block.maturity_level is None
+    assert result.weight_scheme.startswith("ahp")
+    # equal priorities per dimension, shared equally within it
+    per_dimension = result.weights.groupby(result.library.dimension_of).sum()
+    assert per_dimension.to_numpy() == pytest.approx(1 / len(per_dimension))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from resilientcity.summary import summary_markdown
 from resilientcity.twin.schema import contract_markdown
 
 ROOT = Path(__file__).parents[1]
@@ -14,6 +15,14 @@ def test_data_contract_doc_is_generated_from_the_schema() -> None:
         "docs/data-contract.md is stale: regenerate it with "
         'python -c "from resilientcity.twin.schema import contract_markdown; '
         "open('docs/data-contract.md', 'w').write(contract_markdown())\""
+    )
+
+
+def test_summary_doc_is_generated_from_the_typed_results() -> None:
+    assert (ROOT / "docs" / "summary.md").read_text("utf-8") == summary_markdown(), (
+        "docs/summary.md is stale: regenerate it with "
+        'python -c "from resilientcity.summary import summary_markdown; '
+        "open('docs/summary.md', 'w').write(summary_markdown())\""
     )
 
 

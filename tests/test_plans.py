@@ -13,13 +13,12 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from resilientcity.decision.expressions import Expression, parse_expression
 from resilientcity.decision.plans import (
     WARNING_LEVELS,
-    Expression,
     PlanSet,
     evaluate_plans,
     load_plans,
-    parse_expression,
     plans_from_dict,
     tasks_of,
 )
@@ -409,3 +408,55 @@ def test_load_plans_collects_problems_across_files(tmp_path: Path) -> None:
 
 def test_warning_levels_order() -> None:
     assert WARNING_LEVELS == ("blue", "yellow", "orange", "red")
+
+
+def test_misspelt_when_path_is_refused_at_load_with_near_matches() -> None:
+    data = _file(
+        trigger={"any": [{"warning": "blue"}, {"when": "impact.displacd > 100"}]},
+    )
+    with pytest.raises(ValidationError) as exc:
+        plans_from_dict(data, source="flood.yaml")
+    (problem,) = exc.value.problems
+    assert problem.layer == "flood.yaml"
+    assert problem.column == "plans[0].trigger.any[1].when"
+    assert problem.rows == ("p",)  # the plan id
+    assert problem.found == "'impact.displacd'"
+    assert "did you mean impact.displaced" in problem.expected
+    assert "impact.displacd" in str(exc.value) and "p" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("when", "ok"),
+    [
+        ("impact.displaced > 1", True),
+        ("impact.hazards[0].loss_cny > 1", True),
+        ("resilience.sectors.medical.index < 0.5", True),
+        ("decision.relief_fill_by_commodity.water < 0.5", True),
+        ("network.hospitals_down count >= 1", True),
+        ("assessment.city_score < 0.3", True),
+        ("network.hospitals_down >= 1", False),  # a list without count
+        ("impact.displaced count >= 1", False),  # count of a number
+        ("impact.currency == 1", False),  # a string
+        ("netwrk.assets_down > 0", False),
+        ("impact.hazards[0].loss > 0", False),
+    ],
+)
+def test_when_paths_are_checked_against_the_summary_schema(when: str, ok: bool) -> None:
+    data = _file(trigger={"any": [{"when": when}]})
+    if ok:
+        plans_from_dict(data)
+    else:
+        with pytest.raises(ValidationError) as exc:
+            plans_from_dict(data)
+        assert _fields(exc) == ["plans[0].trigger.any[0].when"]
+
+
+def test_packaged_plans_use_only_summary_paths() -> None:
+    assert len(load_plans().plans) > 0  # loading checks every when: path
+
+
+def test_when_paths_outside_the_blocks_plans_see_are_refused() -> None:
+    plans_from_dict(_file(trigger={"any": [{"when": "city.population > 1000"}]}))
+    with pytest.raises(ValidationError) as exc:
+        plans_from_dict(_file(trigger={"any": [{"when": "timings_s.total > 1"}]}))
+    assert "under city, impact" in exc.value.problems[0].expected

@@ -114,3 +114,58 @@ def test_stage_of_a_return_period_is_log_linear_between_rows() -> None:
         table.stage_for(500)
     with pytest.raises(ValidationError, match="within the table"):
         table.stage_for(float("nan"))
+
+
+def test_decision_options_default_to_todays_values() -> None:
+    scenario = scenario_from_dict(_minimal())
+    assert scenario.decisions.max_dispatch_incidents == 1_000
+    assert scenario.decisions.relief_days == 7
+    assert scenario.decisions_run  # with the network stage
+    off = scenario_from_dict(_minimal(recovery={"enabled": False}))
+    assert not off.decisions_run  # no damaged roads to decide on
+    assert not scenario_from_dict(_minimal(decisions={"enabled": False})).decisions_run
+
+
+def test_decisions_without_the_network_stage_are_refused() -> None:
+    with pytest.raises(ValidationError) as exc:
+        scenario_from_dict(_minimal(recovery={"enabled": False}, decisions={"enabled": True}))
+    assert "recovery.enabled" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("decisions", "field"),
+    [
+        ({"max_dispatch_incidents": 0}, "decisions.max_dispatch_incidents"),
+        ({"relief_days": 0}, "decisions.relief_days"),
+        ({"relief_day": 3}, "decisions.relief_day"),
+    ],
+)
+def test_bad_decision_options_are_named(decisions: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        scenario_from_dict(_minimal(decisions=decisions))
+    assert [p.column for p in exc.value.problems] == [field]
+
+
+@pytest.mark.parametrize(
+    ("assessment", "message"),
+    [
+        ({"table": "t.csv", "weights": "ahp"}, "ahp_matrix"),
+        ({"table": "t.csv", "weights": "entropy", "ahp_matrix": "m.csv"}, "only with weights"),
+        ({"table": "t.csv", "method": "electre"}, "assessment.method"),
+        ({"weights": "entropy"}, "assessment.table"),
+    ],
+)
+def test_bad_assessment_blocks_are_named(assessment: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        scenario_from_dict(_minimal(assessment=assessment))
+    assert message in str(exc.value)
+
+
+def test_the_demo_scenario_carries_its_assessment_block() -> None:
+    from resilientcity.pipeline import demo_scenario
+
+    options = demo_scenario().assessment
+    assert options is not None and (options.weights, options.method) == ("entropy", "topsis")
+    scenario = demo_scenario()
+    table = scenario.resolve(options.table)
+    assert table is not None and table.is_file()

@@ -14,6 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from cli_runner import run_cli
+from resilientcity._schema import check_json
 from resilientcity.hazard.flood import StageFrequency, river_flood_scenario
 from resilientcity.hazard.rainstorm import pluvial_flood_scenario
 from resilientcity.impact.assess import LIFELINE_KINDS, assess_impact, scenario_impact
@@ -21,6 +22,7 @@ from resilientcity.pipeline import demo_scenario
 from resilientcity.scenario.config import scenario_from_dict
 from resilientcity.scenario.hazards import compound_floods
 from resilientcity.scenario.run import ScenarioRun, run_scenario, write_outputs
+from resilientcity.summary import SummaryFile
 from resilientcity.twin import City
 from resilientcity.vulnerability import DamageFunction, VulnerabilityLibrary
 
@@ -458,6 +460,78 @@ def test_demo_writes_every_summary_block(tmp_path: Path) -> None:
     stored = json.loads((DATA / "demo-small-summary.json").read_text("utf-8"))
     kept = {k: v for k, v in summary.items() if k not in VOLATILE}
     assert _differences(stored, kept) == []
+    # every key of the file is in its documented schema (docs/summary.md), with its type
+    assert check_json(SummaryFile, summary) == []
+    assert result.results.to_json() == {k: summary[k] for k in result.results.to_json()}
+
+
+def test_the_summary_check_names_unknown_keys_and_wrong_types() -> None:
+    stored = json.loads((DATA / "demo-small-summary.json").read_text("utf-8"))
+    summary = {"resilientcity_version": "0", "generated_at": "now", **stored, "timings_s": {}}
+    assert check_json(SummaryFile, summary) == []
+    summary["impact"] = {**summary["impact"], "total_los": 1.0}
+    summary["network"] = {**summary["network"], "assets_down": "many"}
+    summary["decision"] = {**summary["decision"], "tasks": None}
+    del summary["resilience"]["days"]
+    summary["city"] = {**summary["city"], "roads": {**summary["city"]["roads"], "bridges": 1.5}}
+    assert sorted(check_json(SummaryFile, summary)) == [
+        "city.roads.bridges: 1.5, expected integer",
+        "decision.tasks: null, expected integer",
+        "impact.total_los: not in the schema",
+        "network.assets_down: 'many', expected integer",
+        "resilience.days: missing",
+    ]
+
+
+def test_decision_options_of_the_scenario(small_city: City) -> None:
+    data: dict[str, Any] = {
+        "name": "first wave of 50",
+        "city": {"demo": "small"},
+        "hazards": [{"kind": "river_flood", "stage_m": 39.51}],
+        "recovery": {"days": 30},
+        "decisions": {"max_dispatch_incidents": 50, "relief_days": 2},
+    }
+    run = run_scenario(scenario_from_dict(data), city=small_city)
+    block = run.summary["decision"]
+    assert block["incidents"] > 50 and block["incidents_planned"] == 50
+    assert run.relief is not None and run.relief.fill["day"].nunique() == 2
+    data["decisions"] = {"enabled": False}
+    off = run_scenario(scenario_from_dict(data), city=small_city)
+    assert off.network is not None  # the network stage still runs
+    assert off.evacuation is None and off.dispatch is None and off.relief is None
+    assert off.summary["decision"]["evacuated"] is None
+    assert "tasks" in off.summary["decision"]  # the plans are still evaluated
+
+
+def test_assessment_stage_of_a_scenario_file(small_city: City) -> None:
+    from importlib import resources
+
+    table = resources.files("resilientcity").joinpath("data/assessment/demo_districts.csv")
+    with resources.as_file(table) as path:
+        data = {
+            "name": "assessed without recovery",
+            "city": {"demo": "small"},
+            "hazards": [{"kind": "river_flood", "stage_m": 39.0}],
+            "recovery": {"enabled": False},
+            "assessment": {"table": str(path), "weights": "critic", "method": "vikor"},
+        }
+        run = run_scenario(scenario_from_dict(data), city=small_city)
+    assert run.assessment is not None
+    result, maturity = run.assessment
+    assert maturity is None and (result.method, result.weight_scheme) == ("vikor", "critic")
+    # without the network stage the recovery indicators are not computed
+    assert "inf_resilience_index" not in result.weights.index
+    block = run.summary["assessment"]
+    assert block["maturity_level"] is None and block["city_score"] == result.city_score
+    header = {
+        "resilientcity_version": "0",
+        "generated_at": "now",
+        "job": {},
+        "city": small_city.summary(),
+        "timings_s": {},
+        "outputs": {},
+    }
+    assert check_json(SummaryFile, json.loads(json.dumps({**header, **run.summary}))) == []
 
 
 #: Summary keys that differ from run to run (the version, the time, the steps' durations).

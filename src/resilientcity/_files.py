@@ -29,6 +29,7 @@ __all__ = [
     "check_output_folder",
     "ensure_folder",
     "read_data_file",
+    "write_json",
     "write_text_atomic",
 ]
 
@@ -65,6 +66,11 @@ def write_text_atomic(target: str | os.PathLike[str], text: str, what: str = "fi
     """Write UTF-8 ``text`` to ``target`` atomically (see :func:`atomic_path`)."""
     with atomic_path(target, what) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Write ``data`` as UTF-8 JSON (indented, non-ASCII kept), atomically."""
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2), what="JSON")
 
 
 def read_data_file(path: str | os.PathLike[str], what: str, as_yaml: bool = False) -> Any:

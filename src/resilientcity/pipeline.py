@@ -1,38 +1,35 @@
 """The main job, end to end, as a library function (the CLI's ``demo`` is a thin wrapper).
 
 It builds the demo city, writes it, and runs the default scenario on it through
-:mod:`resilientcity.scenario` (hazards, impact; later stages add theirs there).
+:mod:`resilientcity.scenario`: hazards, impact, networks and recovery, decisions, the district
+assessment and the contingency plans, every stage set by ``data/scenarios/demo.yaml``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from resilientcity._files import check_output_folder, write_text_atomic
+from resilientcity._files import check_output_folder
 from resilientcity.scenario.config import Scenario
+from resilientcity.summary import RunSummary
 from resilientcity.twin.city import City
 from resilientcity.twin.demo import demo_city
 
-__all__ = ["DEMO_EXTRA_STEPS", "DemoResult", "demo_scenario", "run_demo", "write_json"]
+__all__ = ["DEMO_EXTRA_STEPS", "DemoResult", "demo_scenario", "run_demo"]
 
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What :func:`run_demo` produced: the city, the summary and the files written."""
+    """What :func:`run_demo` produced: the city, the summary, the stages' blocks, the files."""
 
     city: City
     summary: dict[str, Any]
+    results: RunSummary
     outputs: dict[str, Path]
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as UTF-8 JSON, atomically."""
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2), what="JSON")
 
 
 def demo_scenario(size: str = "small", seed: int = 20170703) -> Scenario:
@@ -82,8 +79,6 @@ def run_demo(
     timings
         Step → seconds, filled by the caller's progress tracker; copied into the summary.
     """
-    from resilientcity.assessment.run import demo_assessment
-    from resilientcity.report.assessment import assessment_section
     from resilientcity.scenario.run import run_scenario, write_outputs
 
     say = progress or (lambda _step: None)
@@ -91,8 +86,6 @@ def run_demo(
     scenario = demo_scenario(size, seed)
     city = demo_city(size, seed=seed, progress=say)
     run = run_scenario(scenario, city=city, progress=say)
-    say("assessment of the districts")
-    result, maturity, block = demo_assessment(city, run)
     job = {"kind": "demo", "size": size, "seed": seed, "scenario": scenario.name}
     written = write_outputs(
         run,
@@ -101,7 +94,7 @@ def run_demo(
         timings,
         progress=say,
         extra_files={"city": ("city.gpkg", city.write)},
-        extra_sections=[assessment_section(result, maturity)],
-        extra_summary={"assessment": block},
     )
-    return DemoResult(city=city, summary=written.summary, outputs=written.outputs)
+    return DemoResult(
+        city=city, summary=written.summary, results=written.results, outputs=written.outputs
+    )

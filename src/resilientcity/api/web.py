@@ -22,8 +22,9 @@
 * ``GET /api/assets/{asset_id}`` (any token): an asset and what the latest finished scenario
   run did to it, with the chain of causes when it is down;
 * ``GET /api/resilience`` (any token): the assessment of the city and its districts
-  (:func:`~resilientcity.assessment.run.demo_assessment` of the latest finished scenario run,
-  or of the demo's default scenario run once on the city when none has finished yet), cached;
+  (:func:`~resilientcity.scenario.assessment_stage.run_assessment` of the latest finished
+  scenario run, or of the demo's default scenario run once on the city when none has finished
+  yet), cached;
 * the scenario runs of :mod:`resilientcity.api.scenarios`.
 """
 
@@ -543,22 +544,6 @@ def _baseline_run(city: City, size: str) -> ScenarioRun:
     return run_scenario(scenario.model_copy(update={"recovery": recovery}), city=city)
 
 
-def _typed_trend(city: City) -> pd.DataFrame | None:
-    """Scores of every year of the demo's typed-in table on one scale (units × years)."""
-    from resilientcity.assessment.data import read_indicator_table
-    from resilientcity.assessment.from_twin import district_population
-    from resilientcity.assessment.indicators import IndicatorLibrary
-    from resilientcity.assessment.run import assess
-
-    library = IndicatorLibrary.default()
-    population = district_population(city)
-    table = resources.files("resilientcity").joinpath("data", "assessment", "demo_districts.csv")
-    with resources.as_file(table) as path:
-        typed = read_indicator_table(path, library, units=population.index)
-    result = assess(typed, library, samples=0, population=population, drop_constant=True)
-    return result.trend
-
-
 class _Resilience:
     """The assessment JSON per city and scenario run, computed once (callers wait)."""
 
@@ -578,7 +563,8 @@ class _Resilience:
         return None, known[1]
 
     def get(self, city: City, jobs: ScenarioJobs, size: str) -> dict[str, Any]:
-        from resilientcity.assessment.run import demo_assessment
+        from resilientcity.pipeline import demo_scenario
+        from resilientcity.scenario.assessment_stage import run_assessment, typed_trend
 
         with self._lock:
             run_id, run = self._run(city, jobs, size)
@@ -586,9 +572,9 @@ class _Resilience:
             known = self._items.get(key)
             if known is not None and known[0] is city:
                 return known[1]
-            result, maturity, _ = demo_assessment(city, run)
+            result, maturity, used = run_assessment(run, demo_scenario(size))
             source = {"scenario_id": run_id, "name": run.scenario.name}
-            value = {**resilience_json(result, maturity, _typed_trend(city)), "run": source}
+            value = {**resilience_json(result, maturity, typed_trend(city, used)), "run": source}
             if len(self._items) >= _CACHED_CITIES:
                 self._items.clear()
             self._items[key] = (city, value)
@@ -604,9 +590,11 @@ def resilience(
 ) -> dict[str, Any]:
     """Resilience scores of the city and its districts, weak spots, maturity level and trends.
 
-    The assessment of :func:`~resilientcity.assessment.run.demo_assessment` with the latest
-    finished scenario run (or, before any, the demo's default scenario run once on the city);
-    ``trend`` scores the years of the typed-in district table on one scale.
+    The assessment stage of the latest finished scenario run (or, before any, of the demo's
+    default scenario run once on the city); a run whose scenario has no ``assessment:`` block
+    (or no maturity answers) is assessed with the demo scenario's block
+    (:func:`~resilientcity.scenario.assessment_stage.run_assessment`); ``trend`` scores the
+    years of the block's typed-in district table on one scale.
     """
     return _RESILIENCE.get(city, jobs, service.settings.city_size)
 

@@ -27,6 +27,11 @@ from resilientcity.assessment.data import (
     read_indicator_table,
     validate_indicator_table,
 )
+from resilientcity.assessment.districts import (
+    AssessmentSummary,
+    demo_assessment,
+    district_assessment,
+)
 from resilientcity.assessment.from_twin import TWIN_INDICATORS, twin_indicators
 from resilientcity.assessment.indicators import DIMENSIONS, IndicatorLibrary, dimensions
 from resilientcity.assessment.maturity import MaturityResult, Questionnaire, assess_maturity
@@ -34,7 +39,6 @@ from resilientcity.assessment.normalise import minmax, normalise, target_based, 
 from resilientcity.assessment.run import (
     AssessmentResult,
     assess,
-    demo_assessment,
     read_ahp_matrix,
 )
 from resilientcity.assessment.sensitivity import (
@@ -62,6 +66,7 @@ __all__ = [
     "TWIN_INDICATORS",
     "AHPResult",
     "AssessmentResult",
+    "AssessmentSummary",
     "ImputationReport",
     "IndicatorData",
     "IndicatorLibrary",
@@ -77,6 +82,7 @@ __all__ = [
     "dimension_obstacles",
     "dimension_scores",
     "dimensions",
+    "district_assessment",
     "entropy_weights",
     "equal_weights",
     "main_obstacles",

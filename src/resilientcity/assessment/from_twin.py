@@ -39,19 +39,17 @@ decides about it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from resilientcity.errors import Problem, ValidationError
+from resilientcity.impact.results import EventSetImpact
 from resilientcity.network.roads import accessibility, edge_state
 from resilientcity.network.service import recovery_defaults
-from resilientcity.recovery.metrics import rapidity, resilience_index
+from resilientcity.recovery.metrics import ServiceCurve, rapidity, resilience_index
 from resilientcity.twin.city import City
-
-if TYPE_CHECKING:
-    from resilientcity.scenario.run import ScenarioRun
 
 __all__ = [
     "ACCESS_MINUTES",
@@ -170,16 +168,18 @@ def _power_redundancy(city: City, districts: pd.Index) -> pd.Series:
     return (hits / count * 100.0)[count > 0]
 
 
-def _eal_per_capita(city: City, run: ScenarioRun, population: pd.Series) -> pd.Series | None:
-    """Expected annual loss per resident (CNY/year), ``None`` when the run has no event set."""
-    if not run.event_sets:
+def _eal_per_capita(
+    city: City, event_sets: Sequence[EventSetImpact], population: pd.Series
+) -> pd.Series | None:
+    """Expected annual loss per resident (CNY/year), ``None`` without event sets."""
+    if not event_sets:
         return None
     zone_of = pd.Series(
         city.assets["zone_id"].to_numpy(dtype=str),
         index=city.assets["asset_id"].to_numpy(dtype=str),
     )
     total = pd.Series(0.0, index=population.index)
-    for event_set in run.event_sets:
+    for event_set in event_sets:
         result = event_set.result
         eai = pd.Series(result.eai, dtype=np.float64)
         zones = zone_of.reindex(np.asarray(result.asset_ids, dtype=str)).fillna("")
@@ -187,11 +187,12 @@ def _eal_per_capita(city: City, run: ScenarioRun, population: pd.Series) -> pd.S
     return total / population
 
 
-def _recovery(run: ScenarioRun, districts: pd.Index) -> tuple[pd.Series, pd.Series] | None:
-    """Resilience index and recovery time (days) per district; ``None`` without a network stage."""
-    if run.network is None:
+def _recovery(
+    curve: ServiceCurve | None, districts: pd.Index
+) -> tuple[pd.Series, pd.Series] | None:
+    """Resilience index and recovery time (days) per district; ``None`` without a curve."""
+    if curve is None:
         return None
-    curve = run.network.curve
     levels, times = curve.levels, curve.times
     threshold = float(recovery_defaults()["rapidity_threshold"])
     span = float(times[-1] - times[0])
@@ -219,17 +220,24 @@ def _long(indicator: str, values: pd.Series) -> pd.DataFrame:
     )
 
 
-def twin_indicators(city: City, run: ScenarioRun | None = None) -> pd.DataFrame:
-    """The twin indicators of every district, computed from the city and a scenario run.
+def twin_indicators(
+    city: City,
+    event_sets: Sequence[EventSetImpact] = (),
+    curve: ServiceCurve | None = None,
+) -> pd.DataFrame:
+    """The twin indicators of every district, computed from the city and a scenario's results.
 
     Parameters
     ----------
     city
         The city twin (district zones with population, assets, roads, dependencies).
-    run
-        A scenario run on the same city (:func:`~resilientcity.scenario.run.run_scenario`);
-        ``None``: the indicators needing one (:data:`RUN_INDICATORS`) are left out. So are
-        the EAL without event sets and the recovery indicators without the network stage.
+    event_sets
+        The event sets of a scenario run on the same city (``ScenarioRun.event_sets``), for
+        ``eco_eal_per_capita``; empty: that indicator is left out.
+    curve
+        The recovery's service curves of that run (``ScenarioRun.network.curve``), for
+        ``inf_resilience_index`` and ``inf_recovery_time``; ``None`` (no network stage):
+        they are left out.
 
     Returns
     -------
@@ -253,12 +261,11 @@ def twin_indicators(city: City, run: ScenarioRun | None = None) -> pd.DataFrame:
         "soc_hospital_access_15min": _hospital_access(city, districts),
         "inf_critical_power_redundancy": _power_redundancy(city, districts),
     }
-    if run is not None:
-        eal = _eal_per_capita(city, run, population)
-        if eal is not None:
-            parts["eco_eal_per_capita"] = eal
-        recovery = _recovery(run, districts)
-        if recovery is not None:
-            parts["inf_resilience_index"], parts["inf_recovery_time"] = recovery
+    eal = _eal_per_capita(city, event_sets, population)
+    if eal is not None:
+        parts["eco_eal_per_capita"] = eal
+    recovery = _recovery(curve, districts)
+    if recovery is not None:
+        parts["inf_resilience_index"], parts["inf_recovery_time"] = recovery
     frames = [_long(k, v) for k, v in parts.items()]
     return pd.concat(frames, ignore_index=True)

@@ -25,26 +25,23 @@ scores the units of one year (the latest by default):
 ``city_score`` is the population-weighted mean of the unit scores when populations are given,
 else their plain mean.
 
-:func:`demo_assessment` assesses the demo city's districts: the synthetic typed-in table
-(``data/assessment/demo_districts.csv``, latest year) together with the indicators computed
-from the twin and the scenario run, and places the demo city on the L1–L4 model with the
-synthetic answers of ``data/assessment/demo_maturity_answers.json``.
+:mod:`~resilientcity.assessment.districts` assesses a city's districts (a typed-in table
+together with the indicators computed from the twin and a scenario's results): the assessment
+stage of a scenario and the demo's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from resilientcity._files import read_data_file
 from resilientcity.assessment.aggregate import (
     dimension_scores,
     rank,
@@ -56,12 +53,9 @@ from resilientcity.assessment.aggregate import (
 from resilientcity.assessment.data import (
     IndicatorData,
     range_problems,
-    read_indicator_table,
     validate_indicator_table,
 )
-from resilientcity.assessment.from_twin import district_population, twin_indicators
 from resilientcity.assessment.indicators import DIMENSIONS, Direction, IndicatorLibrary
-from resilientcity.assessment.maturity import MaturityResult, assess_maturity
 from resilientcity.assessment.normalise import minmax, vector
 from resilientcity.assessment.sensitivity import SensitivityResult, weight_sensitivity
 from resilientcity.assessment.weak_spots import (
@@ -79,10 +73,6 @@ from resilientcity.assessment.weights import (
 )
 from resilientcity.errors import DataFileError, Problem, ValidationError
 
-if TYPE_CHECKING:
-    from resilientcity.scenario.run import ScenarioRun
-    from resilientcity.twin.city import City
-
 __all__ = [
     "METHODS",
     "WEIGHT_SCHEMES",
@@ -90,9 +80,6 @@ __all__ = [
     "Method",
     "WeightSpec",
     "assess",
-    "city_values",
-    "demo_answers",
-    "demo_assessment",
     "read_ahp_matrix",
 ]
 
@@ -118,8 +105,6 @@ WeightSpec = (
 )
 
 _WHAT = "assessment"
-_DEMO_TABLE = "data/assessment/demo_districts.csv"
-_DEMO_ANSWERS = "data/assessment/demo_maturity_answers.json"
 
 
 @dataclass(frozen=True, eq=False)
@@ -559,85 +544,3 @@ def assess(
         dropped=dropped,
         library=lib.subset(columns),
     )
-
-
-def _package_file(relative: str) -> Any:
-    return resources.files("resilientcity").joinpath(relative)
-
-
-def demo_answers() -> dict[str, object]:
-    """The synthetic maturity answers of the demo city (``data/assessment/demo_maturity_answers.json``)."""
-    with resources.as_file(_package_file(_DEMO_ANSWERS)) as path:
-        document = read_data_file(path, "maturity answers")
-    answers = document.get("answers") if isinstance(document, dict) else None
-    if not isinstance(answers, dict):
-        raise DataFileError(f"{_DEMO_ANSWERS}: expected a mapping with an 'answers' mapping")
-    return answers
-
-
-def city_values(data: IndicatorData, population: Mapping[str, float] | pd.Series) -> pd.Series:
-    """The city's value of every indicator: the population-weighted mean over its units.
-
-    Uses the latest year of ``data``; shares, rates and per-capita values average this way
-    exactly when they are per resident, approximately otherwise (an **assumption** made for
-    answering the maturity thresholds).
-    """
-    frame = data.frame
-    latest = frame[frame["year"] == frame["year"].max()]
-    wide = latest.pivot(index="unit", columns="indicator", values="value")
-    pop = pd.Series(population, dtype=np.float64)
-    pop.index = pop.index.map(str)
-    w = pop.reindex(wide.index).fillna(0.0).to_numpy()
-    return pd.Series(w @ wide.to_numpy() / w.sum(), index=wide.columns)
-
-
-def demo_assessment(
-    city: City, run: ScenarioRun | None
-) -> tuple[AssessmentResult, MaturityResult, dict[str, Any]]:
-    """The assessment of the demo city's districts and its maturity level.
-
-    The synthetic typed-in table (``data/assessment/demo_districts.csv``, every year) and
-    :func:`~resilientcity.assessment.from_twin.twin_indicators` of ``city`` and ``run`` for the
-    same districts in its latest year, entropy weights and TOPSIS on that year,
-    population-weighted city score, and the trend over the typed-in indicators' years;
-    zero-variance indicators (e.g. every resident within 15 minutes of a hospital) are left out
-    and listed in :attr:`AssessmentResult.dropped`. The maturity uses the synthetic answers of
-    ``data/assessment/demo_maturity_answers.json`` and answers the threshold criteria it leaves
-    open from the city's values (:func:`city_values`).
-
-    Returns
-    -------
-    tuple
-        The :class:`AssessmentResult`, the
-        :class:`~resilientcity.assessment.maturity.MaturityResult` and the summary block:
-        ``city_score`` (float), ``weakest_dimension`` (dimension id), ``maturity_level`` (int),
-        ``maturity_name`` (str), ``units`` ({unit: {``score``, ``rank``}}) and ``trend``
-        (``years``, ``indicators``, ``city_score`` per year) over the typed-in years.
-    """
-    library = IndicatorLibrary.default()
-    population = district_population(city)
-    with resources.as_file(_package_file(_DEMO_TABLE)) as path:
-        typed = read_indicator_table(path, library, units=population.index)
-    latest = int(typed.frame["year"].max())
-    twin = twin_indicators(city, run).assign(year=latest)
-    computed = validate_indicator_table(
-        twin[["unit", "year", "indicator", "value"]], library, units=population.index
-    )
-    # the typed-in years all stay (the trend); the twin's indicators exist for the latest only
-    frame = pd.concat([typed.frame, computed.frame], ignore_index=True)
-    data = IndicatorData(frame.sort_values(["unit", "year"], kind="stable"), typed.report)
-    result = assess(
-        data, library, weights="entropy", method="topsis", population=population, drop_constant=True
-    )
-    values = {str(k): float(v) for k, v in city_values(data, population).items()}
-    maturity = assess_maturity(demo_answers(), indicator_values=values)
-    block = {
-        "city_score": result.city_score,
-        "weakest_dimension": result.weakest_dimension,
-        "maturity_level": maturity.level,
-        "maturity_name": maturity.level_name,
-        "units": _units_block(result),
-    }
-    if result.trend is not None:
-        block["trend"] = result.summary()["trend"]
-    return result, maturity, block

@@ -36,7 +36,7 @@ def write_assessment_outputs(
         Output label → path.
     """
     from resilientcity import __version__
-    from resilientcity.pipeline import write_json
+    from resilientcity._files import write_json
     from resilientcity.report.assessment import write_assessment_page
 
     folder = ensure_folder(out)

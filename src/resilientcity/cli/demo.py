@@ -30,6 +30,6 @@ def demo(
         f"[bold]{city['name']}[/]: {city['assets']:,} assets, population {city['population']:,}, "
         f"{city['roads']['edges']:,} road edges, {city['roads']['bridges']} bridges"
     )
-    print_impact(result.summary)
+    print_impact(result.results)
     for label, path in result.outputs.items():
         console.print(f"  {label:<8} {path}")

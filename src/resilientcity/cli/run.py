@@ -3,51 +3,56 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from resilientcity.cli._console import console, step_progress
 
+if TYPE_CHECKING:
+    from resilientcity.summary import RunSummary
 
-def print_impact(summary: dict[str, Any]) -> None:
-    """Print the impact block of a run's summary: totals per hazard, EAL per event set."""
-    impact = summary.get("impact") or {}
-    for h in impact.get("hazards", []):
+
+def print_impact(results: RunSummary) -> None:
+    """Print a run's blocks: totals per hazard, resilience, decisions, assessment, EAL per set."""
+    for h in results.impact.hazards:
         console.print(
-            f"[bold]{h['name']}[/]: {h['assets_exposed']:,.0f} assets exposed, "
-            f"loss {h['loss_cny'] / 1e8:,.2f} 亿 CNY, casualties {h['casualties']:,.1f}, "
-            f"displaced {h['displaced']:,.0f}, assets down {h['assets_nonfunctional']:,.1f}"
+            f"[bold]{h.name}[/]: {h.assets_exposed:,.0f} assets exposed, "
+            f"loss {h.loss_cny / 1e8:,.2f} 亿 CNY, casualties {h.casualties:,.1f}, "
+            f"displaced {h.displaced:,.0f}, assets down {h.assets_nonfunctional:,.1f}"
         )
-    res = summary.get("resilience")
-    if res:
-        rapid = res["rapidity_days"]
-        back = f"{rapid:,.0f} days" if rapid is not None else f"not within {res['days']:g} days"
+    res = results.resilience
+    if res is not None:
+        rapid = res.rapidity_days
+        back = f"{rapid:,.0f} days" if rapid is not None else f"not within {res.days:g} days"
         console.print(
-            f"[bold]resilience[/]: index {res['index']:.3f}, robustness {res['robustness']:.1%}, "
-            f"back to 95 % in {back}, loss {res['loss']:,.1f} service-days"
+            f"[bold]resilience[/]: index {res.index:.3f}, robustness {res.robustness:.1%}, "
+            f"back to 95 % in {back}, loss {res.loss:,.1f} service-days"
         )
-    decision = summary.get("decision")
-    if decision:
-        response = decision.get("mean_response_min")
-        fill = decision.get("relief_fill_rate")
+    decision = results.decision
+    if decision.evacuated is not None and decision.unsheltered is not None:
+        response = decision.mean_response_min
+        fill = decision.relief_fill_rate
         console.print(
-            f"[bold]decisions[/]: {decision['evacuated']:,.0f} sheltered, "
-            f"{decision['unsheltered']:,.0f} not; rescue "
+            f"[bold]decisions[/]: {decision.evacuated:,.0f} sheltered, "
+            f"{decision.unsheltered:,.0f} not; rescue "
             + (f"{response:,.1f} min mean response" if response is not None else "not needed")
             + (f"; relief fill {fill:.0%}" if fill is not None else "")
-            + f"; plans: {', '.join(decision.get('plans_fired', [])) or 'none'}"
+            + f"; plans: {', '.join(decision.plans_fired) or 'none'}"
         )
-    assessment = summary.get("assessment")
-    if assessment:
+    else:
+        console.print(f"[bold]plans[/]: {', '.join(decision.plans_fired) or 'none'}")
+    assessment = results.assessment
+    if assessment is not None:
+        maturity = f", maturity {assessment.maturity_name}" if assessment.maturity_name else ""
         console.print(
-            f"[bold]assessment[/]: city score {assessment['city_score']:.3f}, weakest dimension "
-            f"{assessment['weakest_dimension']}, maturity {assessment['maturity_name']}"
+            f"[bold]assessment[/]: city score {assessment.city_score:.3f}, weakest dimension "
+            f"{assessment.weakest_dimension}{maturity}"
         )
-    for s in impact.get("event_sets", []):
+    for s in results.impact.event_sets:
         console.print(
-            f"[bold]{s['name']}[/]: expected annual loss "
-            f"{s['expected_annual_loss'] / 1e8:,.3f} 亿 CNY/yr ({s['events']} events)"
+            f"[bold]{s.name}[/]: expected annual loss "
+            f"{s.expected_annual_loss / 1e8:,.3f} 亿 CNY/yr ({s.events} events)"
         )
 
 
@@ -60,7 +65,7 @@ def run(
         typer.Option("--out", "-o", help="Folder for report.html, summary.json and tables."),
     ] = Path("scenario-out"),
 ) -> None:
-    """Run a scenario: its city, hazards and event sets, impact; write the report."""
+    """Run a scenario: its city, hazards, event sets and stages; write the outputs."""
     from resilientcity._files import check_output_folder
     from resilientcity.scenario.config import load_scenario
     from resilientcity.scenario.run import run_scenario, steps_of, write_outputs
@@ -72,6 +77,6 @@ def run(
         result = run_scenario(scenario, progress=bar.step)
         job = {"kind": "run", "scenario": scenario.name, "file": str(scenario_file)}
         written = write_outputs(result, out, job, bar.timings_s, progress=bar.step)
-    print_impact(written.summary)
+    print_impact(written.results)
     for label, path in written.outputs.items():
         console.print(f"  {label:<8} {path}")

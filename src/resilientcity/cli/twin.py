@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,7 +74,7 @@ def twin_info(
     print_summary(summary)
 
 
-def print_summary(summary: dict[str, Any]) -> None:
+def print_summary(summary: Mapping[str, Any]) -> None:
     """Print a city summary as Rich tables."""
     from resilientcity.twin.schema import ASSET_KINDS
 

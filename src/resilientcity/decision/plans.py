@@ -14,18 +14,17 @@ A condition is one of
 * ``when: "impact.displaced > 10000"`` — a threshold on the scenario summary: a dotted path
   into ``summary.json`` (list items as ``[0]``), optionally followed by ``count`` (the length
   of a list), an operator (``> >= < <= == !=``) and a number. Parsed by a regular expression
-  and compared in Python: never evaluated as code.
+  and compared in Python: never evaluated as code. The path is checked against the schema of
+  ``summary.json`` (``docs/summary.md``; the blocks ``city``, ``impact``, ``resilience``,
+  ``network``, ``decision`` and ``assessment``) when the plan file is loaded: a misspelt path
+  is refused with the plan id, the path and its near matches.
 
 ``data/decision/plans/`` holds illustrative flood and earthquake plans for the demo city.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-import operator
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from os import PathLike
@@ -38,6 +37,7 @@ from pydantic import ValidationError as PydanticError
 
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
+from resilientcity.decision.expressions import parse_expression
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.hazard.events import HAZARD_UNITS, HazardKind
 
@@ -45,7 +45,6 @@ __all__ = [
     "WARNING_LEVELS",
     "Agency",
     "Condition",
-    "Expression",
     "Plan",
     "PlanFile",
     "PlanSet",
@@ -56,7 +55,6 @@ __all__ = [
     "WarningLevel",
     "evaluate_plans",
     "load_plans",
-    "parse_expression",
     "plans_from_dict",
     "tasks_of",
 ]
@@ -68,79 +66,6 @@ ResponseLevel = Literal["I", "II", "III", "IV"]
 WARNING_LEVELS: tuple[WarningLevel, ...] = ("blue", "yellow", "orange", "red")
 #: Response levels from highest (I, 特别重大) to lowest (IV, 一般).
 _RESPONSE_RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
-
-_OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-    ">": operator.gt,
-    "<": operator.lt,
-}
-_PATH = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*"
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_EXPRESSION = re.compile(
-    rf"^\s*(?P<path>{_PATH})(?:\s+(?P<count>count))?\s*(?P<op>>=|<=|==|!=|>|<)\s*"
-    rf"(?P<value>{_NUMBER})\s*$"
-)
-_STEP = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
-
-
-@dataclass(frozen=True)
-class Expression:
-    """A parsed threshold: ``path [count] op value``."""
-
-    path: str
-    op: str
-    value: float
-    count: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.path}{' count' if self.count else ''} {self.op} {self.value:g}"
-
-    def lookup(self, summary: Mapping[str, Any]) -> float | None:
-        """The number at ``path`` in ``summary`` (a list's length with ``count``), or ``None``.
-
-        ``None`` when the path is missing, the value is null, or it is not a number (a list
-        without ``count``).
-        """
-        node: Any = summary
-        for key, index in _STEP.findall(self.path):
-            if key and isinstance(node, Mapping) and key in node:
-                node = node[key]
-            elif index and isinstance(node, list) and int(index) < len(node):
-                node = node[int(index)]
-            else:
-                return None
-        if self.count:
-            return float(len(node)) if isinstance(node, list | tuple | dict) else None
-        if isinstance(node, bool) or not isinstance(node, numbers.Real):
-            return None
-        return float(node)
-
-    def holds(self, value: float) -> bool:
-        """Whether ``value op threshold`` is true."""
-        return _OPERATORS[self.op](value, self.value)
-
-
-def parse_expression(text: str) -> Expression:
-    """Parse ``"impact.displaced > 10000"`` or ``"network.hospitals_down count >= 1"``.
-
-    Raises
-    ------
-    ValueError
-        Text that is not ``path [count] operator number``.
-    """
-    match = _EXPRESSION.match(text)
-    if match is None:
-        raise ValueError(
-            "an expression 'path [count] op number' with op one of > >= < <= == != "
-            f"(e.g. 'impact.displaced > 10000'), not {text!r}"
-        )
-    value = float(match["value"])
-    if not math.isfinite(value):
-        raise ValueError(f"a finite number in the expression {text!r}")
-    return Expression(match["path"], match["op"], value, match["count"] is not None)
 
 
 class _Spec(BaseModel):
@@ -315,8 +240,34 @@ def _task_problems(source: str, where: str, plan: Plan, agencies: set[str]) -> l
     return problems
 
 
+def _when_problems(source: str, where: str, plan: Plan) -> list[Problem]:
+    """``when:`` paths that ``summary.json`` does not have (near matches suggested)."""
+    from resilientcity.summary import summary_path_problem
+
+    problems = []
+    trigger = plan.trigger
+    for mode, conditions in (("any", trigger.any), ("all", trigger.all)):
+        for k, condition in enumerate(conditions or []):
+            if condition.when is None:
+                continue
+            expression = parse_expression(condition.when)
+            expected = summary_path_problem(expression.path, expression.count)
+            if expected is not None:
+                problems.append(
+                    Problem(
+                        source,
+                        f"{where}.trigger.{mode}[{k}].when",
+                        expected,
+                        (plan.id,),
+                        repr(expression.path),
+                    )
+                )
+    return problems
+
+
 def _cross_problems(source: str, spec: PlanFile) -> list[Problem]:
-    """Rules across fields: unique ids, known agencies, task dependencies without cycles."""
+    """Rules across fields: unique ids, known agencies, task dependencies without cycles,
+    ``when:`` paths of ``summary.json``."""
     problems = []
     agencies = [a.id for a in spec.agencies]
     for k, agency_id in enumerate(agencies):
@@ -330,6 +281,7 @@ def _cross_problems(source: str, spec: PlanFile) -> list[Problem]:
             problems.append(Problem(source, f"plans[{p}].id", "a unique plan id", (plan.id,)))
         seen.add(plan.id)
         problems += _task_problems(source, f"plans[{p}]", plan, set(agencies))
+        problems += _when_problems(source, f"plans[{p}]", plan)
     return problems
 
 
@@ -340,7 +292,8 @@ def plans_from_dict(data: Any, source: str = "plans") -> PlanFile:
     ------
     ValidationError
         Every problem, each naming its field (``plans[0].tasks[2].agency``), the task or plan
-        ids concerned, and what is expected.
+        ids concerned, and what is expected; a ``when:`` path that is not a number (or, with
+        ``count``, a list) of ``summary.json``.
     """
     if not isinstance(data, dict):
         raise ValidationError(

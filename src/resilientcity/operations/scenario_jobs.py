@@ -3,19 +3,20 @@
 A request names one hazard (``river_flood`` at a stage, a ``rainstorm`` of a return period and
 duration, an ``earthquake`` of a magnitude at an epicentre, a ``typhoon`` along a track). It is
 turned into a :class:`~resilientcity.scenario.config.Scenario` by taking the demo's scenario
-(:func:`resilientcity.pipeline.demo_scenario`: impact, recovery and decision options) and
-replacing its hazards with the requested one; the demo's probabilistic event sets are left
-out (they give the expected annual loss of the city, not of the requested event).
+(:func:`resilientcity.pipeline.demo_scenario`: impact, recovery, decision and assessment
+options) and replacing its hazards with the requested one; the demo's probabilistic event sets
+are left out (they give the expected annual loss of the city, not of the requested event).
 
 :class:`ScenarioJobs` runs the jobs one at a time, first come first served, in a daemon worker
 thread, through the same stages as the demo (:func:`~resilientcity.scenario.run.run_scenario`:
-hazards, impact, networks, cascade and recovery, evacuation, dispatch, relief, plans) and writes
-each run's files (``summary.json``, ``impact_assets.parquet``, ``service_curves.csv``,
-``report.html``) under a temporary folder of the process, one sub-folder per job. Progress is
-the share of steps started, with the step's name. The last :data:`KEEP` finished jobs are kept
-in memory (their JSON results) and on disk; older ones are dropped with their folders. The
-latest successful run is kept whole (:meth:`ScenarioJobs.latest_run`) for asset details and the
-resilience assessment.
+hazards, impact, networks, cascade and recovery, evacuation, dispatch, relief, the district
+assessment, plans) and writes each run's files (``summary.json``, ``impact_assets.parquet``,
+``service_curves.csv``, ``report.html``) under a temporary folder of the process, one
+sub-folder per job. Progress is the share of steps started, with the step's name. The last
+:data:`KEEP` finished jobs are kept in memory (their JSON results) and on disk; older ones are
+dropped with their folders. The
+latest successful run is kept whole (:meth:`ScenarioJobs.latest_run`) for asset details and its
+resilience assessment (``/api/resilience``).
 """
 
 from __future__ import annotations

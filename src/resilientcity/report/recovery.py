@@ -1,6 +1,6 @@
 """The report's network and recovery section: service loss, why facilities are down, recovery.
 
-Built from :class:`~resilientcity.scenario.network_stage.NetworkStage`: a map of who lost power,
+Built from :class:`~resilientcity.recovery.stage.NetworkStage`: a map of who lost power,
 water or road access at the moment of the event, the chain of causes of every critical facility
 that is down, the service levels per sector, and the recovery curves with their resilience
 metrics.
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from resilientcity.recovery.stage import NetworkStage
 from resilientcity.report.figures import (
     _CHART_LAYOUT,
     MAX_BUILDINGS,
@@ -24,7 +25,6 @@ from resilientcity.report.figures import (
     map_layout,
 )
 from resilientcity.report.html import Section, _e, _num, _table, figure_html
-from resilientcity.scenario.network_stage import NetworkStage
 from resilientcity.twin.city import City
 
 __all__ = ["CRITICAL_KINDS", "recovery_figure", "recovery_section", "service_loss_map"]

@@ -25,13 +25,13 @@ from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.decision.relief import ReliefPlan
 from resilientcity.impact.results import ScenarioImpact
 from resilientcity.network.cascade import CascadeResult
+from resilientcity.recovery.stage import NetworkStage
 from resilientcity.report.assessment import TOP_OBSTACLES
 from resilientcity.report.figures import (
     _lines_xy,
     _points_xy,
 )
 from resilientcity.report.recovery import _building_loss
-from resilientcity.scenario.network_stage import NetworkStage
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -321,7 +321,7 @@ def resilience_json(
     ----------
     result, maturity
         The assessment and the maturity level (e.g. of
-        :func:`~resilientcity.assessment.run.demo_assessment`).
+        :func:`~resilientcity.scenario.assessment_stage.run_assessment`).
     trend
         Units × years of scores on one scale (default: ``result.trend``; none with one year).
     top

@@ -21,7 +21,9 @@ from resilientcity._pydantic import pydantic_problems
 from resilientcity.errors import Problem, ValidationError
 
 __all__ = [
+    "AssessmentOptions",
     "CitySpec",
+    "DecisionOptions",
     "EarthquakeSpec",
     "EventSetSpec",
     "HazardSpec",
@@ -186,8 +188,49 @@ class RecoveryOptions(_Spec):
     seed: int = 1
 
 
+class DecisionOptions(_Spec):
+    """Decision stage options: evacuation, rescue dispatch, relief and repair priorities."""
+
+    enabled: bool | None = Field(
+        default=None,
+        description="run the decision stages; default: when the network stage runs (they need "
+        "the damaged roads, so true with recovery.enabled false is refused)",
+    )
+    max_dispatch_incidents: int = Field(
+        default=1_000,
+        ge=1,
+        description="the dispatch plans this many incidents at most, highest priorities first "
+        "(the first wave; the rest count as unserved)",
+    )
+    relief_days: int = Field(
+        default=7, ge=1, description="days of relief needs the warehouses supply"
+    )
+
+
+class AssessmentOptions(_Spec):
+    """The district assessment stage: a typed-in indicator table plus the twin's indicators."""
+
+    table: Path = Field(description="indicator table CSV (long or wide), units = district ids")
+    weights: Literal["entropy", "critic", "equal", "ahp", "combined"] = "entropy"
+    ahp_matrix: Path | None = Field(
+        default=None, description="pairwise comparison CSV, for weights 'ahp' or 'combined'"
+    )
+    method: Literal["topsis", "vikor", "weighted_sum", "geometric"] = "topsis"
+    maturity_answers: Path | None = Field(
+        default=None, description="maturity questionnaire answers (JSON/YAML, 'answers')"
+    )
+
+    @model_validator(mode="after")
+    def _ahp_matrix(self) -> AssessmentOptions:
+        if self.weights == "ahp" and self.ahp_matrix is None:
+            raise ValueError("weights 'ahp' need 'ahp_matrix' (a pairwise comparison CSV)")
+        if self.ahp_matrix is not None and self.weights not in ("ahp", "combined"):
+            raise ValueError("'ahp_matrix' is used only with weights 'ahp' or 'combined'")
+        return self
+
+
 class Scenario(_Spec):
-    """A scenario: a city, the hazards that strike it together, event sets, impact options."""
+    """A scenario: a city, the hazards that strike it together, event sets, stage options."""
 
     name: str = Field(min_length=1)
     description: str = ""
@@ -196,6 +239,10 @@ class Scenario(_Spec):
     event_sets: list[EventSetSpec] = Field(default_factory=list)
     impact: ImpactOptions = ImpactOptions()
     recovery: RecoveryOptions = RecoveryOptions()
+    decisions: DecisionOptions = DecisionOptions()
+    assessment: AssessmentOptions | None = Field(
+        default=None, description="the district assessment stage (none by default)"
+    )
     warning_level: Literal["blue", "yellow", "orange", "red"] | None = Field(
         default=None, description="the warning in force (four-level scheme), for the plans"
     )
@@ -203,6 +250,21 @@ class Scenario(_Spec):
         default_factory=list, description="contingency plan files (default: the packaged ones)"
     )
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _decisions_need_the_network(self) -> Scenario:
+        if self.decisions.enabled and not self.recovery.enabled:
+            raise ValueError(
+                "decisions.enabled: true needs the network stage (recovery.enabled: true): the "
+                "decisions work on the damaged roads"
+            )
+        return self
+
+    @property
+    def decisions_run(self) -> bool:
+        """Whether the decision stages run: ``decisions.enabled``, default the network stage's."""
+        enabled = self.decisions.enabled
+        return self.recovery.enabled if enabled is None else enabled and self.recovery.enabled
 
     def resolve(self, path: Path | None) -> Path | None:
         """``path`` relative to the scenario file's folder (absolute paths unchanged)."""

@@ -1,4 +1,4 @@
-"""The scenario's decision stage (so far): evacuating the displaced to functioning shelters.
+"""The scenario's decision stages: evacuation and rescue dispatch (relief: :mod:`.relief_stage`).
 
 The people to shelter are the residents the impact stage displaces (their expected number per
 building, summed over the hazards that struck together and capped at the building's
@@ -8,8 +8,11 @@ as the network stage left it at the moment of the event (closures and slow-downs
 total person-minutes (:func:`resilientcity.decision.evacuation.evacuate`, HiGHS). Rescue
 dispatch (:func:`dispatch_stage`) sends the teams of the undamaged fire stations and hospitals to
 the incidents the impact stage makes (collapsed or deeply flooded occupied buildings), by the
-highest priority served, then the least priority-weighted response time. Relief distribution and
-repair priorities follow in later stages.
+highest priority served, then the least priority-weighted response time. Relief distribution is
+:mod:`~resilientcity.scenario.relief_stage`; repair priorities are compared by
+:func:`~resilientcity.decision.repair.compare_repair_policies` (``recovery.compare_policies``).
+The scenario's ``decisions:`` options (:class:`~resilientcity.scenario.config.DecisionOptions`)
+set the first wave's size and the relief days.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from resilientcity.decision.dispatch import (
 )
 from resilientcity.decision.evacuation import EvacuationPlan, evacuate
 from resilientcity.impact.results import ScenarioImpact
-from resilientcity.scenario.network_stage import NetworkStage
+from resilientcity.recovery.stage import NetworkStage
+from resilientcity.scenario.config import DecisionOptions
 from resilientcity.twin.city import City
 
 __all__ = ["decision_summary", "dispatch_stage", "displaced_people", "evacuation_stage"]
@@ -56,23 +60,24 @@ def evacuation_stage(
     return evacuate(city, stage.edges, displaced_people(city, impacts), functional=up)
 
 
-#: The dispatch plans this many incidents at most, the highest priorities first: the first wave.
-#: With the demo's rosters (2 teams × 3 jobs per station) a few hundred can be served at once,
-#: and the assignment MILP of tens of thousands of incidents would take minutes.
-MAX_DISPATCH_INCIDENTS = 1_000
+#: The defaults of the scenario's ``decisions:`` block.
+_DEFAULTS = DecisionOptions()
 
 
 def dispatch_stage(
     city: City,
     impacts: Sequence[ScenarioImpact],
     stage: NetworkStage,
-    max_incidents: int = MAX_DISPATCH_INCIDENTS,
+    max_incidents: int = _DEFAULTS.max_dispatch_incidents,
 ) -> tuple[DispatchPlan, int]:
     """Rescue teams from the undamaged fire stations and hospitals to the incidents (collapsed
     or deeply flooded occupied buildings) of every hazard, on the damaged roads.
 
-    Returns the plan of the ``max_incidents`` highest-priority incidents (the first wave) and
-    the number of incidents in all; the others wait for the next wave (counted as unserved).
+    Returns the plan of the ``max_incidents`` highest-priority incidents (the first wave,
+    ``decisions.max_dispatch_incidents``) and the number of incidents in all; the others wait
+    for the next wave (counted as unserved). With the demo's rosters (2 teams × 3 jobs per
+    station) a few hundred can be served at once, and the assignment MILP of tens of thousands
+    of incidents would take minutes.
     """
     frames = [incidents_from_impact(city, impact) for impact in impacts]
     incidents = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -93,7 +98,11 @@ def dispatch_stage(
 def decision_summary(
     plan: EvacuationPlan, dispatch: DispatchPlan | None = None, incidents_total: int | None = None
 ) -> dict[str, Any]:
-    """The ``decision`` block of ``summary.json`` (people; minutes)."""
+    """The evacuation and rescue keys of the ``decision`` block of ``summary.json``.
+
+    Keyword arguments of :class:`~resilientcity.decision.summary.DecisionSummary` (people;
+    minutes).
+    """
     t = plan.totals
     mean = float(t["mean_travel_min"])
     response = float(dispatch.totals["mean_response_min"]) if dispatch is not None else np.nan

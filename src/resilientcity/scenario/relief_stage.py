@@ -29,7 +29,8 @@ from resilientcity._files import read_data_file
 from resilientcity.decision.evacuation import EvacuationPlan, shelter_travel_minutes
 from resilientcity.decision.relief import ReliefPlan, plan_relief, shelter_needs
 from resilientcity.errors import DataFileError, Problem, ValidationError
-from resilientcity.scenario.network_stage import NetworkStage
+from resilientcity.recovery.stage import NetworkStage
+from resilientcity.scenario.config import DecisionOptions
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -177,7 +178,10 @@ def relief_travel_minutes(
 
 
 def relief_stage(
-    city: City, stage: NetworkStage, evacuation: EvacuationPlan, days: int = 7
+    city: City,
+    stage: NetworkStage,
+    evacuation: EvacuationPlan,
+    days: int = DecisionOptions().relief_days,
 ) -> ReliefPlan:
     """The optimal relief distribution to the sheltered people (see the module).
 
@@ -217,6 +221,8 @@ def relief_stage(
 
 def relief_summary(plan: ReliefPlan) -> dict[str, Any]:
     """The relief keys of the ``decision`` block of ``summary.json``.
+
+    Keyword arguments of :class:`~resilientcity.decision.summary.DecisionSummary`.
 
     Returns
     -------

@@ -1,8 +1,10 @@
-"""Run a scenario end to end: city → hazards → impact → summary, tables and report.
+"""Run a scenario end to end: city → hazards → impact → networks and recovery → decisions →
+assessment → plans, then the output set (summary, tables and report).
 
 This is the one place that wires the processes together; every stage it calls is a pure
-computation in its own package. Later stages (networks, decisions, recovery, assessment) add
-their steps here.
+computation in its own package and returns a typed block of ``summary.json``
+(:class:`~resilientcity.summary.RunSummary`), built into the file in one place
+(:class:`~resilientcity.summary.SummaryFile`).
 """
 
 from __future__ import annotations
@@ -17,16 +19,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from resilientcity._files import atomic_folder, atomic_path
+from resilientcity._files import atomic_folder, atomic_path, write_json
+from resilientcity._schema import to_json
+from resilientcity.assessment.maturity import MaturityResult
+from resilientcity.assessment.run import AssessmentResult
 from resilientcity.decision.dispatch import DispatchPlan
 from resilientcity.decision.evacuation import EvacuationPlan
 from resilientcity.decision.plans import evaluate_plans, load_plans, tasks_of
 from resilientcity.decision.relief import ReliefPlan
 from resilientcity.decision.repair import compare_repair_policies
+from resilientcity.decision.summary import DecisionSummary, RepairPolicyTotals
 from resilientcity.impact.assess import assess_impact, scenario_impact
 from resilientcity.impact.engine import exceedance_curve
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
+from resilientcity.impact.summary import ImpactSummary
+from resilientcity.recovery.stage import NetworkStage, network_stage, resilience_summary
 from resilientcity.report.html import Section
+from resilientcity.scenario.assessment_stage import assessment_stage
 from resilientcity.scenario.config import Scenario
 from resilientcity.scenario.decision_stage import (
     decision_summary,
@@ -38,14 +47,13 @@ from resilientcity.scenario.hazards import (
     build_hazard,
     compound_floods,
 )
-from resilientcity.scenario.network_stage import NetworkStage, network_stage, resilience_summary
 from resilientcity.scenario.relief_stage import relief_stage, relief_summary
+from resilientcity.summary import RunSummary, SummaryFile
 from resilientcity.twin.city import City
 from resilientcity.vulnerability.library import VulnerabilityLibrary
 
 __all__ = [
     "ScenarioRun",
-    "impact_summary",
     "load_city",
     "run_scenario",
     "steps_of",
@@ -57,24 +65,55 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True, eq=False)
 class ScenarioRun:
-    """What a scenario run produced."""
+    """What a scenario run produced.
+
+    Attributes
+    ----------
+    scenario, city
+        The scenario and the city it ran on.
+    impacts, event_sets
+        The impact of each hazard (together) and of each probabilistic event set.
+    results
+        The stages' typed ``summary.json`` blocks.
+    network, evacuation, plans, dispatch, relief
+        The stages' full results (``None``: the stage did not run); ``plans`` is the fired
+        plans and their tasks.
+    assessment
+        The district assessment and maturity (``None`` without ``assessment:``).
+    file
+        ``summary.json`` as written (set by :func:`write_outputs`).
+    outputs
+        Key → path of each file written.
+    """
 
     scenario: Scenario
     city: City
     impacts: list[ScenarioImpact]
     event_sets: list[EventSetImpact]
-    summary: dict[str, Any]
+    results: RunSummary
     network: NetworkStage | None = None
     evacuation: EvacuationPlan | None = None
     plans: tuple[pd.DataFrame, pd.DataFrame] | None = None
     dispatch: DispatchPlan | None = None
     relief: ReliefPlan | None = None
+    assessment: tuple[AssessmentResult, MaturityResult | None] | None = None
+    file: SummaryFile | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """``summary.json`` as written, or before writing the stages' blocks (JSON-ready)."""
+        return self.file.to_json() if self.file is not None else self.results.to_json()
 
 
 def steps_of(scenario: Scenario) -> int:
     """How many progress steps :func:`run_scenario` reports (for a progress bar)."""
-    return len(scenario.hazards) + 2 * len(scenario.event_sets) + 10
+    return (
+        len(scenario.hazards)
+        + 2 * len(scenario.event_sets)
+        + 10
+        + (scenario.assessment is not None)
+    )
 
 
 def load_city(scenario: Scenario, progress: Progress | None = None) -> City:
@@ -97,43 +136,6 @@ def _library(scenario: Scenario) -> VulnerabilityLibrary:
         assert resolved is not None
         library = library.with_curves(resolved)
     return library
-
-
-def impact_summary(impacts: list[ScenarioImpact], sets: list[EventSetImpact]) -> dict[str, Any]:
-    """The ``impact`` block of ``summary.json``.
-
-    Scenario totals add up over the scenario's hazards (they strike together); the expected
-    annual loss adds up over the event sets (independent perils).
-    """
-    total = {k: sum(i.totals[k] for i in impacts) for k in ("loss_cny", "casualties", "displaced")}
-    return {
-        "total_loss": total["loss_cny"],
-        "casualties": total["casualties"],
-        "fatalities": sum(i.totals["fatalities"] for i in impacts),
-        "displaced": total["displaced"],
-        "expected_annual_loss": sum(s.expected_annual_loss for s in sets) if sets else None,
-        "currency": "CNY",
-        "hazards": [
-            {
-                "name": i.name,
-                "kind": i.kind,
-                "unit": i.unit,
-                "events": i.events.n_events,
-                **{k: round(v, 6) for k, v in i.totals.items()},
-            }
-            for i in impacts
-        ],
-        "event_sets": [
-            {
-                "name": s.name,
-                "kind": s.kind,
-                "events": s.events.n_events,
-                "expected_annual_loss": s.expected_annual_loss,
-                "exceedance": s.exceedance.round(6).to_dict(orient="records"),
-            }
-            for s in sets
-        ],
-    }
 
 
 def _notes(kind: str, evacuated_share: float) -> tuple[str, ...]:
@@ -159,9 +161,17 @@ def run_scenario(
     city: City | None = None,
     progress: Progress | None = None,
 ) -> ScenarioRun:
-    """Run the hazards and event sets of ``scenario`` on its city (or on ``city``).
+    """Run the hazards, event sets and stages of ``scenario`` on its city (or on ``city``).
 
-    Returns the impacts and the summary; :func:`write_outputs` writes the files.
+    The stages: impact; with ``recovery.enabled`` the network stage (roads, cascade, recovery);
+    the decisions (``decisions:``); the district assessment (``assessment:``); the contingency
+    plans, evaluated on the blocks of the run and the city.
+
+    Returns
+    -------
+    ScenarioRun
+        The stages' results and their typed ``summary.json`` blocks; :func:`write_outputs`
+        writes the files.
     """
     say = progress or (lambda _step: None)
     city = city if city is not None else load_city(scenario, say)
@@ -195,7 +205,7 @@ def run_scenario(
         result = assess_impact(city.assets, named.events, library, threads=options.threads)
         curve = exceedance_curve(result.loss_per_event, named.events.frequency)
         sets.append(EventSetImpact(named.name, named.events.kind, named.events, result, curve))
-    summary: dict[str, Any] = {"impact": impact_summary(impacts, sets)}
+    results = RunSummary(impact=ImpactSummary.of(impacts, sets))
     stage = None
     evacuation = None
     dispatch = None
@@ -216,37 +226,65 @@ def run_scenario(
             damage=rec.damage,
             damage_seed=rec.damage_seed,
         )
-        summary.update(resilience_summary(stage, city))
+        resilience, network = resilience_summary(stage, city)
+        results = replace(results, resilience=resilience, network=network)
+    if stage is not None and scenario.decisions_run:
+        decide = scenario.decisions
         say("decisions: evacuation")
         evacuation = evacuation_stage(city, impacts, stage)
         say("decisions: rescue dispatch")
-        dispatch, incidents_total = dispatch_stage(city, impacts, stage)
-        summary["decision"] = decision_summary(evacuation, dispatch, incidents_total)
+        dispatch, incidents_total = dispatch_stage(
+            city, impacts, stage, max_incidents=decide.max_dispatch_incidents
+        )
         say("decisions: relief distribution")
-        relief = relief_stage(city, stage, evacuation)
-        summary["decision"].update(relief_summary(relief))
-        if rec.compare_policies:
+        relief = relief_stage(city, stage, evacuation, days=decide.relief_days)
+        policies = None
+        if scenario.recovery.compare_policies:
             say("decisions: repair policies")
-            policies = compare_repair_policies(
+            table = compare_repair_policies(
                 city.assets,
                 city.dependencies,
                 stage.damaged,
                 stage.restoration_days,
-                days=rec.days,
-                crews=dict(rec.crews) if rec.crews is not None else None,
+                days=scenario.recovery.days,
+                crews=dict(crews) if (crews := scenario.recovery.crews) is not None else None,
                 edges=city.roads.edges,
             )
-            summary["decision"]["repair_policies"] = policies.to_dict(orient="records")
+            policies = RepairPolicyTotals.rows(table)
+        decision = DecisionSummary(
+            **decision_summary(evacuation, dispatch, incidents_total),
+            **relief_summary(relief),
+            repair_policies=policies,
+        )
+        results = replace(results, decision=decision)
+    assessment = None
+    if scenario.assessment is not None:
+        say("assessment of the districts")
+        scored, maturity, block = assessment_stage(
+            city, scenario, sets, stage.curve if stage is not None else None
+        )
+        assessment = (scored, maturity)
+        results = replace(results, assessment=block)
     say("decisions: contingency plans")
     plan_set = load_plans([scenario.resolve(p) for p in scenario.plans] or None)  # type: ignore[misc]
-    fired = evaluate_plans(plan_set, summary, warning_level=scenario.warning_level)
+    seen = {"city": city.summary(), **results.to_json()}  # the blocks plans see (PLAN_BLOCKS)
+    fired = evaluate_plans(plan_set, seen, warning_level=scenario.warning_level)
     tasks = tasks_of(fired, plan_set)
-    summary.setdefault("decision", {}).update(
-        {"plans_fired": fired.index.astype(str).tolist(), "tasks": len(tasks)}
+    decision = replace(
+        results.decision, plans_fired=tuple(fired.index.astype(str)), tasks=len(tasks)
     )
-    plans = (fired, tasks)
     return ScenarioRun(
-        scenario, city, impacts, sets, summary, stage, evacuation, plans, dispatch, relief
+        scenario,
+        city,
+        impacts,
+        sets,
+        replace(results, decision=decision),
+        network=stage,
+        evacuation=evacuation,
+        plans=(fired, tasks),
+        dispatch=dispatch,
+        relief=relief,
+        assessment=assessment,
     )
 
 
@@ -258,7 +296,6 @@ def write_outputs(
     progress: Progress | None = None,
     extra_files: Mapping[str, tuple[str, Callable[[Path], None]]] | None = None,
     extra_sections: Sequence[Section] = (),
-    extra_summary: dict[str, Any] | None = None,
 ) -> ScenarioRun:
     """Write the run's output set into the folder ``out``, as one.
 
@@ -283,8 +320,8 @@ def write_outputs(
         Called with each step's name as it starts.
     extra_files
         Key → (file name, writer): each writer is called with the file's path in the set.
-    extra_sections, extra_summary
-        More report sections and summary blocks.
+    extra_sections
+        More report sections.
 
     Returns
     -------
@@ -298,7 +335,7 @@ def write_outputs(
     """
     with atomic_folder(out) as staging:
         written = _write_output_set(
-            run, staging, job, timings, progress, extra_files, extra_sections, extra_summary
+            run, staging, job, timings, progress, extra_files, extra_sections
         )
     folder = Path(out)
     return replace(written, outputs={k: folder / v.name for k, v in written.outputs.items()})
@@ -312,12 +349,11 @@ def _write_output_set(
     progress: Progress | None,
     extra_files: Mapping[str, tuple[str, Callable[[Path], None]]] | None,
     extra_sections: Sequence[Section],
-    extra_summary: dict[str, Any] | None,
 ) -> ScenarioRun:
     """Write the output files into ``folder`` (the staging folder of :func:`write_outputs`)."""
     from resilientcity import __version__
-    from resilientcity.pipeline import write_json
     from resilientcity.report import write_report
+    from resilientcity.report.assessment import assessment_section
     from resilientcity.report.evacuation import evacuation_section, plans_section
     from resilientcity.report.impact import impact_section
     from resilientcity.report.recovery import recovery_section
@@ -341,44 +377,35 @@ def _write_output_set(
         table = levels.set_axis([":".join(map(str, c)) for c in levels.columns], axis=1)
         with atomic_path(outputs["service_curves"], what="service curves") as tmp:
             table.rename_axis("day").to_csv(tmp)
-    summary: dict[str, Any] = {
-        "resilientcity_version": __version__,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "job": job,
-        "city": run.city.summary(),
-        **run.summary,
-        **(extra_summary or {}),
-        "timings_s": dict(timings or {}),
-        "outputs": {k: v.name for k, v in outputs.items()},
-    }
+    file = SummaryFile.of(
+        run.results,
+        version=__version__,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        job=job,
+        city=run.city.summary(),
+        timings=dict(timings or {}),
+        outputs={k: v.name for k, v in outputs.items()},
+    )
+    summary = file.to_json()
     say("writing summary.json")
     write_json(outputs["summary"], summary)
     say("writing report.html")
     sections = [impact_section(run.city, run.impacts, run.event_sets)]
     if run.network is not None:
-        policies = run.summary.get("decision", {}).get("repair_policies")
-        sections.append(recovery_section(run.city, run.network, policies=policies))
+        policies = run.results.decision.repair_policies
+        records = to_json(policies) if policies is not None else None
+        sections.append(recovery_section(run.city, run.network, policies=records))
     if run.evacuation is not None:
         sections.append(evacuation_section(run.evacuation, run.dispatch))
     if run.relief is not None:
         sections.append(relief_section(run.relief))
     if run.plans is not None:
         sections.append(plans_section(*run.plans))
+    if run.assessment is not None:
+        sections.append(assessment_section(*run.assessment))
     sections += list(extra_sections)
     write_report(outputs["report"], run.city, summary, sections)
-    return ScenarioRun(
-        run.scenario,
-        run.city,
-        run.impacts,
-        run.event_sets,
-        summary,
-        run.network,
-        run.evacuation,
-        run.plans,
-        run.dispatch,
-        run.relief,
-        outputs,
-    )
+    return replace(run, file=file, outputs=outputs)
 
 
 def _write_assets_table(impacts: list[ScenarioImpact], path: Path) -> None:

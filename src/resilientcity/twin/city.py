@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import InitVar, dataclass, field
 from os import PathLike
-from typing import Any
+from typing import Annotated, Any, TypedDict, cast
 
 import geopandas as gpd
 import numpy as np
@@ -25,7 +25,61 @@ from resilientcity.twin.schema import (
 )
 from resilientcity.twin.validate import validate_city
 
-__all__ = ["City"]
+__all__ = ["City", "CitySummary", "DemSummary", "KindTotals", "RoadTotals", "SectorTotals"]
+
+
+class KindTotals(TypedDict):
+    """Assets of one kind: count, occupants, value and capacity (in the kind's unit)."""
+
+    count: Annotated[int, {"unit": "assets", "doc": "assets of the kind"}]
+    occupants: Annotated[float, {"unit": "people", "doc": "occupants (day-night mean)"}]
+    value_cny: Annotated[float, {"unit": "CNY", "doc": "replacement value"}]
+    capacity: Annotated[float, {"doc": "Σ capacity in the kind's unit (beds, persons, m³, …)"}]
+
+
+class SectorTotals(TypedDict):
+    """Assets of one sector: count and value."""
+
+    count: Annotated[int, {"unit": "assets", "doc": "assets of the sector"}]
+    value_cny: Annotated[float, {"unit": "CNY", "doc": "replacement value"}]
+
+
+class RoadTotals(TypedDict):
+    """The road network: nodes, edges, length and bridges."""
+
+    nodes: Annotated[int, {"unit": "nodes", "doc": "road nodes"}]
+    edges: Annotated[int, {"unit": "edges", "doc": "directed road edges"}]
+    length_km: Annotated[float, {"unit": "km", "doc": "total edge length"}]
+    bridges: Annotated[int, {"unit": "edges", "doc": "edges carried by a bridge asset"}]
+
+
+class DemSummary(TypedDict):
+    """The DEM: grid shape (rows, columns), cell size and elevation range."""
+
+    shape: Annotated[list[int], {"doc": "rows, columns"}]
+    resolution_m: Annotated[float, {"unit": "m", "doc": "cell size"}]
+    min_m: Annotated[float, {"unit": "m", "doc": "lowest elevation"}]
+    max_m: Annotated[float, {"unit": "m", "doc": "highest elevation"}]
+
+
+class CitySummary(TypedDict):
+    """:meth:`City.summary`: counts and totals of the city (the ``city`` block of summary.json)."""
+
+    name: Annotated[str, {"doc": "the city's name"}]
+    crs: Annotated[str, {"doc": "projected, metric CRS of the layers"}]
+    extent_km: Annotated[list[float], {"unit": "km", "doc": "width, height"}]
+    assets: Annotated[int, {"unit": "assets", "doc": "assets of every kind"}]
+    population: Annotated[int, {"unit": "people", "doc": "residents (Σ of the district zones)"}]
+    occupants: Annotated[int, {"unit": "people", "doc": "Σ occupants of the assets"}]
+    value_cny: Annotated[float, {"unit": "CNY", "doc": "Σ replacement value"}]
+    by_kind: Annotated[dict[str, KindTotals], {"key": "kind", "doc": "per asset kind"}]
+    by_sector: Annotated[dict[str, SectorTotals], {"key": "sector", "doc": "per sector"}]
+    roads: Annotated[RoadTotals, {"doc": "the road network"}]
+    dependencies: Annotated[int, {"unit": "links", "doc": "dependency links between assets"}]
+    zones: Annotated[dict[str, int], {"key": "zone_type", "doc": "zones per type"}]
+    sensors: Annotated[dict[str, int], {"key": "sensor_kind", "doc": "sensors per kind"}]
+    rivers: Annotated[int, {"doc": "river centrelines"}]
+    dem: Annotated[DemSummary | None, {"doc": "the DEM (null without one)"}]
 
 
 def _or_empty(frame: pd.DataFrame | None, empty: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +220,7 @@ class City:
             float(b[:, 3].max()),
         )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> CitySummary:
         """Counts and totals for people: per kind and sector, people, value, network size."""
         a = self.assets
         by_kind = a.groupby("kind", sort=True).agg(
@@ -195,8 +249,8 @@ class City:
             "population": round(self.population),
             "occupants": round(float(a["occupants"].sum())),
             "value_cny": float(a["value_cny"].sum()),
-            "by_kind": _records(by_kind),
-            "by_sector": _records(by_sector),
+            "by_kind": cast(dict[str, KindTotals], _records(by_kind)),
+            "by_sector": cast(dict[str, SectorTotals], _records(by_sector)),
             "roads": {
                 "nodes": len(self.roads.nodes),
                 "edges": len(edges),

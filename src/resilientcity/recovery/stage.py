@@ -1,4 +1,4 @@
-"""The scenario's network stage: roads, cascade and recovery after the impact stage.
+"""The network stage of a scenario: roads, cascade and recovery after the impact stage.
 
 From the scenario impacts to what the damage does to the city:
 
@@ -22,7 +22,7 @@ closures describe the emergency (accessibility at t = 0).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -49,7 +49,15 @@ from resilientcity.recovery.simulation import (
 )
 from resilientcity.twin.city import City
 
-__all__ = ["DOWN_BELOW", "NetworkStage", "network_stage", "resilience_summary"]
+__all__ = [
+    "DOWN_BELOW",
+    "NetworkStage",
+    "NetworkSummary",
+    "ResilienceMetrics",
+    "ResilienceSummary",
+    "network_stage",
+    "resilience_summary",
+]
 
 #: An asset whose probability of functioning is below this counts as damaged (down).
 DOWN_BELOW = 0.5
@@ -220,7 +228,58 @@ def _finite(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def resilience_summary(stage: NetworkStage, city: City) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ResilienceMetrics:
+    """Resilience metrics of a recovery curve (one sector, or the city)."""
+
+    robustness: float = field(metadata={"unit": "0–1", "doc": "lowest service level"})
+    rapidity_days: float | None = field(
+        metadata={"unit": "days", "doc": "days back to 95 %; null when not within the span"}
+    )
+    loss: float = field(metadata={"unit": "days", "doc": "resilience loss ∫(1 − Q) dt"})
+    index: float = field(metadata={"unit": "0–1", "doc": "resilience index ∫Q dt / T"})
+
+    @classmethod
+    def of(cls, row: pd.Series) -> ResilienceMetrics:
+        """The metrics of a row of :meth:`~resilientcity.recovery.metrics.ServiceCurve.metrics`."""
+        return cls(
+            robustness=float(row["robustness"]),
+            rapidity_days=_finite(row["rapidity_days"]),
+            loss=float(row["resilience_loss_days"]),
+            index=float(row["resilience_index"]),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResilienceSummary(ResilienceMetrics):
+    """The ``resilience`` block: the city's metrics, the span and the metrics per sector."""
+
+    days: float = field(metadata={"unit": "days", "doc": "simulated span"})
+    sectors: dict[str, ResilienceMetrics] = field(
+        metadata={"key": "sector", "doc": "per sector (all zones)"}
+    )
+
+
+@dataclass(frozen=True)
+class NetworkSummary:
+    """The ``network`` block: people and facilities affected at the moment of the event."""
+
+    assets_damaged: int = field(metadata={"unit": "assets", "doc": "physically damaged (down)"})
+    assets_down: int = field(metadata={"unit": "assets", "doc": "not functioning at t = 0"})
+    assets_down_by_cascade: int = field(
+        metadata={"unit": "assets", "doc": "down at t = 0 without damage of their own"}
+    )
+    roads_closed: int = field(metadata={"unit": "edges", "doc": "road edges closed at t = 0"})
+    isolated_people: float = field(
+        metadata={"unit": "people", "doc": "occupants of buildings cut off from the roads"}
+    )
+    hospitals_down: tuple[str, ...] = field(metadata={"doc": "asset ids of hospitals down"})
+    road_network_problems: tuple[str, ...] = field(
+        metadata={"doc": "problems of the intact road network (e.g. not strongly connected)"}
+    )
+
+
+def resilience_summary(stage: NetworkStage, city: City) -> tuple[ResilienceSummary, NetworkSummary]:
     """The ``resilience`` and ``network`` blocks of ``summary.json``.
 
     ``resilience``: the city's robustness, rapidity (days back to 95 %; ``null`` when not
@@ -228,34 +287,30 @@ def resilience_summary(stage: NetworkStage, city: City) -> dict[str, Any]:
     the same per sector (all zones). ``network``: people and facilities affected at t = 0.
     """
     m = stage.metrics
-
-    def block(row: pd.Series) -> dict[str, float | None]:
-        return {
-            "robustness": float(row["robustness"]),
-            "rapidity_days": _finite(row["rapidity_days"]),
-            "loss": float(row["resilience_loss_days"]),
-            "index": float(row["resilience_index"]),
-        }
-
     rows: dict[tuple[str, str], pd.Series] = {
         (str(sector), str(zone)): m.iloc[k] for k, (sector, zone) in enumerate(m.index)
     }
-    city_row = rows[("city", "all")]
-    sectors = {s: block(row) for (s, z), row in rows.items() if z == "all" and s != "city"}
+    city_metrics = ResilienceMetrics.of(rows[("city", "all")])
+    sectors = {
+        s: ResilienceMetrics.of(row) for (s, z), row in rows.items() if z == "all" and s != "city"
+    }
     frame = stage.cascade.frame()
     down = ~frame["functional"].to_numpy(dtype=bool)
     hospitals = (city.assets["kind"] == "hospital").to_numpy() & down
     occupants = stage.access["occupants"].to_numpy()
     isolated = stage.access["isolated"].to_numpy(dtype=bool)
-    return {
-        "resilience": {**block(city_row), "days": float(stage.curve.times[-1]), "sectors": sectors},
-        "network": {
-            "assets_damaged": int(stage.damaged.sum()),
-            "assets_down": int((~frame["functional"]).sum()),
-            "assets_down_by_cascade": int((~frame["functional"] & ~frame["damaged"]).sum()),
-            "roads_closed": int((~stage.edges["open"]).sum()),
-            "isolated_people": float(occupants[isolated].sum()),
-            "hospitals_down": sorted(frame["asset_id"].to_numpy(dtype=str)[hospitals].tolist()),
-            "road_network_problems": list(stage.road_problems),
-        },
-    }
+    resilience = ResilienceSummary(
+        **{f.name: getattr(city_metrics, f.name) for f in fields(ResilienceMetrics)},
+        days=float(stage.curve.times[-1]),
+        sectors=sectors,
+    )
+    network = NetworkSummary(
+        assets_damaged=int(stage.damaged.sum()),
+        assets_down=int((~frame["functional"]).sum()),
+        assets_down_by_cascade=int((~frame["functional"] & ~frame["damaged"]).sum()),
+        roads_closed=int((~stage.edges["open"]).sum()),
+        isolated_people=float(occupants[isolated].sum()),
+        hospitals_down=tuple(sorted(frame["asset_id"].to_numpy(dtype=str)[hospitals].tolist())),
+        road_network_problems=stage.road_problems,
+    )
+    return resilience, network
