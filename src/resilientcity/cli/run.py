@@ -24,10 +24,10 @@ def print_impact(results: RunSummary) -> None:
     res = results.resilience
     if res is not None:
         rapid = res.rapidity_days
-        back = f"{rapid:,.0f} days" if rapid is not None else f"not within {res.days:g} days"
+        back = f"in {rapid:,.0f} days" if rapid is not None else f"not within {res.days:g} days"
         console.print(
             f"[bold]resilience[/]: index {res.index:.3f}, robustness {res.robustness:.1%}, "
-            f"back to 95 % in {back}, loss {res.loss:,.1f} service-days"
+            f"back to 95 % {back}, loss {res.loss:,.1f} service-days"
         )
     decision = results.decision
     if decision.evacuated is not None and decision.unsheltered is not None:
