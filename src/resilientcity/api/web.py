@@ -57,7 +57,7 @@ from resilientcity.operations.access import Principal, readable_datastreams
 from resilientcity.operations.incidents import OPEN_STATES
 from resilientcity.operations.models import Datastream, Incident, LiveWarning, Observation, Sensor
 from resilientcity.operations.scenario_jobs import ScenarioJobs, remove_orphaned_roots
-from resilientcity.report.figures import MAX_BUILDINGS, _points_xy
+from resilientcity.report.figures import MAX_BUILDINGS, points_xy
 from resilientcity.report.web_layers import cascade_chain, json_ready, resilience_json
 from resilientcity.scenario.run import ScenarioRun
 from resilientcity.twin.city import City
@@ -423,7 +423,7 @@ def map_live(service: ServiceDep, principal: CurrentPrincipal, city: ServiceCity
 
 
 def _asset_index(city: City) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-    x, y = _points_xy(city.assets.geometry)
+    x, y = points_xy(city.assets.geometry)
     return pd.Index(city.assets["asset_id"].astype(str)), x, y
 
 
