@@ -9,9 +9,9 @@ One process measures one size of the demo city (default ``large``, ≈1M buildin
 1. ``demo_city(size)`` (default seed): generation time (not part of the target);
 2. the damage: the river flood at the 2017 record stage of 39.51 m
    (``hazard.flood.flood_depth`` on the city's DEM), the deepest water along each road edge
-   (``network.roads.edge_flood_depth``), and the three bridges with the smallest asset ids down;
+   (``network.road_state.edge_flood_depth``), and the three bridges with the smallest asset ids down;
    then ``edge_state``: the time of each step;
-3. **ours**: ``network.roads.accessibility(city, state, functional, kinds=("hospital",))`` with
+3. **ours**: ``network.road_access.accessibility(city, state, functional, kinds=("hospital",))`` with
    every hospital functioning: minutes from every building to the nearest hospital on the damaged
    network, its id, the detour factor and isolation, as a DataFrame; timed ``--repeat`` times
    (median). It includes the check that the intact network is strongly connected, three
@@ -64,7 +64,7 @@ import resilientcity as rc
 from _machine import cpu_model
 from _memory import peak_rss_mb
 from resilientcity.hazard.flood import flood_depth
-from resilientcity.network.roads import (
+from resilientcity.network import (
     accessibility,
     edge_flood_depth,
     edge_state,

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from api_support import TestClient, api_service, auth, client, observations, tokens
 from ops_support import postgres_database
 from resilientcity.api.app import create_app
-from resilientcity.api.web import maplibre_dist, maplibre_version, static_folder
+from resilientcity.api.static_files import maplibre_dist, maplibre_version, static_folder
 from resilientcity.operations.access import create_token
 from resilientcity.operations.service import Service, ServiceSettings
 
@@ -360,3 +360,30 @@ def test_resilience_before_any_run_uses_the_demo_scenario(client, tokens):
     again = client.get("/api/resilience", headers=auth(tokens["admin"])).json()
     assert again == scores
     print(f"resilience with the demo scenario's run: {elapsed:.1f} s")
+
+
+def test_city_cache_builds_once_per_city_and_key_and_drops_the_oldest(small_city: Any) -> None:
+    import copy
+
+    from resilientcity.api.city_cache import CityCache
+
+    built: list[tuple[int, object]] = []
+
+    def build(key: object) -> Any:
+        def make(city: Any) -> int:
+            built.append((id(city), key))
+            return len(built)
+
+        return make
+
+    cache: CityCache[int] = CityCache(size=2)
+    other = copy.copy(small_city)  # equal content, another object: its own entry
+    assert cache.get(small_city, build("a"), key="a") == 1
+    assert cache.get(small_city, build("a"), key="a") == 1
+    assert cache.get(other, build("a"), key="a") == 2
+    assert cache.get(small_city, build("b"), key="b") == 3  # full: the first entry is dropped
+    assert len(cache) == 2
+    assert cache.get(small_city, build("a"), key="a") == 4
+    assert cache.get(small_city, build("b"), key="b") == 3
+    with pytest.raises(ValueError, match="size must be at least 1"):
+        CityCache(size=0)

@@ -15,13 +15,15 @@ from pyproj import Transformer
 
 from factories import tiny_layers
 from resilientcity.errors import ValidationError
-from resilientcity.hazard.earthquake import (
+from resilientcity.hazard.correlation import (
     MAX_EXACT_SITES,
+    correlated_normal_field,
+    jayaram_baker_range_km,
+)
+from resilientcity.hazard.earthquake import (
     bssa14,
     bssa14_limits,
-    correlated_normal_field,
     earthquake_scenario,
-    jayaram_baker_range_km,
     vs30_at_assets,
 )
 from resilientcity.hazard.vs30 import SlopeVs30Table, dem_slope, vs30_from_slope

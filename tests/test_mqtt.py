@@ -21,13 +21,8 @@ from resilientcity.errors import ValidationError
 from resilientcity.operations.db import Database
 from resilientcity.operations.ingest import datastream_index
 from resilientcity.operations.models import AuditEntry, Observation, Quarantined
-from resilientcity.operations.mqtt import (
-    PAYLOAD_CHARS,
-    MqttError,
-    MqttIngestor,
-    decode_message,
-    parse_address,
-)
+from resilientcity.operations.mqtt import MqttError, MqttIngestor, parse_address
+from resilientcity.operations.mqtt_messages import PAYLOAD_CHARS, decode_message
 from resilientcity.operations.seed import seed_store
 from resilientcity.operations.service import Service, ServiceSettings
 from resilientcity.warning import example_rules

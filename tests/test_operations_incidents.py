@@ -16,11 +16,11 @@ from ops_support import seeded_service
 from resilientcity.decision.dispatch import rescue_stations
 from resilientcity.errors import ValidationError
 from resilientcity.operations.access import Principal, authenticate, create_token
+from resilientcity.operations.incident_dispatch import dispatch_incidents
 from resilientcity.operations.incidents import (
     DUPLICATE_RADIUS_M,
     RateLimited,
     city_bounds,
-    dispatch_incidents,
     report_incident,
     sensor_incidents,
     triage_incident,

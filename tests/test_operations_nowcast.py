@@ -14,7 +14,7 @@ from factories import tiny_layers
 from ops_support import seeded_service
 from resilientcity.hazard.flood import flood_depth, river_flood_scenario
 from resilientcity.impact.assess import scenario_impact
-from resilientcity.network.roads import edge_flood_depth, edge_state
+from resilientcity.network import edge_flood_depth, edge_state
 from resilientcity.operations.models import LiveWarning, Observation, WarningRuleRow
 from resilientcity.operations.nowcast import (
     live_road_state,

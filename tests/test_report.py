@@ -341,3 +341,15 @@ def test_report_opens_in_headless_chromium(tmp_path: Path, page: str) -> None:
     assert dom.count('class="plot-container plotly"') == 3
     assert "湘江 Xiang River" in dom  # the map's legend, drawn as text
     assert "Uncaught" not in result.stderr
+
+
+def test_markup_helpers_escape_and_align_numbers() -> None:
+    from resilientcity.report.markup import esc, fmt_cny, fmt_num, html_table
+
+    assert esc('<b a="1">') == "&lt;b a=&quot;1&quot;&gt;"
+    assert (fmt_num(1234.5), fmt_num(12.34), fmt_num(3.0)) == ("1,234", "12.3", "3")
+    assert fmt_cny(2.5e8) == "250,000,000 CNY (2.50 亿 CNY; 0.25 billion CNY)"
+    table = html_table(["name", "count", "note"], [["<a>", "1,200", "x"]], caption="c&d")
+    assert "<caption>c&amp;d</caption>" in table
+    assert '<th scope="col" class="num">count</th><th scope="col">note</th>' in table
+    assert '<th scope="row">&lt;a&gt;</th><td class="num">1,200</td><td>x</td>' in table

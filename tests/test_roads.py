@@ -12,7 +12,7 @@ from affine import Affine
 
 from resilientcity.errors import ValidationError
 from resilientcity.hazard.flood import flood_depth
-from resilientcity.network.roads import (
+from resilientcity.network import (
     PassabilityRules,
     accessibility,
     check_edge_state,

@@ -19,14 +19,16 @@ from resilientcity.errors import ValidationError
 from resilientcity.operations import scenario_jobs
 from resilientcity.operations.scenario_jobs import (
     ROOT_PREFIX,
-    EarthquakeRequest,
     QueueFull,
+    ScenarioJobs,
+    remove_orphaned_roots,
+)
+from resilientcity.operations.scenario_requests import (
+    EarthquakeRequest,
     RainstormRequest,
     RiverFloodRequest,
-    ScenarioJobs,
     ScenarioRequest,
     TyphoonRequest,
-    remove_orphaned_roots,
     scenario_for,
 )
 from resilientcity.pipeline import demo_scenario

@@ -16,15 +16,17 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from resilientcity.errors import DataFileError, ValidationError
-from resilientcity.hazard.wind import (
-    TyphoonTrack,
+from resilientcity.hazard.holland import (
     coriolis_parameter,
     holland_2008_b,
     holland_gradient_wind,
+    wind_defaults,
+)
+from resilientcity.hazard.wind import (
+    TyphoonTrack,
     max_surface_wind,
     typhoon_wind_events,
     typhoon_wind_scenario,
-    wind_defaults,
 )
 from resilientcity.twin import City
 from resilientcity.vulnerability.library import read_curves

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from api_support import live_server
 from resilientcity.api.app import create_app
-from resilientcity.api.web import maplibre_version
+from resilientcity.api.static_files import maplibre_version
 from resilientcity.operations.access import create_token
 from resilientcity.operations.models import Agency
 from resilientcity.operations.service import Service, ServiceSettings

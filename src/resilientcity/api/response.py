@@ -24,13 +24,13 @@ from resilientcity.api.errors import problem_details, too_many_requests
 from resilientcity.api.schemas import PathId, UtcTime
 from resilientcity.errors import ValidationError
 from resilientcity.operations.access import Principal
+from resilientcity.operations.incident_dispatch import dispatch_incidents
 from resilientcity.operations.incidents import (
     CATEGORIES,
     MAX_DESCRIPTION,
     MAX_PEOPLE,
     RateLimited,
     city_bounds,
-    dispatch_incidents,
     report_incident,
     triage_incident,
 )

@@ -17,7 +17,8 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request, stat
 from resilientcity.api.auth import Authenticated, ServiceDep, require
 from resilientcity.api.errors import too_many_requests
 from resilientcity.operations.access import Principal, audit
-from resilientcity.operations.scenario_jobs import QueueFull, ScenarioJobs, ScenarioRequest
+from resilientcity.operations.scenario_jobs import QueueFull, ScenarioJobs
+from resilientcity.operations.scenario_requests import ScenarioRequest
 from resilientcity.pipeline import demo_scenario
 from resilientcity.twin.city import City
 

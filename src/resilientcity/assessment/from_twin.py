@@ -9,8 +9,8 @@ The seven ``twin`` indicators of the default library, per district (zones of typ
   residents;
 * ``soc_hospital_access_15min``: share (%) of the occupants of the district's buildings whose
   drive to the nearest hospital on the *intact* road network (free-flow, every edge open,
-  :func:`~resilientcity.network.roads.edge_state` without damage and
-  :func:`~resilientcity.network.roads.accessibility`) takes at most 15 minutes. Building
+  :func:`~resilientcity.network.road_state.edge_state` without damage and
+  :func:`~resilientcity.network.road_access.accessibility`) takes at most 15 minutes. Building
   occupants stand for the residents here (the twin places people in buildings); a road network
   that is not strongly connected is accepted, its cut-off buildings counting as not reached;
 * ``inf_critical_power_redundancy``: share (%) of the district's critical facilities
@@ -46,7 +46,7 @@ import pandas as pd
 
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.impact.results import EventSetImpact
-from resilientcity.network.roads import accessibility, edge_state
+from resilientcity.network import accessibility, edge_state
 from resilientcity.network.service import recovery_defaults
 from resilientcity.recovery.metrics import ServiceCurve, rapidity, resilience_index
 from resilientcity.twin.city import City
@@ -251,7 +251,7 @@ def twin_indicators(
     ------
     ValidationError
         No district zone or a district without residents (named); the city has no hospital
-        (from :func:`~resilientcity.network.roads.accessibility`).
+        (from :func:`~resilientcity.network.road_access.accessibility`).
     """
     population = district_population(city)
     districts = population.index

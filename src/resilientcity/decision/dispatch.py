@@ -442,7 +442,7 @@ def dispatch_travel_minutes(
     city
         The city.
     state
-        Edge states (:func:`~resilientcity.network.roads.edge_state`).
+        Edge states (:func:`~resilientcity.network.road_state.edge_state`).
     stations, incidents
         With ``station_id`` / ``incident_id`` and the road ``node_id`` of each.
     max_minutes

@@ -15,8 +15,8 @@ fewest unsheltered people, then the least person-travel-time ``Σ minutes[o, s] 
 constraint matrix is totally unimodular (a bipartite transportation matrix), so with whole
 numbers of people and capacities the optimal vertex HiGHS's simplex returns is in whole people.
 
-Travel minutes are those of :mod:`resilientcity.network.roads` (free-flow minutes divided by the
-flood speed factor, closed edges removed): one Dijkstra run per shelter road node on the reversed
+Travel minutes are those of :mod:`resilientcity.network.road_routing` (free-flow minutes divided
+by the flood speed factor, closed edges removed): one Dijkstra run per shelter road node on the reversed
 graph gives the minutes from every origin to every shelter. Unsheltered people are explained per
 origin: ``isolated`` (no functioning shelter reachable at all), ``beyond_max_time`` (reachable,
 but not within ``max_minutes``) or ``capacity`` (every shelter it can reach is full).
@@ -35,7 +35,7 @@ from scipy.sparse import csgraph
 
 from resilientcity.decision.lp import LinearModel, Objective, SolverInfeasible, solve_lexicographic
 from resilientcity.errors import Problem, ValidationError, fail
-from resilientcity.network.roads import PassabilityRules, damaged_graph, reversed_graph
+from resilientcity.network import PassabilityRules, damaged_graph, reversed_graph
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -135,7 +135,7 @@ def functioning_shelters(city: City, functional: pd.Series | None = None) -> pd.
         The city (assets of kind ``shelter``; ``capacity`` is people).
     functional
         Functionality by ``asset_id`` (booleans, or probabilities of functioning where below
-        :attr:`~resilientcity.network.roads.PassabilityRules.functional_threshold` counts as
+        :attr:`~resilientcity.network.road_state.PassabilityRules.functional_threshold` counts as
         down); shelters left out function. Default: every shelter functions.
 
     Returns
@@ -182,7 +182,7 @@ def shelter_travel_minutes(
     """Minutes from every origin node to every shelter node on the damaged roads.
 
     One Dijkstra run (``scipy.sparse.csgraph.dijkstra``) from each distinct shelter node on the
-    reversed damaged graph of :mod:`resilientcity.network.roads` (edge minutes
+    reversed damaged graph of :mod:`resilientcity.network.road_routing` (edge minutes
     ``travel_min / speed_factor``, closed edges removed, one-way edges in their direction).
 
     Parameters
@@ -190,7 +190,7 @@ def shelter_travel_minutes(
     city
         The city.
     state
-        Edge states from :func:`~resilientcity.network.roads.edge_state`.
+        Edge states from :func:`~resilientcity.network.road_state.edge_state`.
     origin_nodes, shelter_nodes
         Road ``node_id`` of each origin and of each shelter; ``-1`` (no node) reaches nothing.
     max_minutes

@@ -7,17 +7,18 @@ events × assets intensity matrix):
 * rainstorm ponding from the storm intensity formula, or a SWMM model
   (:mod:`~resilientcity.hazard.rainstorm`, :mod:`~resilientcity.hazard.swmm`);
 * earthquake ground motion, BSSA14 with a Vs30 site term and correlated residuals
-  (:mod:`~resilientcity.hazard.earthquake`, :mod:`~resilientcity.hazard.vs30`);
-* typhoon wind, Holland (1980) along a track (:mod:`~resilientcity.hazard.wind`);
+  (:mod:`~resilientcity.hazard.earthquake`, :mod:`~resilientcity.hazard.correlation`,
+  :mod:`~resilientcity.hazard.vs30`);
+* typhoon wind, Holland (1980) along a track (:mod:`~resilientcity.hazard.wind`; the vortex
+  in :mod:`~resilientcity.hazard.holland`);
 * any GeoTIFF sampled at the assets (:mod:`~resilientcity.hazard.raster_layer`).
 """
 
+from resilientcity.hazard.correlation import correlated_normal_field, jayaram_baker_range_km
 from resilientcity.hazard.earthquake import (
     GroundMotion,
     bssa14,
-    correlated_normal_field,
     earthquake_scenario,
-    jayaram_baker_range_km,
     vs30_at_assets,
 )
 from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents, HazardKind
@@ -28,6 +29,7 @@ from resilientcity.hazard.flood import (
     river_flood_events,
     river_flood_scenario,
 )
+from resilientcity.hazard.holland import holland_gradient_wind
 from resilientcity.hazard.ponding import fill_depressions, ponding_depth
 from resilientcity.hazard.rainstorm import (
     StormIntensityFormula,
@@ -41,7 +43,6 @@ from resilientcity.hazard.swmm import swmm_flood_events
 from resilientcity.hazard.vs30 import SlopeVs30Table, dem_slope, vs30_from_slope
 from resilientcity.hazard.wind import (
     TyphoonTrack,
-    holland_gradient_wind,
     max_surface_wind,
     typhoon_wind_events,
     typhoon_wind_scenario,

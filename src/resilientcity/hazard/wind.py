@@ -9,7 +9,9 @@ track of the wind speed there.
 The vortex (the model CLIMADA calls ``H1980``, or ``H08`` when the track gives no Holland B):
 
 * **Gradient wind** of Holland, G.J. (1980) *An analytic model of the wind and pressure profiles
-  in hurricanes*, Monthly Weather Review 108:1212-1218 (:func:`holland_gradient_wind`)::
+  in hurricanes*, Monthly Weather Review 108:1212-1218
+  (:func:`~resilientcity.hazard.holland.holland_gradient_wind`; the formulas of the vortex and
+  the model's constants are in :mod:`resilientcity.hazard.holland`)::
 
       V_g(r) = sqrt( (B/ρ) (R_max/r)^B Δp exp(-(R_max/r)^B) + (r f/2)^2 ) - r f/2
 
@@ -17,7 +19,8 @@ The vortex (the model CLIMADA calls ``H1980``, or ``H08`` when the track gives n
 * **Surface wind**: when the track gives Holland's ``B`` (a gradient-level parameter, 1 to 2.5),
   the gradient wind is reduced to a 1-minute sustained wind at 10 m by the factor 0.9 of
   Franklin et al. (2003), as CLIMADA's ``H1980`` model does. When it does not, ``B`` is the
-  surface ``b_s`` of Holland (2008) eq. (11) (:func:`holland_2008_b`) and the profile is already
+  surface ``b_s`` of Holland (2008) eq. (11)
+  (:func:`~resilientcity.hazard.holland.holland_2008_b`) and the profile is already
   the surface wind (no reduction), as CLIMADA's ``H08`` model does; since ``b_s`` was fitted to
   winds that include the storm's motion, the translation speed (times the absorbing factor
   below) is first subtracted from the profile, again as in CLIMADA.
@@ -41,15 +44,11 @@ CRS: longitude/latitude for EPSG:4326 tracks).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -61,22 +60,22 @@ from pyproj import CRS, Transformer
 
 from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
+from resilientcity.hazard.holland import (
+    coriolis_parameter,
+    holland_2008_b,
+    holland_gradient_wind,
+    wind_defaults,
+)
 from resilientcity.twin.city import City
 
 __all__ = [
     "TRACK_COLUMNS",
     "TyphoonTrack",
-    "WindDefaults",
-    "coriolis_parameter",
-    "holland_2008_b",
-    "holland_gradient_wind",
     "max_surface_wind",
     "typhoon_wind_events",
     "typhoon_wind_scenario",
-    "wind_defaults",
 ]
 
-_DEFAULTS = "data/hazard/wind_defaults.json"
 #: Required columns of a track table (``holland_b`` is optional).
 TRACK_COLUMNS = (
     "time",
@@ -90,145 +89,6 @@ _NUMERIC = TRACK_COLUMNS[1:]
 _HPA = 100.0  # Pa per hPa
 _DEFAULT_CHUNK = 2_000_000  # points × steps per block: a few 16 MB float64 arrays at once
 _STEPS_PER_BLOCK = 32
-
-
-@dataclass(frozen=True)
-class WindDefaults:
-    """The constants of the wind model (``data/hazard/wind_defaults.json``, with sources).
-
-    Attributes
-    ----------
-    air_density_kg_m3, earth_angular_velocity_rad_s, gradient_to_surface_factor
-        ρ, Ω and the gradient-to-surface reduction factor.
-    holland_b_range
-        Accepted range of a track's (gradient-level) Holland B.
-    holland_2008
-        Coefficients of Holland (2008) eq. (11): ``a, b, c, d, e, x0, dp_ref_hpa`` and ``clip``.
-    max_translation_speed_m_s, max_distance_km, time_step_minutes, min_distance_m
-        Translation speed cap, no-wind distance, default time step, distance floor.
-    """
-
-    air_density_kg_m3: float
-    earth_angular_velocity_rad_s: float
-    gradient_to_surface_factor: float
-    holland_b_range: tuple[float, float]
-    holland_2008: dict[str, Any]
-    max_translation_speed_m_s: float
-    max_distance_km: float
-    time_step_minutes: float
-    min_distance_m: float
-
-
-@cache
-def wind_defaults() -> WindDefaults:
-    """The packaged constants of the wind model (read once)."""
-    text = resources.files("resilientcity").joinpath(_DEFAULTS).read_text("utf-8")
-    spec = json.loads(text)
-    value = {k: v["value"] for k, v in spec.items() if isinstance(v, dict) and "value" in v}
-    h08 = spec["holland_2008_bs"]
-    return WindDefaults(
-        air_density_kg_m3=float(value["air_density_kg_m3"]),
-        earth_angular_velocity_rad_s=float(value["earth_angular_velocity_rad_s"]),
-        gradient_to_surface_factor=float(value["gradient_to_surface_factor"]),
-        holland_b_range=(float(value["holland_b_range"][0]), float(value["holland_b_range"][1])),
-        holland_2008={k: h08[k] for k in ("a", "b", "c", "d", "e", "x0", "dp_ref_hpa", "clip")},
-        max_translation_speed_m_s=float(value["max_translation_speed_m_s"]),
-        max_distance_km=float(value["max_distance_km"]),
-        time_step_minutes=float(value["time_step_minutes"]),
-        min_distance_m=float(value["min_distance_m"]),
-    )
-
-
-def coriolis_parameter(lat_deg: ArrayLike) -> NDArray[np.float64]:
-    """Magnitude of the Coriolis parameter ``f = 2 Ω sin|φ|`` (1/s) at latitudes ``φ`` (degrees)."""
-    omega = wind_defaults().earth_angular_velocity_rad_s
-    return 2.0 * omega * np.sin(np.radians(np.abs(np.asarray(lat_deg, dtype=np.float64))))
-
-
-def holland_gradient_wind(
-    r_m: ArrayLike,
-    dp_pa: ArrayLike,
-    rmax_m: ArrayLike,
-    b: ArrayLike,
-    f: ArrayLike,
-    rho: float | None = None,
-) -> NDArray[np.float64]:
-    """Holland (1980) gradient wind speed (m/s) at distances ``r`` from the storm centre.
-
-    ``V_g(r) = sqrt((B/ρ) (R_max/r)^B Δp exp(-(R_max/r)^B) + (r f/2)^2) − r f/2``
-    (Holland 1980, eq. 4 with eq. 6; shared/reference/holland-1980-wind-profile.json). All
-    arguments broadcast against each other.
-
-    Parameters
-    ----------
-    r_m
-        Distance from the centre (m), > 0.
-    dp_pa
-        Pressure deficit ``p_env − p_c`` (Pa), > 0.
-    rmax_m
-        Radius of maximum wind (m), > 0.
-    b
-        Holland's shape parameter B (dimensionless).
-    f
-        Coriolis parameter (1/s), its magnitude (see :func:`coriolis_parameter`); 0 gives the
-        cyclostrophic wind, whose maximum is ``sqrt(B Δp / (ρ e))`` at ``r = R_max``.
-    rho
-        Air density (kg/m³); default 1.15 (Holland 1980).
-
-    Returns
-    -------
-    numpy.ndarray
-        Gradient wind speed (m/s), >= 0, the broadcast shape of the arguments.
-    """
-    density = wind_defaults().air_density_kg_m3 if rho is None else float(rho)
-    r = np.asarray(r_m, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    scaled = (np.asarray(rmax_m, dtype=np.float64) / r) ** b
-    half_rf = 0.5 * r * np.asarray(f, dtype=np.float64)
-    pressure_term = (b / density) * scaled * np.asarray(dp_pa, dtype=np.float64) * np.exp(-scaled)
-    return np.asarray(np.sqrt(np.fmax(pressure_term + half_rf**2, 0.0)) - half_rf)
-
-
-def holland_2008_b(
-    dp_hpa: ArrayLike, dpdt_hpa_h: ArrayLike, lat_deg: ArrayLike, vt_m_s: ArrayLike
-) -> NDArray[np.float64]:
-    """Holland (2008) eq. (11): the surface ``b_s`` from pressure, its trend, latitude and motion.
-
-    ``b_s = −4.4e-5 Δp² + 0.01 Δp + 0.03 ∂p_c/∂t − 0.014 |φ| + 0.15 v_t^x + 1`` with
-    ``x = 0.6 (1 − Δp/215)``, clipped to [0.81, 2.025] (CLIMADA's interval); Holland, G.J. (2008)
-    *A revised hurricane pressure-wind model*, Monthly Weather Review 136:3432-3445.
-
-    Parameters
-    ----------
-    dp_hpa
-        Pressure deficit ``p_env − p_c`` (hPa).
-    dpdt_hpa_h
-        Rate of change of the central pressure (hPa/h; negative while the storm deepens).
-    lat_deg
-        Latitude of the centre (degrees).
-    vt_m_s
-        Translation speed of the storm (m/s).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``b_s`` (dimensionless) for 1-minute sustained surface winds.
-    """
-    k = wind_defaults().holland_2008
-    dp = np.asarray(dp_hpa, dtype=np.float64)
-    x = k["x0"] * (1.0 - dp / k["dp_ref_hpa"])
-    vt = np.asarray(vt_m_s, dtype=np.float64)
-    with np.errstate(divide="ignore"):  # a storm at rest has no motion term, whatever x
-        motion = np.where(vt > 0, np.fmax(vt, 1e-300) ** x, 0.0)
-    bs = (
-        k["a"] * dp**2
-        + k["b"] * dp
-        + k["c"] * np.asarray(dpdt_hpa_h, dtype=np.float64)
-        + k["d"] * np.abs(np.asarray(lat_deg, dtype=np.float64))
-        + k["e"] * motion
-        + 1.0
-    )
-    return np.clip(bs, *k["clip"])
 
 
 def _fail(problems: list[Problem], what: str) -> None:

@@ -10,14 +10,17 @@ into them for a city's assets.
 from resilientcity.impact.assess import CHANNELS, assess_impact, scenario_impact
 from resilientcity.impact.engine import (
     CHUNK_ENTRIES,
-    ChannelResult,
-    ImpactResult,
     damage_function_impact,
     damage_ratio,
     exceedance_curve,
 )
 from resilientcity.impact.fragility import fragility_impact
-from resilientcity.impact.results import EventSetImpact, ScenarioImpact
+from resilientcity.impact.results import (
+    ChannelResult,
+    EventSetImpact,
+    ImpactResult,
+    ScenarioImpact,
+)
 
 __all__ = [
     "CHANNELS",

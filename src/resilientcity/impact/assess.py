@@ -40,9 +40,9 @@ from numpy.typing import NDArray
 
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
-from resilientcity.impact.engine import ImpactResult, damage_function_impact
+from resilientcity.impact.engine import damage_function_impact
 from resilientcity.impact.fragility import fragility_impact
-from resilientcity.impact.results import ScenarioImpact
+from resilientcity.impact.results import ImpactResult, ScenarioImpact
 from resilientcity.vulnerability.consequences import DamageStateConsequences
 from resilientcity.vulnerability.curves import DamageFunction, FragilityCurves
 from resilientcity.vulnerability.library import VulnerabilityLibrary

@@ -19,20 +19,9 @@ from numpy.typing import ArrayLike, NDArray
 from resilientcity.errors import Problem
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.impact import _kernels as kernels
-from resilientcity.impact.engine import (
-    CHUNK_ENTRIES,
-    ImpactResult,
-    _Buffer,
-    _check_chunks,
-    _chunks,
-    _curve_problems,
-    _fail,
-    _flat,
-    _groups,
-    _per_asset,
-    _Sums,
-    _threads,
-)
+from resilientcity.impact import _streaming as streaming
+from resilientcity.impact.engine import CHUNK_ENTRIES
+from resilientcity.impact.results import ImpactResult
 from resilientcity.vulnerability.curves import FragilityCurves
 
 __all__ = ["MAX_STATE_CELLS", "fragility_impact"]
@@ -107,11 +96,11 @@ def _channel_arrays(
             weights[ch] = w
         if name in scale:
             s = np.asarray(scale[name], dtype=np.float64)
-            found = _per_asset(f"scale.{name}", s, events)
+            found = streaming.per_asset_problems(f"scale.{name}", s, events)
             problems += found
             if not found:
                 scales[ch] = s
-    _fail(problems)
+    streaming.raise_if(problems)
     return names, weights, scales
 
 
@@ -168,14 +157,14 @@ def fragility_impact(
         One channel per name of ``state_weights``.
     """
     index = np.asarray(curve_index, dtype=np.int64)
-    _fail(_curve_problems(events, index, curves, FragilityCurves))
-    _check_chunks(chunk_entries, chunk_events, threads)
+    streaming.raise_if(streaming.curve_problems(events, index, curves, FragilityCurves))
+    streaming.check_chunks(chunk_entries, chunk_events, threads)
     n_states, median, beta = _fragility_tables(curves)
     width = int(n_states.max(initial=0))
     names, weights, scales = _channel_arrays(events, len(curves), width, state_weights, scale)
     cells = events.n_events * events.n_assets * (width + 1)
     if keep_states and cells > MAX_STATE_CELLS:
-        _fail(
+        streaming.raise_if(
             [
                 Problem(
                     "impact",
@@ -191,11 +180,11 @@ def fragility_impact(
     step[:, :, :width] = weights[:, :, 1:] - weights[:, :, :1]
     baseline = scales * weights[:, index, 0] if index.size else scales.copy()
     curve_of_asset = _curve_of_asset(index, curves)
-    sums = _Sums(events, names, _groups(groups, events), keep_matrix)
-    buffers = _Buffer(len(names))
-    data, indices, n_cols = _flat(events)
-    with _threads(threads):
-        for chunk in _chunks(events, chunk_entries, chunk_events):
+    sums = streaming.Sums(events, names, streaming.groups(groups, events), keep_matrix)
+    buffers = streaming.Buffer(len(names))
+    data, indices, n_cols = streaming.flat(events)
+    with streaming.threads(threads):
+        for chunk in streaming.chunks(events, chunk_entries, chunk_events):
             buffer = buffers.get(chunk.p1 - chunk.p0)
             kernels.fragility_entries(
                 data,

@@ -1,8 +1,11 @@
 """Networks: what the damage does to roads, power, water and the services that depend on them.
 
-* :mod:`~resilientcity.network.roads`: closures and slow-downs from flood depth and damaged
-  bridges, travel minutes to the nearest functioning facility (multi-source Dijkstra on the CSR
-  graph), isolated population, detour factors, road access;
+* :mod:`~resilientcity.network.road_state`: closures and slow-downs from flood depth and
+  damaged bridges;
+* :mod:`~resilientcity.network.road_routing`: travel minutes to the nearest facility
+  (multi-source Dijkstra on the CSR graph of the open roads);
+* :mod:`~resilientcity.network.road_access`: minutes to the nearest functioning facility per
+  building and district, isolated population, detour factors, road access;
 * :mod:`~resilientcity.network.cascade`: the interdependency cascade (supplier → dependents,
   redundancy groups, backup hours) to a fixed point, with the chain of causes per asset;
 * :mod:`~resilientcity.network.service`: population-weighted service levels per sector and zone;
@@ -17,19 +20,23 @@ from resilientcity.network.cascade import (
     run_cascade,
 )
 from resilientcity.network.power_grid import GridOutage, PowerFlow, PowerGridModel, grid_outage
-from resilientcity.network.roads import (
+from resilientcity.network.road_access import (
     DEFAULT_KINDS,
-    PassabilityRules,
     accessibility,
-    check_edge_state,
+    has_road_access,
+    road_network_problems,
+    zone_accessibility,
+)
+from resilientcity.network.road_routing import (
     damaged_graph,
+    reversed_graph,
+    travel_minutes_to_nearest,
+)
+from resilientcity.network.road_state import (
+    PassabilityRules,
+    check_edge_state,
     edge_flood_depth,
     edge_state,
-    has_road_access,
-    reversed_graph,
-    road_network_problems,
-    travel_minutes_to_nearest,
-    zone_accessibility,
 )
 from resilientcity.network.service import ServiceModel, service_levels
 from resilientcity.network.water_network import (

@@ -1,9 +1,7 @@
 """Observations over MQTT: a subscriber that stores batches and acknowledges after the commit.
 
-Sensors publish to ``v1.1/Datastreams(<id>)/Observations`` (the naming of the OGC SensorThings
-MQTT extension; ``Datastreams(<name>)`` such as ``Datastreams(RG002:river_stage)`` works too)
-with QoS 1. The payload is one JSON object ``{"phenomenonTime": "2026-07-01T08:00:00Z",
-"result": 1.2, "unit": "m"}`` (``unit`` optional) or a JSON list of such objects.
+Sensors publish observations with QoS 1; the topics and payloads are read by
+:func:`~resilientcity.operations.mqtt_messages.decode_message`.
 
 Reliability rests on three things:
 
@@ -28,14 +26,12 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pandas as pd
 from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -46,6 +42,7 @@ from sqlalchemy import insert
 from resilientcity.errors import Problem, ResilientCityError, ValidationError
 from resilientcity.operations.access import Principal, audit
 from resilientcity.operations.models import Quarantined, utcnow
+from resilientcity.operations.mqtt_messages import COLUMNS, Decoded, decode_message
 from resilientcity.operations.service import Service
 from resilientcity.operations.validation import as_text
 
@@ -54,7 +51,6 @@ __all__ = [
     "MQTT_PRINCIPAL",
     "MqttError",
     "MqttIngestor",
-    "decode_message",
     "parse_address",
     "start_mqtt",
 ]
@@ -65,55 +61,17 @@ log = logging.getLogger(__name__)
 DEFAULT_TOPIC = "v1.1/+/Observations"
 #: The port of a broker address given without one.
 DEFAULT_PORT = 1883
-#: Characters of a raw payload kept in the quarantine.
-PAYLOAD_CHARS = 2000
 #: Who MQTT batches are recorded as in the audit log. Messages on the broker carry no user (the
 #: broker authenticates the publishers), so the batches are audited as the subscriber itself; the
 #: principal is never used to authorise anything.
 MQTT_PRINCIPAL = Principal(None, "mqtt", "system")
 
-_TOPIC = re.compile(r"^v1\.1/Datastreams\((?P<ref>[^()/]+)\)/Observations$")
-_COLUMNS = ["datastream", "phenomenon_time", "result", "unit", "payload"]
-_FIELDS = ("phenomenonTime", "result")
 #: Seconds the retry delay grows to when the store is unavailable.
 _MAX_RETRY_S = 5.0
 
 
 class MqttError(ResilientCityError, ConnectionError):
     """The MQTT broker cannot be reached or refused the connection or subscription."""
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """What one MQTT message holds.
-
-    Attributes
-    ----------
-    rows
-        Observations (``datastream``, ``phenomenon_time``, ``result``, ``unit``, ``payload``),
-        validated later by the ingest.
-    malformed
-        Why the message cannot be read at all (empty when it can).
-    datastream
-        The datastream named by the topic (or the topic, when it does not match).
-    payload
-        The raw payload as text (truncated), for the quarantine.
-    bad_items
-        Items of a list that cannot be read, each ``(why, item as JSON text)``; the other
-        items are in ``rows``.
-    """
-
-    rows: list[dict[str, Any]]
-    malformed: str
-    datastream: str
-    payload: str
-    bad_items: tuple[tuple[str, str], ...] = ()
-
-    def quarantined(self) -> list[tuple[str, str]]:
-        """``(why, payload)`` of everything of the message that is kept as ``malformed``."""
-        if self.malformed:
-            return [(self.malformed, self.payload)]
-        return list(self.bad_items)
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -138,79 +96,6 @@ def parse_address(address: str) -> tuple[str, int]:
         )
         raise ValidationError([problem], what="MQTT broker address")
     return host, port
-
-
-def _text(payload: bytes) -> str:
-    """The payload as text for the quarantine (NUL, which PostgreSQL text refuses, escaped)."""
-    return as_text(payload[:PAYLOAD_CHARS].decode("utf-8", errors="replace"))
-
-
-def decode_message(topic: str, payload: bytes) -> Decoded:
-    """Read one message into observation rows, or say why it cannot be read.
-
-    Parameters
-    ----------
-    topic
-        ``v1.1/Datastreams(<id or name>)/Observations``.
-    payload
-        A JSON object with ``phenomenonTime``, ``result`` and optionally ``unit``, or a list of
-        such objects.
-
-    Returns
-    -------
-    Decoded
-        The rows (values as sent; the ingest checks them) and the items of a list that cannot
-        be read, or the reason the whole message cannot be.
-    """
-    match = _TOPIC.match(topic)
-    ref = match.group("ref").strip().strip("'\"") if match else topic
-    ref = ref.replace("\x00", "\\u0000")  # brokers refuse NUL in topics; PostgreSQL text too
-
-    def bad(why: str) -> Decoded:
-        return Decoded([], why, ref[:200], _text(payload))
-
-    if match is None:
-        return bad(f"topic {topic!r}: expected v1.1/Datastreams(<id or name>)/Observations")
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return bad(f"payload is not UTF-8 text: {exc.reason} at byte {exc.start}")
-    try:
-        body = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        return bad(f"payload is not JSON: {exc}")
-    items = body if isinstance(body, list) else [body]
-    if not items:
-        return bad("payload is an empty list: expected observations")
-    rows = []
-    bad_items = []
-    for number, item in enumerate(items):
-        missing = [name for name in _FIELDS if name not in item] if isinstance(item, dict) else []
-        if not isinstance(item, dict) or missing:
-            why = (
-                f"missing field {', '.join(missing)}"
-                if missing
-                else "expected a JSON object with phenomenonTime and result"
-            )
-            if not isinstance(body, list):
-                return bad(why)
-            # the other items are stored, as the good rows of an HTTP batch are
-            item_text = orjson.dumps(item).decode()[:PAYLOAD_CHARS]
-            bad_items.append((f"observation {number}: {why}", item_text))
-            continue
-        unit = item.get("unit")
-        rows.append(
-            {
-                "datastream": ref,
-                "phenomenon_time": item["phenomenonTime"],
-                "result": item["result"],
-                "unit": None if unit is None else str(unit),
-                "payload": text if len(items) == 1 else orjson.dumps(item).decode(),
-            }
-        )
-    for row in rows:
-        row["payload"] = row["payload"][:PAYLOAD_CHARS]
-    return Decoded(rows, "", ref, "", tuple(bad_items))
 
 
 @dataclass
@@ -549,7 +434,7 @@ class MqttIngestor:
             self._stats.rejected["malformed"] += len(malformed)
 
     def _ingest(self, rows: list[dict[str, Any]]) -> None:
-        frame = pd.DataFrame(rows, columns=_COLUMNS)
+        frame = pd.DataFrame(rows, columns=COLUMNS)
         result = self.service.ingest(frame, "mqtt", principal=MQTT_PRINCIPAL)
         with self._lock:
             self._stats.stored += result.stored

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from resilientcity.hazard.flood import flood_depth, river_flood_scenario
 from resilientcity.impact.assess import scenario_impact
-from resilientcity.network.roads import edge_flood_depth, edge_state
+from resilientcity.network import edge_flood_depth, edge_state
 from resilientcity.operations.db import Database
 from resilientcity.operations.models import (
     Datastream,
@@ -245,7 +245,7 @@ class NowcastCache:
         return {**self.by_stage[key], "stage_source": source, "stage_unrounded_m": stage_m}
 
     def roads(self, stage_m: float) -> pd.DataFrame:
-        """:func:`~resilientcity.network.roads.edge_state` of the roads flooded by the river at
+        """:func:`~resilientcity.network.road_state.edge_state` of the roads flooded by the river at
         ``stage_m`` (rounded to :data:`STAGE_STEP_M`), computed once."""
         key = _rounded(stage_m)
         if key not in self.roads_by_stage:
@@ -274,7 +274,7 @@ def live_road_state(session: Session, city: City) -> tuple[pd.DataFrame, dict[st
     The stage is the highest over the active river-stage warnings of the larger of the
     warning's nowcast stage (:func:`warning_stage`: observed or forecast) and the latest
     observation of its gauge; the roads are those of the river flood at that stage
-    (:func:`~resilientcity.network.roads.edge_state`: closed at 0.30 m of water, slowed below).
+    (:func:`~resilientcity.network.road_state.edge_state`: closed at 0.30 m of water, slowed below).
     Without an active river-stage warning the roads are intact.
 
     Returns

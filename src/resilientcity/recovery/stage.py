@@ -30,8 +30,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from resilientcity.impact.results import ScenarioImpact
-from resilientcity.network.cascade import CascadeResult, DependencyGraph
-from resilientcity.network.roads import (
+from resilientcity.network import (
     accessibility,
     edge_flood_depth,
     edge_state,
@@ -39,6 +38,7 @@ from resilientcity.network.roads import (
     road_network_problems,
     zone_accessibility,
 )
+from resilientcity.network.cascade import CascadeResult, DependencyGraph
 from resilientcity.network.service import ServiceModel
 from resilientcity.recovery.metrics import ServiceCurve
 from resilientcity.recovery.policies import Policy
@@ -72,11 +72,11 @@ class NetworkStage:
     damaged, restoration_days
         Per asset (city order): down after the event; days of repair work.
     edges
-        :func:`~resilientcity.network.roads.edge_state` at t = 0 (flood and damaged bridges).
+        :func:`~resilientcity.network.road_state.edge_state` at t = 0 (flood and damaged bridges).
     access
-        :func:`~resilientcity.network.roads.accessibility` per building at t = 0.
+        :func:`~resilientcity.network.road_access.accessibility` per building at t = 0.
     zones
-        :func:`~resilientcity.network.roads.zone_accessibility` per district.
+        :func:`~resilientcity.network.road_access.zone_accessibility` per district.
     cascade
         The cascade at the moment of the event (hours = 0).
     levels

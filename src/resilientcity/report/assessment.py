@@ -19,7 +19,8 @@ from resilientcity._files import write_text_atomic
 from resilientcity.assessment.indicators import dimensions
 from resilientcity.assessment.maturity import MaturityResult
 from resilientcity.assessment.run import AssessmentResult
-from resilientcity.report.html import CSS, Section, _e, _table, figure_html
+from resilientcity.report.html import CSS, Section, figure_html
+from resilientcity.report.markup import esc, html_table
 
 __all__ = [
     "assessment_section",
@@ -144,7 +145,7 @@ def _score_table(result: AssessmentResult) -> str:
         f"{result.year}: {result.method} with {result.weight_scheme} weights; city score "
         f"{result.city_score:.3f}"
     )
-    return _table(head, rows, caption=caption)
+    return html_table(head, rows, caption=caption)
 
 
 def _weak_table(result: AssessmentResult) -> str:
@@ -160,7 +161,7 @@ def _weak_table(result: AssessmentResult) -> str:
         ]
         for r in spots.itertuples(index=False)
     ]
-    return _table(
+    return html_table(
         ["unit", "#", "indicator", "dimension", "obstacle degree"],
         rows,
         caption=f"Main obstacles (短板) per unit, top {TOP_OBSTACLES}",
@@ -171,11 +172,11 @@ def _weights_table(result: AssessmentResult) -> str:
     label = _indicator_labels(result)
     dims = {str(k): str(v) for k, v in result.library.dimension_of.items()}
     rows = [[str(i), label[str(i)], dims[str(i)], f"{w:.4f}"] for i, w in result.weights.items()]
-    return _table(["indicator", "name", "dimension", "weight"], rows, caption="Weights")
+    return html_table(["indicator", "name", "dimension", "weight"], rows, caption="Weights")
 
 
 def _maturity_html(maturity: MaturityResult) -> str:
-    parts = [f"<h3>Maturity: {_e(maturity.level_name)}</h3>"]
+    parts = [f"<h3>Maturity: {esc(maturity.level_name)}</h3>"]
     if maturity.roadmap.empty:
         parts.append('<p class="note">Every criterion of L1–L4 is met.</p>')
         return "".join(parts)
@@ -184,7 +185,7 @@ def _maturity_html(maturity: MaturityResult) -> str:
         for r in maturity.roadmap.itertuples(index=False)
     ]
     parts.append(
-        _table(
+        html_table(
             ["step", "level", "criterion", "target", "answer"],
             rows,
             caption="Roadmap: the unmet criteria of the levels above, lowest level first",
@@ -207,7 +208,7 @@ def _notes(result: AssessmentResult) -> str:
             f" {s.reversal_rate:.1%} of unit pairs change order on average; the first-ranked "
             f"unit changes in {s.top_change_rate:.1%} of the samples."
         )
-    return "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+    return "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
 
 
 def assessment_section(
@@ -257,7 +258,7 @@ def render_assessment_page(
 ) -> str:
     """A standalone, offline HTML page with the assessment section (Plotly embedded once)."""
     section = assessment_section(result, maturity)
-    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in (facts or {}).items())
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in (facts or {}).items())
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -265,13 +266,13 @@ def render_assessment_page(
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_e(title)} · ResilientCity</title>",
+            f"<title>{esc(title)} · ResilientCity</title>",
             f"<style>{CSS}</style>",
             f'<script type="text/javascript">{get_plotlyjs()}</script>',
             "</head>",
             "<body>",
-            f'<header><h1>{_e(title)}</h1><dl class="facts">{items}</dl></header>',
-            f'<main><section id="assessment"><h2>{_e(section.title)}</h2>{section.html}'
+            f'<header><h1>{esc(title)}</h1><dl class="facts">{items}</dl></header>',
+            f'<main><section id="assessment"><h2>{esc(section.title)}</h2>{section.html}'
             "</section></main>",
             "</body>",
             "</html>",

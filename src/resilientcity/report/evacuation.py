@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 
 from resilientcity.decision.dispatch import DispatchPlan
 from resilientcity.decision.evacuation import EvacuationPlan
-from resilientcity.report.figures import _CHART_LAYOUT
-from resilientcity.report.html import Section, _num, _table, figure_html
+from resilientcity.report.figures import CHART_LAYOUT
+from resilientcity.report.html import Section, figure_html
+from resilientcity.report.markup import fmt_num, html_table
 
 __all__ = ["TOP_ROWS", "evacuation_section", "plans_section", "shelter_fill_figure"]
 
@@ -31,7 +32,7 @@ def shelter_fill_figure(plan: EvacuationPlan, top: int = 30) -> go.Figure:
         ]
     )  # fmt: skip
     fig.update_layout(
-        _CHART_LAYOUT,
+        CHART_LAYOUT,
         barmode="overlay",
         title="Shelter fill (busiest shelters)",
         yaxis_title="people",
@@ -45,24 +46,24 @@ def _dispatch_table(dispatch: DispatchPlan) -> str:
     rows = [
         [
             "incidents (collapsed or deeply flooded occupied buildings)",
-            _num(len(dispatch.incidents)),
+            fmt_num(len(dispatch.incidents)),
         ],
-        ["served", _num(t["served"])],
-        ["not served", _num(t["unserved"])],
-        ["mean response (minutes, on the damaged roads)", _num(t["mean_response_min"])],
+        ["served", fmt_num(t["served"])],
+        ["not served", fmt_num(t["unserved"])],
+        ["mean response (minutes, on the damaged roads)", fmt_num(t["mean_response_min"])],
     ]
     reasons = dispatch.incidents["reason"].astype(str)
     for reason, n in reasons[reasons != ""].value_counts().items():
-        rows.append([f"not served: {str(reason).replace('_', ' ')}", _num(n)])
-    out = _table(["rescue dispatch", "value"], rows, caption="Rescue teams to incidents")
+        rows.append([f"not served: {str(reason).replace('_', ' ')}", fmt_num(n)])
+    out = html_table(["rescue dispatch", "value"], rows, caption="Rescue teams to incidents")
     a = dispatch.assignments.sort_values("travel_min").head(TOP_ROWS)
     assigned = [
-        [str(s), str(i), _num(n), _num(m)]
+        [str(s), str(i), fmt_num(n), fmt_num(m)]
         for s, i, n, m in zip(a["station_id"], a["incident_id"], a["teams"], a["travel_min"],
                               strict=True)
     ]  # fmt: skip
     if assigned:
-        out += _table(["station", "incident", "teams", "travel (min)"], assigned,
+        out += html_table(["station", "incident", "teams", "travel (min)"], assigned,
                       caption=f"Dispatch assignments (first {len(assigned)} by travel time)")  # fmt: skip
     return out
 
@@ -70,13 +71,13 @@ def _dispatch_table(dispatch: DispatchPlan) -> str:
 def _flows_table(plan: EvacuationPlan) -> str:
     f = plan.flows.sort_values("people", ascending=False).head(TOP_ROWS)
     rows = [
-        [str(o), str(s), _num(p), _num(m)]
+        [str(o), str(s), fmt_num(p), fmt_num(m)]
         for o, s, p, m in zip(f["origin_id"], f["shelter_id"], f["people"], f["travel_min"],
                               strict=True)
     ]  # fmt: skip
     if not rows:
         return ""
-    return _table(["from (road node)", "to shelter", "people", "travel (min)"], rows,
+    return html_table(["from (road node)", "to shelter", "people", "travel (min)"], rows,
                   caption=f"Evacuation flows (the {len(rows)} largest)")  # fmt: skip
 
 
@@ -84,16 +85,19 @@ def evacuation_section(plan: EvacuationPlan, dispatch: DispatchPlan | None = Non
     """Totals, unsheltered people by reason and the shelters' fill; rescue dispatch totals."""
     t = plan.totals
     rows = [
-        ["people to shelter (displaced residents)", _num(t["people"])],
-        ["sheltered", _num(t["sheltered"])],
-        ["not sheltered: no open road to a functioning shelter", _num(t["unsheltered_isolated"])],
-        ["not sheltered: shelters full", _num(t["unsheltered_capacity"])],
-        ["mean trip (minutes, on the damaged roads)", _num(t["mean_travel_min"])],
+        ["people to shelter (displaced residents)", fmt_num(t["people"])],
+        ["sheltered", fmt_num(t["sheltered"])],
+        [
+            "not sheltered: no open road to a functioning shelter",
+            fmt_num(t["unsheltered_isolated"]),
+        ],
+        ["not sheltered: shelters full", fmt_num(t["unsheltered_capacity"])],
+        ["mean trip (minutes, on the damaged roads)", fmt_num(t["mean_travel_min"])],
     ]
     parts = [
         '<p class="note">The displaced residents go to the functioning shelters within capacity '
         "by the least total person-minutes (HiGHS, solved to optimality).</p>",
-        _table(["evacuation", "value"], rows, caption="Evacuation to shelters"),
+        html_table(["evacuation", "value"], rows, caption="Evacuation to shelters"),
         figure_html(shelter_fill_figure(plan), "shelter-fill"),
         _flows_table(plan),
     ]
@@ -123,9 +127,9 @@ def plans_section(fired: pd.DataFrame, tasks: pd.DataFrame) -> Section:
         )
     ]  # fmt: skip
     parts = [
-        _table(["plan", "response level", "name", "why it fires", "tasks"], plan_rows,
+        html_table(["plan", "response level", "name", "why it fires", "tasks"], plan_rows,
                caption="Contingency plans that fire"),
-        _table(["plan", "task", "agency", "deadline (h)", "task text", "after"], task_rows,
+        html_table(["plan", "task", "agency", "deadline (h)", "task text", "after"], task_rows,
                caption="Tasks created, in dependency order"),
     ]  # fmt: skip
     return Section("Decisions: contingency plans", "\n".join(parts))

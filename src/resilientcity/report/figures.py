@@ -25,11 +25,13 @@ from resilientcity.twin.dem import DEM
 from resilientcity.twin.schema import ASSET_KINDS
 
 __all__ = [
+    "CHART_LAYOUT",
     "MAX_BUILDINGS",
     "MAX_DEM_CELLS",
     "base_traces",
     "map_figure",
     "map_layout",
+    "points_xy",
     "sector_value_figure",
     "storeys_figure",
 ]
@@ -136,7 +138,7 @@ def map_figure(city: City, max_buildings: int = MAX_BUILDINGS) -> go.Figure:
         sensors); district names as annotations.
     """
     assets = city.assets
-    ax, ay = _points_xy(assets.geometry)
+    ax, ay = points_xy(assets.geometry)
     is_building = (assets["kind"] == "building").to_numpy()
     aggregated = int(is_building.sum()) > max_buildings
     traces = base_traces(city, aggregated)
@@ -199,7 +201,7 @@ def sector_value_figure(by_sector: Mapping[str, Mapping[str, float]]) -> go.Figu
             hovertemplate="%{y}: %{x:,.1f} 亿 CNY (%{customdata:,} assets)<extra></extra>",
         )
     )
-    fig.update_layout(_CHART_LAYOUT, title="Replacement value by sector", xaxis_title="亿 CNY")
+    fig.update_layout(CHART_LAYOUT, title="Replacement value by sector", xaxis_title="亿 CNY")
     return fig
 
 
@@ -222,11 +224,11 @@ def storeys_figure(city: City) -> go.Figure | None:
         )
     )
     fig.update_layout(title="Buildings by number of storeys", bargap=0.1)
-    fig.update_layout(_CHART_LAYOUT, xaxis_title="storeys", yaxis_title="buildings")
+    fig.update_layout(CHART_LAYOUT, xaxis_title="storeys", yaxis_title="buildings")
     return fig
 
 
-_CHART_LAYOUT: dict[str, Any] = {
+CHART_LAYOUT: dict[str, Any] = {
     "height": 360,
     "margin": {"l": 60, "r": 10, "t": 50, "b": 50},
     "font": {"family": FONT, "size": 12},
@@ -235,7 +237,7 @@ _CHART_LAYOUT: dict[str, Any] = {
 }
 
 
-def _points_xy(geoms: Sequence[Any] | pd.Series) -> tuple[FloatArray, FloatArray]:
+def points_xy(geoms: Sequence[Any] | pd.Series) -> tuple[FloatArray, FloatArray]:
     """x and y of a point on each geometry (the point itself for points; NaN for empty)."""
     pts = shapely.point_on_surface(np.asarray(geoms, dtype=object))
     return shapely.get_x(pts), shapely.get_y(pts)
@@ -364,7 +366,7 @@ def _zone_traces(zones: pd.DataFrame, aggregated: bool) -> list[go.Scatter]:
 
 def _district_labels(zones: pd.DataFrame) -> list[dict[str, Any]]:
     d = zones[zones["zone_type"] == "district"]
-    x, y = _points_xy(d.geometry)
+    x, y = points_xy(d.geometry)
     names = [str(n) or str(i) for n, i in zip(d["name"], d["zone_id"], strict=True)]
     style = {"showarrow": False, "font": {"size": 13}, "bgcolor": "rgba(255,255,255,0.6)"}
     return [
@@ -419,7 +421,7 @@ def _building_cell_traces(
 ) -> list[go.Scattergl]:
     """Buildings aggregated to H3 cells: markers at cell centres sized by occupants."""
     cells = zones[zones["zone_type"] == "h3"]
-    cx, cy = _points_xy(cells.geometry)
+    cx, cy = points_xy(cells.geometry)
     centre = pd.DataFrame({"cx": cx, "cy": cy}, index=pd.Index(cells["zone_id"].to_numpy()))
     gx, gy = (pd.Series(np.floor(v / GRID_M), dtype="int64").astype("str") for v in (x, y))
     grid = ("grid " + gx + "," + gy).to_numpy(dtype=object)
@@ -470,7 +472,7 @@ def _facility_traces(f: pd.DataFrame, x: FloatArray, y: FloatArray) -> list[go.S
 
 def _sensor_traces(sensors: pd.DataFrame) -> list[go.Scattergl]:
     """One trace per sensor kind, with what it observes and the asset it monitors on hover."""
-    x, y = _points_xy(sensors.geometry)
+    x, y = points_xy(sensors.geometry)
     monitors = sensors["asset_id"].astype("str")
     frame = sensors[["kind", "observed_property", "unit"]].assign(
         label=_label(sensors["sensor_id"], sensors["name"]),

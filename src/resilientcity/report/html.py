@@ -7,7 +7,6 @@ opens without a network. Every string that comes from data is HTML-escaped; the 
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from resilientcity.report.figures import (
     sector_value_figure,
     storeys_figure,
 )
+from resilientcity.report.markup import esc, fmt_cny, fmt_num, html_table
 from resilientcity.twin.city import City
 from resilientcity.twin.schema import ASSET_KINDS, SENSOR_KINDS
 
@@ -170,17 +170,17 @@ def render_report(
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta name="generator" content="resilientcity {_e(__version__)}">',
-        f"<title>{_e(name)} · ResilientCity report</title>",
+        f'<meta name="generator" content="resilientcity {esc(__version__)}">',
+        f"<title>{esc(name)} · ResilientCity report</title>",
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
         "<header>",
-        f"<h1>{_e(name)}</h1>",
+        f"<h1>{esc(name)}</h1>",
         '<p class="lede">City digital-twin report by ResilientCity '
         "(韧性城市大脑); it works offline.</p>",
         _facts(city, twin, summary, __version__),
-        "<nav>" + "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in nav) + "</nav>",
+        "<nav>" + "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in nav) + "</nav>",
         "</header>",
         "<main>",
         '<section id="twin-summary">',
@@ -201,7 +201,7 @@ def render_report(
         "</section>",
     ]
     for anchor, section in extra:
-        parts += [f'<section id="{anchor}">', f"<h2>{_e(section.title)}</h2>", section.html]
+        parts += [f'<section id="{anchor}">', f"<h2>{esc(section.title)}</h2>", section.html]
         parts.append("</section>")
     if timings:
         parts += ['<section id="timings">', "<h2>Timings</h2>", _timings_table(timings)]
@@ -239,59 +239,6 @@ def write_report(
     write_text_atomic(path, text, what="report")
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value))
-
-
-def _num(value: float) -> str:
-    """Thousands separators; one decimal only for small fractional numbers."""
-    value = float(value)
-    return f"{value:,.0f}" if abs(value) >= 100 or value.is_integer() else f"{value:,.1f}"
-
-
-def _cny(value: float) -> str:
-    """A CNY amount in full, in 亿 (10⁸) and in billions."""
-    value = float(value)
-    return f"{value:,.0f} CNY ({value / 1e8:,.2f} 亿 CNY; {value / 1e9:,.2f} billion CNY)"
-
-
-def _table(
-    head: Sequence[str],
-    rows: Sequence[Sequence[object]],
-    caption: str = "",
-    foot: Sequence[object] | None = None,
-) -> str:
-    """A table of plain-text cells (escaped); the first column heads its row, numbers (and the
-    headings of columns that hold some) are right-aligned."""
-
-    def row(cells: Sequence[object]) -> str:
-        first, *rest = cells
-        tds = "".join(
-            f'<td class="num">{_e(c)}</td>' if _numeric(c) else f"<td>{_e(c)}</td>" for c in rest
-        )
-        return f'<tr><th scope="row">{_e(first)}</th>{tds}</tr>'
-
-    out = ["<table>"]
-    if caption:
-        out.append(f"<caption>{_e(caption)}</caption>")
-    right = [i > 0 and any(_numeric(r[i]) for r in rows) for i in range(len(head))]
-    num = ' class="num"'
-    ths = "".join(
-        f'<th scope="col"{num if r else ""}>{_e(h)}</th>' for h, r in zip(head, right, strict=True)
-    )
-    out.append(f"<thead><tr>{ths}</tr></thead>")
-    out.append("<tbody>" + "".join(row(r) for r in rows) + "</tbody>")
-    if foot is not None:
-        out.append(f"<tfoot>{row(foot)}</tfoot>")
-    out.append("</table>")
-    return "".join(out)
-
-
-def _numeric(cell: object) -> bool:
-    text = str(cell).replace(",", "").replace(".", "").replace("%", "").strip()
-    return text.lstrip("-").isdigit()
-
-
 def _facts(city: City, twin: Mapping[str, Any], summary: Mapping[str, Any], version: str) -> str:
     """The header's key facts: CRS, extent, generation time, versions, the job."""
     extent = twin.get("extent_km") or [0, 0]
@@ -315,7 +262,7 @@ def _facts(city: City, twin: Mapping[str, Any], summary: Mapping[str, Any], vers
     job = summary.get("job")
     if isinstance(job, Mapping) and job:
         facts.append(("Job", ", ".join(f"{k} {v}" for k, v in job.items())))
-    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
     return f'<dl class="facts">{items}</dl>'
 
 
@@ -324,23 +271,23 @@ def _summary_table(twin: Mapping[str, Any]) -> str:
     roads = twin.get("roads", {})
     by_kind = twin.get("by_kind", {})
     rows: list[tuple[str, str]] = [
-        ("Assets", _num(twin.get("assets", 0))),
-        ("Buildings", _num(by_kind.get("building", {}).get("count", 0))),
-        ("Population (residents)", _num(twin.get("population", 0))),
-        ("Occupants of all assets", _num(twin.get("occupants", 0))),
-        ("Total replacement value", _cny(twin.get("value_cny", 0.0))),
-        ("Road nodes", _num(roads.get("nodes", 0))),
-        ("Road edges", _num(roads.get("edges", 0))),
+        ("Assets", fmt_num(twin.get("assets", 0))),
+        ("Buildings", fmt_num(by_kind.get("building", {}).get("count", 0))),
+        ("Population (residents)", fmt_num(twin.get("population", 0))),
+        ("Occupants of all assets", fmt_num(twin.get("occupants", 0))),
+        ("Total replacement value", fmt_cny(twin.get("value_cny", 0.0))),
+        ("Road nodes", fmt_num(roads.get("nodes", 0))),
+        ("Road edges", fmt_num(roads.get("edges", 0))),
         ("Road length (km)", f"{float(roads.get('length_km', 0.0)):,.1f}"),
-        ("Bridges on the road network (edges)", _num(roads.get("bridges", 0))),
-        ("Dependencies (dependent → supplier links)", _num(twin.get("dependencies", 0))),
-        ("Rivers", _num(twin.get("rivers", 0))),
+        ("Bridges on the road network (edges)", fmt_num(roads.get("bridges", 0))),
+        ("Dependencies (dependent → supplier links)", fmt_num(twin.get("dependencies", 0))),
+        ("Rivers", fmt_num(twin.get("rivers", 0))),
     ]
-    rows += [(f"Zones: {k}", _num(v)) for k, v in twin.get("zones", {}).items()]
+    rows += [(f"Zones: {k}", fmt_num(v)) for k, v in twin.get("zones", {}).items()]
     for kind, n in twin.get("sensors", {}).items():
         prop, unit = SENSOR_KINDS.get(kind, ("", ""))
         what = f" ({prop}, {unit})" if prop else ""
-        rows.append((f"Sensors: {kind}{what}", _num(n)))
+        rows.append((f"Sensors: {kind}{what}", fmt_num(n)))
     dem = twin.get("dem")
     if dem:
         shape = dem.get("shape", [0, 0])
@@ -351,7 +298,7 @@ def _summary_table(twin: Mapping[str, Any]) -> str:
                 f"ground {float(dem.get('min_m', 0)):,.1f} to {float(dem.get('max_m', 0)):,.1f} m",
             )
         )
-    return _table(("Item", "Value"), rows)
+    return html_table(("Item", "Value"), rows)
 
 
 def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
@@ -364,19 +311,19 @@ def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
             (
                 kind,
                 sector,
-                _num(v.get("count", 0)),
-                _num(v.get("occupants", 0.0)),
+                fmt_num(v.get("count", 0)),
+                fmt_num(v.get("occupants", 0.0)),
                 f"{value:,.0f}",
                 f"{value / 1e8:,.2f}",
-                _num(v.get("capacity", 0.0)),
+                fmt_num(v.get("capacity", 0.0)),
                 unit,
             )
         )
     total = (
         "All kinds",
         "",
-        _num(sum(float(v.get("count", 0)) for v in by_kind.values())),
-        _num(sum(float(v.get("occupants", 0.0)) for v in by_kind.values())),
+        fmt_num(sum(float(v.get("count", 0)) for v in by_kind.values())),
+        fmt_num(sum(float(v.get("occupants", 0.0)) for v in by_kind.values())),
         f"{sum(float(v.get('value_cny', 0.0)) for v in by_kind.values()):,.0f}",
         f"{sum(float(v.get('value_cny', 0.0)) for v in by_kind.values()) / 1e8:,.2f}",
         "",
@@ -392,7 +339,7 @@ def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
         "Capacity",
         "Capacity unit",
     )
-    return _table(head, rows, "By asset kind", foot=total)
+    return html_table(head, rows, "By asset kind", foot=total)
 
 
 def _sector_table(by_sector: Mapping[str, Mapping[str, float]]) -> str:
@@ -401,7 +348,7 @@ def _sector_table(by_sector: Mapping[str, Mapping[str, float]]) -> str:
     rows = [
         (
             sector,
-            _num(v.get("count", 0)),
+            fmt_num(v.get("count", 0)),
             f"{float(v.get('value_cny', 0.0)):,.0f}",
             f"{float(v.get('value_cny', 0.0)) / 1e8:,.2f}",
             f"{100 * float(v.get('value_cny', 0.0)) / total:.1f}%",
@@ -409,13 +356,13 @@ def _sector_table(by_sector: Mapping[str, Mapping[str, float]]) -> str:
         for sector, v in by_sector.items()
     ]
     head = ("Sector", "Assets", "Value (CNY)", "Value (亿 CNY)", "Share of value")
-    return _table(head, rows, "By sector")
+    return html_table(head, rows, "By sector")
 
 
 def _timings_table(timings: Mapping[str, float]) -> str:
     rows = [(step, f"{float(s):,.2f}") for step, s in timings.items()]
     total = ("Total", f"{sum(float(s) for s in timings.values()):,.2f}")
-    return _table(("Step", "Seconds"), rows, foot=total)
+    return html_table(("Step", "Seconds"), rows, foot=total)
 
 
 def _footer(city: City, version: str) -> str:
@@ -423,16 +370,16 @@ def _footer(city: City, version: str) -> str:
     meta = dict(city.metadata)
     lines = []
     if meta.get("attribution"):
-        lines.append(f"<p><strong>Data:</strong> {_e(meta.pop('attribution'))}</p>")
+        lines.append(f"<p><strong>Data:</strong> {esc(meta.pop('attribution'))}</p>")
     if meta.get("source"):
-        lines.append(f"<p><strong>Source:</strong> {_e(meta.pop('source'))}</p>")
+        lines.append(f"<p><strong>Source:</strong> {esc(meta.pop('source'))}</p>")
     if meta.get("note"):
-        lines.append(f"<p><strong>Note:</strong> {_e(meta.pop('note'))}</p>")
+        lines.append(f"<p><strong>Note:</strong> {esc(meta.pop('note'))}</p>")
     if meta:
-        items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(_plain(v))}</dd>" for k, v in meta.items())
+        items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(_plain(v))}</dd>" for k, v in meta.items())
         lines.append(f"<details><summary>Twin metadata</summary><dl>{items}</dl></details>")
     lines.append(
-        f"<p>Generated by ResilientCity {_e(version)} (Apache-2.0). Charts by Plotly.js (MIT), "
+        f"<p>Generated by ResilientCity {esc(version)} (Apache-2.0). Charts by Plotly.js (MIT), "
         "embedded in this file so that it opens without a network.</p>"
     )
     return "<footer>" + "".join(lines) + "</footer>"

@@ -17,13 +17,14 @@ import plotly.graph_objects as go
 
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
 from resilientcity.report.figures import (
-    _CHART_LAYOUT,
+    CHART_LAYOUT,
     MAX_BUILDINGS,
-    _points_xy,
     base_traces,
     map_layout,
+    points_xy,
 )
-from resilientcity.report.html import Section, _cny, _e, _num, _table, figure_html
+from resilientcity.report.html import Section, figure_html
+from resilientcity.report.markup import esc, fmt_cny, fmt_num, html_table
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -73,7 +74,7 @@ def damage_map_figure(
         Above this many buildings, damaged buildings are summed per H3 cell.
     """
     frame = _joined(city, impact)
-    x, y = _points_xy(city.assets.geometry)
+    x, y = points_xy(city.assets.geometry)
     is_building = (frame["kind"] == "building").to_numpy()
     aggregated = int(is_building.sum()) > max_buildings
     traces: list[Any] = base_traces(city, aggregated)
@@ -188,7 +189,7 @@ def loss_by_figure(loss: pd.Series, title: str, top: int = 15) -> go.Figure:
             hovertemplate="%{y}: %{x:,.2f} 亿 CNY<extra></extra>",
         )
     )
-    fig.update_layout(_CHART_LAYOUT, title=title, xaxis_title="亿 CNY")
+    fig.update_layout(CHART_LAYOUT, title=title, xaxis_title="亿 CNY")
     return fig
 
 
@@ -208,7 +209,7 @@ def exceedance_figure(curves: Sequence[EventSetImpact]) -> go.Figure:
             )
         )
     fig.update_layout(
-        _CHART_LAYOUT,
+        CHART_LAYOUT,
         title="Loss-exceedance curve",
         xaxis={"type": "log", "title": "return period (years)"},
         yaxis_title="loss (亿 CNY)",
@@ -224,25 +225,30 @@ def _totals_table(impacts: Sequence[ScenarioImpact]) -> str:
         [
             i.name,
             i.events.n_events,
-            _num(i.totals["assets_exposed"]),
-            _cny(i.totals["loss_cny"]),
-            _num(i.totals["casualties"]),
-            _num(i.totals["fatalities"]),
-            _num(i.totals["displaced"]),
-            _num(i.totals["assets_nonfunctional"]),
+            fmt_num(i.totals["assets_exposed"]),
+            fmt_cny(i.totals["loss_cny"]),
+            fmt_num(i.totals["casualties"]),
+            fmt_num(i.totals["fatalities"]),
+            fmt_num(i.totals["displaced"]),
+            fmt_num(i.totals["assets_nonfunctional"]),
         ]
         for i in impacts
     ]
-    return _table(header, rows, caption="Scenario totals (mean over the events of each hazard)")
+    return html_table(header, rows, caption="Scenario totals (mean over the events of each hazard)")
 
 
 def _eal_table(sets: Sequence[EventSetImpact]) -> str:
     header = ["event set", "events", "Σ frequency (1/yr)", "expected annual loss"]
     rows = [
-        [s.name, s.events.n_events, f"{s.events.frequency.sum():.4g}", _cny(s.expected_annual_loss)]
+        [
+            s.name,
+            s.events.n_events,
+            f"{s.events.frequency.sum():.4g}",
+            fmt_cny(s.expected_annual_loss),
+        ]
         for s in sets
     ]
-    return _table(header, rows, caption="Probabilistic event sets")
+    return html_table(header, rows, caption="Probabilistic event sets")
 
 
 def impact_section(
@@ -259,8 +265,8 @@ def impact_section(
     parts = [_totals_table(impacts)] if impacts else []
     for k, impact in enumerate(impacts):
         frame = _joined(city, impact)
-        parts.append(f"<h3>{_e(impact.name)}</h3>")
-        parts += [f'<p class="note">{_e(n)}</p>' for n in impact.notes]
+        parts.append(f"<h3>{esc(impact.name)}</h3>")
+        parts += [f'<p class="note">{esc(n)}</p>' for n in impact.notes]
         parts.append(figure_html(damage_map_figure(city, impact, max_buildings), f"damage-map-{k}"))
         by_sector = frame.groupby("sector", observed=True)["loss_cny"].sum()
         by_zone = frame.groupby("zone_id", observed=True)["loss_cny"].sum()

@@ -18,13 +18,14 @@ import plotly.graph_objects as go
 
 from resilientcity.recovery.stage import NetworkStage
 from resilientcity.report.figures import (
-    _CHART_LAYOUT,
+    CHART_LAYOUT,
     MAX_BUILDINGS,
-    _points_xy,
     base_traces,
     map_layout,
+    points_xy,
 )
-from resilientcity.report.html import Section, _e, _num, _table, figure_html
+from resilientcity.report.html import Section, figure_html
+from resilientcity.report.markup import esc, fmt_num, html_table
 from resilientcity.twin.city import City
 
 __all__ = ["CRITICAL_KINDS", "recovery_figure", "recovery_section", "service_loss_map"]
@@ -83,7 +84,7 @@ def service_loss_map(
 ) -> go.Figure:
     """Map at the moment of the event: buildings without power or water or cut off, closed
     roads, and facilities down (hover for the chain of causes)."""
-    x, y = _points_xy(city.assets.geometry)
+    x, y = points_xy(city.assets.geometry)
     n_buildings = int((city.assets["kind"] == "building").sum())
     traces: list[Any] = base_traces(city, n_buildings > max_buildings)
     loss = _building_loss(city, stage).to_numpy()
@@ -174,7 +175,7 @@ def recovery_figure(stage: NetworkStage) -> go.Figure:
             )
         )
     fig.update_layout(
-        _CHART_LAYOUT,
+        CHART_LAYOUT,
         height=460,
         title="Recovery: service level per sector",
         xaxis_title="days after the event",
@@ -196,13 +197,13 @@ def _why_table(city: City, stage: NetworkStage) -> str:
             f"{r.asset_id} {r.name}".strip(),
             str(r.kind).replace("_", " "),
             r.cause,
-            _num(days.get(r.asset_id, 0.0)) if r.damaged else "–",
+            fmt_num(days.get(r.asset_id, 0.0)) if r.damaged else "–",
         ]
         for r in down.itertuples()
     ]
     if not rows:
         return '<p class="note">Every critical facility still functions.</p>'
-    return _table(
+    return html_table(
         ["facility", "kind", "why it is down (chain of causes)", "own repair (days)"],
         rows,
         caption="Critical facilities down at the moment of the event",
@@ -228,7 +229,7 @@ def _levels_table(stage: NetworkStage) -> str:
                 f"{row['resilience_index']:.3f}",
             ]
         )
-    return _table(
+    return html_table(
         ["sector", "level at t = 0", "robustness (min)", "rapidity (days to 95 %)",
          "resilience loss (days)", "resilience index"],
         rows,
@@ -249,7 +250,7 @@ def _policies_table(policies: Sequence[Mapping[str, Any]]) -> str:
                 f"{float(p['loss_vs_naive']):+,.2f} ({float(p['loss_vs_naive_pct']):+.1f} %)",
             ]
         )
-    return _table(
+    return html_table(
         ["repair policy", "resilience loss (days)", "resilience index", "rapidity (days)",
          "loss vs naive order"],
         rows,
@@ -274,10 +275,10 @@ def recovery_section(
         f"{int(stage.damaged.sum()):,} assets damaged, "
         f"{int((~frame['functional'] & ~frame['damaged']).sum()):,} more down through their "
         f"dependencies, {int((~stage.edges['open']).sum()):,} road edges closed, "
-        f"{_num(people)} people with no functioning hospital reachable by road. "
+        f"{fmt_num(people)} people with no functioning hospital reachable by road. "
         "Flood water on the roads is assumed to recede before repairs start: the recovery "
         "closes only the edges of damaged road assets.</p>",
-        *(f'<p class="note">Road network: {_e(p)}</p>' for p in stage.road_problems),
+        *(f'<p class="note">Road network: {esc(p)}</p>' for p in stage.road_problems),
         figure_html(service_loss_map(city, stage, max_buildings), "service-loss-map"),
         "<h3>Why is it down?</h3>",
         _why_table(city, stage),

@@ -10,8 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from resilientcity.decision.relief import ReliefPlan
-from resilientcity.report.figures import _CHART_LAYOUT
-from resilientcity.report.html import Section, _num, _table, figure_html
+from resilientcity.report.figures import CHART_LAYOUT
+from resilientcity.report.html import Section, figure_html
+from resilientcity.report.markup import fmt_num, html_table
 
 __all__ = ["relief_fill_figure", "relief_section", "shelter_fill_table"]
 
@@ -38,7 +39,7 @@ def relief_fill_figure(plan: ReliefPlan) -> go.Figure:
             )
         )
     fig.update_layout(
-        _CHART_LAYOUT,
+        CHART_LAYOUT,
         title="Relief fill rate by commodity and day",
         xaxis_title="day",
         yaxis_title="delivered / needed",
@@ -59,7 +60,7 @@ def shelter_fill_table(plan: ReliefPlan, worst: int = 10) -> str:
     ]
     head = ["shelter", *(c.replace("_", " ") for c in commodities), "mean"]
     caption = f"The {len(rows)} shelters with the lowest fill rate (delivered / needed, all days)"
-    return _table(head, rows, caption=caption)
+    return html_table(head, rows, caption=caption)
 
 
 def _pct(value: Any) -> str:
@@ -76,14 +77,20 @@ def relief_section(plan: ReliefPlan) -> Section:
     by = plan.fill.groupby("commodity", sort=True)[["demand_units", "delivered_units"]].sum()
     rate = _rate(by)
     rows = [
-        [str(c).replace("_", " "), _num(need), _num(got), _num(need - got), _pct(rate.at[c])]
+        [
+            str(c).replace("_", " "),
+            fmt_num(need),
+            fmt_num(got),
+            fmt_num(need - got),
+            _pct(rate.at[c]),
+        ]
         for c, need, got in zip(by.index, by["demand_units"], by["delivered_units"], strict=True)
     ]
     parts = [
         '<p class="note">Stocks of the undamaged warehouses go to the shelters by the least unmet '
         "demand, then the least unit-minutes on the damaged roads (HiGHS, solved to optimality). "
         "Units differ by commodity (litres, rations, kit modules, tents).</p>",
-        _table(
+        html_table(
             ["commodity", "needed", "delivered", "unmet", "fill"],
             rows,
             caption="Relief by commodity, all shelters and days",

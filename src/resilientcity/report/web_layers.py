@@ -29,7 +29,7 @@ from resilientcity.recovery.stage import NetworkStage
 from resilientcity.report.assessment import TOP_OBSTACLES
 from resilientcity.report.figures import (
     _lines_xy,
-    _points_xy,
+    points_xy,
 )
 from resilientcity.report.recovery import _building_loss
 from resilientcity.twin.city import City
@@ -168,7 +168,7 @@ def damage_layer(city: City, impacts: Sequence[ScenarioImpact]) -> dict[str, Any
     """Mean damage ratio of the buildings of each cell (cells with damage only)."""
     combined = _combined_impacts(city, impacts)
     is_building = (city.assets["kind"] == "building").to_numpy()
-    x, y = _points_xy(city.assets.geometry[is_building])
+    x, y = points_xy(city.assets.geometry[is_building])
     values = combined["damage_ratio"].to_numpy()[is_building]
     return cell_layer(x, y, values, label="mean damage ratio")
 
@@ -178,7 +178,7 @@ def service_loss_layer(city: City, stage: NetworkStage) -> dict[str, Any]:
     is_building = (city.assets["kind"] == "building").to_numpy()
     lost = (_building_loss(city, stage).to_numpy() != "")[is_building].astype(np.float64)
     occupants = city.assets["occupants"].to_numpy(dtype=np.float64)[is_building]
-    x, y = _points_xy(city.assets.geometry[is_building])
+    x, y = points_xy(city.assets.geometry[is_building])
     label = "share of occupants without power, water or hospital access"
     return cell_layer(x, y, lost, weights=occupants, label=label)
 
@@ -212,7 +212,7 @@ def evacuation_block(city: City, plan: EvacuationPlan, top: int = TOP_SHELTERS) 
     ).head(top)
     assets = city.assets.set_index("asset_id")
     where = assets.reindex(shelters["shelter_id"])  # shelters outside the city: no geometry
-    x, y = _points_xy(where.geometry.to_numpy())
+    x, y = points_xy(where.geometry.to_numpy())
     rows = [
         {
             "shelter_id": str(r.shelter_id),

@@ -5,7 +5,8 @@ every imported city carries this attribution in its metadata. What OSM does not 
 area per person, costs, default storeys, speeds …) comes from :class:`OsmDefaults`, whose
 values and sources are in ``data/osm_defaults.json``.
 
-How the layers are built (all in the extract's UTM zone, metres):
+How the layers are built (all in the extract's UTM zone, metres; the buildings and facilities
+by :mod:`resilientcity.twin.osm_assets`):
 
 * **Buildings** (``osm.get_buildings()``): one asset per polygonal footprint (invalid ones
   repaired) with an area > 0; others are dropped and counted in ``metadata["dropped"]``. The id
@@ -55,7 +56,6 @@ How the layers are built (all in the extract's UTM zone, metres):
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from collections.abc import Callable
 from os import PathLike
@@ -71,12 +71,13 @@ from pyproj import CRS
 
 from resilientcity._compat import import_optional_dependency
 from resilientcity.errors import CRSMismatch, DataFileError
+from resilientcity.twin._osm_tags import element_ids, leading_number, tag_values
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
-from resilientcity.twin.osm_defaults import FACILITY_KINDS, SITE_KINDS, OsmDefaults
+from resilientcity.twin.osm_assets import EXTRA_TAGS, KIND_RULES, building_features, feature_assets
+from resilientcity.twin.osm_defaults import OsmDefaults
 from resilientcity.twin.roads import RoadNetwork
 from resilientcity.twin.schema import (
-    ASSET_KINDS,
     ASSETS,
     DEPENDENCIES,
     PANDAS_DTYPES,
@@ -101,244 +102,6 @@ LONG_BRIDGE_M = 300.0
 #: Buffer (m) around the convex hull of assets and roads that makes the district zone.
 ZONE_BUFFER_M = 100.0
 
-#: (tag, values, asset kind): the first rule a feature matches gives its kind.
-_KIND_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("amenity", ("hospital",), "hospital"),
-    ("amenity", ("clinic",), "clinic"),
-    ("amenity", ("fire_station",), "fire_station"),
-    ("amenity", ("school", "university", "college"), "shelter"),
-    ("leisure", ("park",), "shelter"),
-    ("power", ("substation",), "substation"),
-    ("man_made", ("water_works",), "water_plant"),
-    ("man_made", ("pumping_station",), "pump_station"),
-    ("telecom", ("exchange",), "telecom"),
-)
-_TAGS = ["beds", "leisure", "power", "man_made", "telecom"]
-_HAZUS = {"hospital": "COM6", "clinic": "COM7", "fire_station": "GOV2"}
-_SECTOR_BY_USE = {
-    "residential": "housing",
-    "commercial": "economy",
-    "industrial": "economy",
-    "public": "public_services",
-}
-
-
-def _tag(frame: pd.DataFrame, key: str) -> pd.Series:
-    """Values of tag ``key`` as stripped strings, ``""`` where the feature lacks it."""
-    if key not in frame.columns:
-        return pd.Series("", index=frame.index, dtype="str")
-    return frame[key].fillna("").astype("str").str.strip()
-
-
-def _quantity(values: pd.Series, unit: str = "", factor: float = 1.0) -> NDArray[np.float64]:
-    """Leading number of each value (× ``factor`` when the regex ``unit`` follows); NaN if none."""
-    parts = values.str.extract(rf"^(\d+(?:\.\d+)?)\s*({unit or '(?!)'})?", flags=re.IGNORECASE)
-    number = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=np.float64)
-    return np.where(parts[1].notna().to_numpy(), number * factor, number)
-
-
-def _element_ids(frame: pd.DataFrame) -> pd.Series:
-    """``w123`` / ``r123`` / ``n123``: the OSM element type's initial and its id."""
-    return frame["osm_type"].astype("str").str[0] + frame["id"].astype("int64").astype("str")
-
-
-def _select(rules: list[tuple[Any, Any]], default: Any) -> NDArray[np.object_]:
-    """``np.select`` over (condition, choice) pairs: the first true condition's choice."""
-    choice = np.select([c for c, _ in rules], [v for _, v in rules], default)
-    return np.asarray(choice, dtype=object)
-
-
-def _classify(frame: pd.DataFrame) -> NDArray[np.object_]:
-    return _select(
-        [(_tag(frame, k).isin(v).to_numpy(), kind) for k, v, kind in _KIND_RULES], "building"
-    )
-
-
-def _occupancy(frame: pd.DataFrame, d: OsmDefaults) -> NDArray[np.object_]:
-    by_building = _tag(frame, "building").map(d.occupancy_by_building).to_numpy(dtype=object)
-    by_amenity = _tag(frame, "amenity").map(d.occupancy_by_amenity).to_numpy(dtype=object)
-    office = _tag(frame, "office").to_numpy(dtype=object)
-    rules: list[tuple[Any, Any]] = [
-        (pd.notna(by_building), by_building),
-        (pd.notna(by_amenity), by_amenity),
-        ((_tag(frame, "shop") != "").to_numpy(), "commercial"),
-        (office == "government", "public"),
-        (office != "", "commercial"),
-    ]
-    return _select(rules, d.default_occupancy)
-
-
-def _clean(frame: gpd.GeoDataFrame, crs: CRS, points: bool) -> tuple[gpd.GeoDataFrame, int]:
-    """Projected, invalid polygons repaired; keeps areas > 0 (and points); counts the rest."""
-    f = frame.to_crs(crs)
-    g = np.array(f.geometry.to_numpy(), dtype=object)
-    bad = ~shapely.is_valid(g)
-    g[bad] = shapely.make_valid(g[bad], method="structure", keep_collapsed=False)
-    kind = shapely.get_type_id(g)
-    keep = (np.isin(kind, [3, 6]) & (shapely.area(g) > 0)) | (points & (kind == 0))
-    keep &= ~shapely.is_empty(g)
-    f = f[keep].copy()
-    f["geometry"] = g[keep]
-    return f, int((~keep).sum())
-
-
-def _features(
-    buildings: gpd.GeoDataFrame, pois: gpd.GeoDataFrame | None, crs: CRS
-) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
-    """Buildings, then the facility POIs that are not buildings (``_building`` tells which)."""
-    b, dropped = _clean(buildings, crs, points=False)
-    drops = {"buildings": dropped, "pois": 0}
-    frames = [b.assign(_building=True)]
-    if pois is not None and len(pois):
-        p = pois[~_element_ids(pois).isin(_element_ids(buildings)).to_numpy()]
-        p, drops["pois"] = _clean(p[_classify(p) != "building"], crs, points=True)
-        frames.append(p.assign(_building=False))
-    return pd.concat(frames, ignore_index=True), drops
-
-
-def _storeys(
-    f: pd.DataFrame, occ: NDArray[np.object_], unoccupied: NDArray[np.bool_], d: OsmDefaults
-) -> NDArray[np.int64]:
-    """``building:levels``, else ``height`` / storey height, else the default of the use."""
-    levels = _quantity(_tag(f, "building:levels"))
-    height = _quantity(_tag(f, "height"), r"ft|'", 0.3048) / d.storey_height_m
-    default = pd.Series(occ).map(d.default_storeys).to_numpy(dtype=np.float64)
-    default = np.where(unoccupied, 1.0, default)
-    storeys = np.where(np.isfinite(levels), levels, np.where(np.isfinite(height), height, default))
-    return np.maximum(np.floor(storeys + 0.5), 1).astype(np.int64)
-
-
-def _hosting(
-    geom: NDArray[np.object_],
-    is_bldg: NDArray[np.bool_],
-    floor: NDArray[np.float64],
-    grounds: NDArray[np.bool_],
-    points: NDArray[np.bool_],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-    """Floor area and footprint of the buildings on each ground; points inside a building."""
-    n, bi, gi, pi = len(geom), *(np.flatnonzero(m) for m in (is_bldg, grounds, points))
-    on, under = shapely.STRtree(shapely.point_on_surface(geom[bi])).query(geom[gi], "contains")
-    floor_on = np.bincount(gi[on], floor[bi[under]], minlength=n).astype(np.float64)
-    area_on = np.bincount(gi[on], shapely.area(geom[bi[under]]), minlength=n).astype(np.float64)
-    inside = np.zeros(n, dtype=bool)
-    inside[pi[shapely.STRtree(geom[bi]).query(geom[pi], "within")[0]]] = True
-    return floor_on, area_on, inside
-
-
-def _unit_value(
-    kind: NDArray[np.object_], occ: NDArray[np.object_], storeys: NDArray[np.int64], d: OsmDefaults
-) -> NDArray[np.float64]:
-    """Replacement value of structure and contents per m² of floor, CNY."""
-    bands = [storeys >= d.residential_high_min_storeys, storeys >= d.residential_mid_min_storeys]
-    height = np.select(bands, ["residential_high", "residential_mid"], "residential_low")
-    medical = np.isin(kind, ("hospital", "clinic"))
-    cls = np.where(occ == "residential", height, np.where(medical, "medical", occ))
-    cost = pd.Series(cls).map(d.structure_cost_cny_per_m2).fillna(0.0)
-    contents = pd.Series(occ).map(d.contents_to_structure_ratio).fillna(0.0)
-    return (cost * (1 + contents)).to_numpy(dtype=np.float64)
-
-
-def _vuln(
-    kind: NDArray[np.object_],
-    occ: NDArray[np.object_],
-    storeys: NDArray[np.int64],
-    open_space: NDArray[np.bool_],
-    amenity: NDArray[np.object_],
-) -> NDArray[np.object_]:
-    """Hazus-style ``OCCUPANCY/TYPE`` ids (see the module docs); C2L/C2M/C2H: 1–3, 4–7, 8+."""
-    band = _select([(storeys >= 8, "C2H"), (storeys >= 4, "C2M")], "C2L")
-    house, low = (kind == "building") & (occ == "residential"), storeys < 4
-    shop = (kind == "building") & (occ == "commercial")
-    special = pd.Series(kind).map(_HAZUS).fillna("").to_numpy(dtype=object) + "/" + band
-    rules: list[tuple[Any, Any]] = [
-        (house & low, "RES1/URML"),
-        (house, "RES3/" + band),
-        (shop & low, "COM1/C1L"),
-        (shop, "COM4/" + band),
-        ((kind == "building") & (occ == "industrial"), "IND2/S3"),
-        (kind == "building", "GOV1/C2M"),
-        (open_space, "OPEN/PARK"),
-        (kind == "shelter", np.where(amenity == "school", "EDU1/", "EDU2/") + band),
-    ]
-    return _select(rules, special)
-
-
-def _assets(f: gpd.GeoDataFrame, d: OsmDefaults) -> pd.DataFrame:
-    """Buildings and facilities with the ``assets`` attributes (no zone, cell or node yet)."""
-    geom = f.geometry.to_numpy()
-    kind = _classify(f)
-    is_bldg = f["_building"].to_numpy(dtype=bool)
-    is_point = shapely.get_type_id(geom) == 0
-    area = shapely.area(geom)
-    amenity = _tag(f, "amenity").to_numpy(dtype=object)
-    occ = _occupancy(f, d)
-    unoccupied = (kind == "building") & _tag(f, "building").isin(d.unoccupied_building_tags)
-    unoccupied = unoccupied.to_numpy(dtype=bool)
-    storeys = np.where(is_bldg, _storeys(f, occ, unoccupied, d), 0)
-    floor = np.where(is_bldg, area * storeys, 0.0)
-
-    # Sites: facilities mapped as points or grounds; the buildings in or on them hold their
-    # value and occupants, and the floor area they serve from.
-    site = ~is_bldg & np.isin(kind, SITE_KINDS)
-    open_space = site & (kind == "shelter") & (~is_point | (amenity == ""))
-    floor_on, area_on, inside = _hosting(geom, is_bldg, floor, site & ~is_point, site & is_point)
-    hosted = inside | (site & ~is_point & ~open_space & (floor_on > 0))
-    assumed = pd.Series(kind).map(d.site_floor_area_m2).fillna(0.0).to_numpy(dtype=np.float64)
-    served = np.where(is_bldg, floor, np.where(floor_on > 0, floor_on, assumed))
-    own = site & ~hosted & ~open_space
-    floor = np.where(own, assumed, floor)
-    storeys = np.where(own, d.default_storeys["public"], storeys)
-
-    facility = np.isin(kind, FACILITY_KINDS)
-    occ = np.where(facility, "infrastructure", np.where(kind == "building", occ, "public"))
-    residential = occ == "residential"
-    per_worker = pd.Series(occ).map(d.floor_area_per_worker_m2).fillna(np.inf).to_numpy(float)
-    capacity = np.where(residential, floor / d.floor_area_per_resident_m2, floor / per_worker)
-    occupants = np.where(residential, capacity * d.residential_occupancy_rate, capacity)
-    capacity[unoccupied] = 0.0
-    occupants[unoccupied | hosted | open_space] = 0.0
-    open_area = np.where(is_point, assumed, np.maximum(area - area_on, 0.0))
-    share = d.shelter_usable_share
-    shelter = np.where(open_space, open_area * share["open_space"], served * share["building"])
-    beds = _quantity(_tag(f, "beds"))
-    beds = np.where(np.isfinite(beds), beds, served / d.floor_area_per_bed_m2)
-    capacity = np.select(
-        [np.isin(kind, ("hospital", "clinic")), kind == "fire_station", kind == "shelter"],
-        [beds, d.fire_station_engines, np.floor(shelter / d.shelter_m2_per_person)],
-        capacity,
-    )
-    value = np.where(hosted, 0.0, floor * _unit_value(kind, occ, storeys, d))
-    value = np.where(open_space, open_area * d.open_space_cost_cny_per_m2, value)
-    vuln = _vuln(kind, occ, storeys, open_space, amenity)
-    for name, spec in d.facilities.items():
-        m = kind == name
-        value[m], capacity[m], occupants[m], vuln[m] = (
-            spec.value_cny,
-            spec.capacity,
-            spec.occupants,
-            spec.vuln,
-        )
-    usual = {k: sector for k, (sector, _) in ASSET_KINDS.items()}
-    sector = np.where(
-        kind == "building", pd.Series(occ).map(_SECTOR_BY_USE), pd.Series(kind).map(usual)
-    )
-    return pd.DataFrame(
-        {
-            "asset_id": _element_ids(f).to_numpy(dtype=object),
-            "kind": kind,
-            "sector": sector,
-            "name": _tag(f, "name").to_numpy(dtype=object),
-            "occupancy": occ,
-            "storeys": storeys,
-            "floor_area_m2": floor,
-            "value_cny": value,
-            "occupants": occupants,
-            "capacity": capacity,
-            "vuln": vuln,
-            "geometry": geom,
-        }
-    )
-
 
 def _roads(
     nodes: gpd.GeoDataFrame | None, edges: gpd.GeoDataFrame | None, crs: CRS, d: OsmDefaults
@@ -356,17 +119,17 @@ def _roads(
     keep = known & (u != v) & (length > 0)
     e, u, v, length = edges[keep], u[keep], v[keep], length[keep]
 
-    highway = _tag(e, "highway")
+    highway = tag_values(e, "highway")
     base = highway.str.removesuffix("_link").replace({"living_street": "residential"})
     road_class = np.where(base.isin(ROAD_CLASSES), base, "unclassified").astype(object)
-    speed = _quantity(_tag(e, "maxspeed"), "mph", 1.609344)
+    speed = leading_number(tag_values(e, "maxspeed"), "mph", 1.609344)
     default_speed = pd.Series(road_class).map(d.road_speed_kph).to_numpy(dtype=np.float64)
     speed = np.where(np.isfinite(speed) & (speed > 0), speed, default_speed)
-    tag = _tag(e, "oneway").str.lower()
+    tag = tag_values(e, "oneway").str.lower()
     reverse = tag.isin(("-1", "reverse")).to_numpy()
-    implied = (tag == "") & ((highway == "motorway") | (_tag(e, "junction") == "roundabout"))
+    implied = (tag == "") & ((highway == "motorway") | (tag_values(e, "junction") == "roundabout"))
     oneway = (tag.isin(("yes", "true", "1")) | implied).to_numpy() | reverse
-    lanes = _quantity(_tag(e, "lanes"))
+    lanes = leading_number(tag_values(e, "lanes"))
     default_lanes = pd.Series(road_class).map(d.road_lanes).to_numpy(dtype=np.float64)
     default_lanes = np.where(oneway, np.ceil(default_lanes / 2), default_lanes)
     lanes = np.where(np.isfinite(lanes), lanes, default_lanes)
@@ -375,10 +138,10 @@ def _roads(
     geometry = np.where(reverse, shapely.reverse(geometry), geometry)
     u, v = np.where(reverse, v, u), np.where(reverse, u, v)
     way = e["id"].to_numpy(dtype=np.int64)
-    bridge_tag = _tag(e, "bridge").str.lower()
+    bridge_tag = tag_values(e, "bridge").str.lower()
     bridge = ((bridge_tag != "") & ~bridge_tag.isin(("no", "false", "0"))).to_numpy()
     asset_id = ("bridge-w" + pd.Series(way).astype("str")).where(bridge, "").to_numpy(dtype=object)
-    names = _tag(e, "name").to_numpy(dtype=object)
+    names = tag_values(e, "name").to_numpy(dtype=object)
 
     road_edges = pd.DataFrame(
         {
@@ -505,12 +268,12 @@ def _rivers(rivers: gpd.GeoDataFrame | None, crs: CRS, d: OsmDefaults) -> gpd.Ge
     r = rivers.to_crs(crs)
     g = r.geometry.to_numpy()
     ok = np.isin(shapely.get_type_id(g), [1, 5]) & ~shapely.is_empty(g)
-    r = r[ok & _tag(r, "waterway").isin(d.river_waterways).to_numpy()]
-    width = _quantity(_tag(r, "width"))
+    r = r[ok & tag_values(r, "waterway").isin(d.river_waterways).to_numpy()]
+    width = leading_number(tag_values(r, "width"))
     frame = pd.DataFrame(
         {
-            "river_id": _element_ids(r).to_numpy(dtype=object),
-            "name": _tag(r, "name").to_numpy(dtype=object),
+            "river_id": element_ids(r).to_numpy(dtype=object),
+            "name": tag_values(r, "name").to_numpy(dtype=object),
             "width_m": np.where(np.isfinite(width) & (width > 0), width, d.river_width_m),
             "geometry": r.geometry.to_numpy(),
         }
@@ -521,15 +284,15 @@ def _rivers(rivers: gpd.GeoDataFrame | None, crs: CRS, d: OsmDefaults) -> gpd.Ge
 def _read(pyrosm: Any, source: Path, d: OsmDefaults) -> tuple[gpd.GeoDataFrame | None, ...]:
     """Buildings, facility POIs, road nodes and edges, and rivers of the extract, in WGS 84."""
     poi_filter: dict[str, list[str]] = {}
-    for key, values, _ in _KIND_RULES:
+    for key, values, _ in KIND_RULES:
         poi_filter.setdefault(key, []).extend(values)
     try:
         with warnings.catch_warnings():
             # pyrosm warns (UserWarning) for every layer the extract does not have.
             warnings.filterwarnings("ignore", "Could not find any OSM data", UserWarning)
             osm = pyrosm.OSM(str(source), engine="in_memory", progress=False)
-            buildings = osm.get_buildings(extra_attributes=_TAGS)
-            pois = osm.get_pois(custom_filter=poi_filter, extra_attributes=_TAGS)
+            buildings = osm.get_buildings(extra_attributes=EXTRA_TAGS)
+            pois = osm.get_pois(custom_filter=poi_filter, extra_attributes=EXTRA_TAGS)
             network = osm.get_network("driving", nodes=True, extra_attributes=["junction"])
             rivers = None
             if d.river_waterways:
@@ -613,12 +376,12 @@ def import_osm(
         )
 
     say("buildings, facilities and roads")
-    features, drops = _features(buildings, pois, crs)
+    features, drops = building_features(buildings, pois, crs)
     if not features["_building"].any():
         raise DataFileError(
             f"OpenStreetMap extract {source.name} contains no buildings with a polygon footprint"
         )
-    assets = _assets(features, d)
+    assets = feature_assets(features, d)
     road_nodes, road_edges, bridges, drops["road_edges"] = _roads(nodes, edges, crs, d)
     assets = pd.concat([assets, bridges], ignore_index=True)
 

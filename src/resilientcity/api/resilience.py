@@ -1,0 +1,87 @@
+"""The resilience assessment of the service's city and its districts.
+
+``GET /api/resilience`` (any token): the assessment of the city and its districts
+(:func:`~resilientcity.scenario.assessment_stage.run_assessment` of the latest finished
+scenario run, or of the demo's default scenario run once on the city when none has finished
+yet), cached per city and run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from resilientcity.api.auth import Authenticated, ServiceDep
+from resilientcity.api.city_cache import CityCache
+from resilientcity.api.scenarios import Jobs, ServiceCity
+from resilientcity.operations.scenario_jobs import ScenarioJobs
+from resilientcity.report.web_layers import resilience_json
+from resilientcity.scenario.run import ScenarioRun
+from resilientcity.twin.city import City
+
+__all__ = ["resilience", "router"]
+
+router = APIRouter(tags=["web"])
+
+#: Cities whose derived data are cached at a time.
+_CACHED_CITIES = 4
+
+
+def _baseline_run(city: City, size: str) -> ScenarioRun:
+    """The demo's default scenario on ``city`` (the assessment needs a run), without the
+    repair-policy comparison (the assessment does not use it)."""
+    from resilientcity.pipeline import demo_scenario
+    from resilientcity.scenario.run import run_scenario
+
+    scenario = demo_scenario(size)
+    recovery = scenario.recovery.model_copy(update={"compare_policies": False})
+    return run_scenario(scenario.model_copy(update={"recovery": recovery}), city=city)
+
+
+class _Resilience:
+    """The assessment JSON per city and scenario run, computed once (callers wait)."""
+
+    def __init__(self) -> None:
+        self._items: CityCache[dict[str, Any]] = CityCache(size=_CACHED_CITIES)
+        self._baselines: CityCache[ScenarioRun] = CityCache(size=_CACHED_CITIES)
+
+    def _run(self, city: City, jobs: ScenarioJobs, size: str) -> tuple[str | None, ScenarioRun]:
+        """The latest finished run on ``city`` and its id, or the demo scenario's (id ``None``)."""
+        latest = jobs.latest_run()
+        if latest is not None and latest[1].city is city:
+            return latest
+        return None, self._baselines.get(city, lambda c: _baseline_run(c, size), key=size)
+
+    def get(self, city: City, jobs: ScenarioJobs, size: str) -> dict[str, Any]:
+        """The assessment JSON of ``city`` with its latest finished run (or the baseline's)."""
+        from resilientcity.pipeline import demo_scenario
+        from resilientcity.scenario.assessment_stage import run_assessment, typed_trend
+
+        run_id, run = self._run(city, jobs, size)
+
+        def build(city: City) -> dict[str, Any]:
+            result, maturity, used = run_assessment(run, demo_scenario(size))
+            source = {"scenario_id": run_id, "name": run.scenario.name}
+            trend = typed_trend(city, used)
+            return {**resilience_json(result, maturity, trend), "run": source}
+
+        return self._items.get(city, build, key=run_id or "")
+
+
+_RESILIENCE = _Resilience()
+
+
+@router.get("/api/resilience")
+def resilience(
+    principal: Authenticated, service: ServiceDep, city: ServiceCity, jobs: Jobs
+) -> dict[str, Any]:
+    """Resilience scores of the city and its districts, weak spots, maturity level and trends.
+
+    The assessment stage of the latest finished scenario run (or, before any, of the demo's
+    default scenario run once on the city); a run whose scenario has no ``assessment:`` block
+    (or no maturity answers) is assessed with the demo scenario's block
+    (:func:`~resilientcity.scenario.assessment_stage.run_assessment`); ``trend`` scores the
+    years of the block's typed-in district table on one scale.
+    """
+    return _RESILIENCE.get(city, jobs, service.settings.city_size)
