@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resilientcity.decision.plans import (
-    WARNING_LEVELS,
     Expression,
     PlanSet,
     evaluate_plans,
@@ -24,6 +23,7 @@ from resilientcity.decision.plans import (
     tasks_of,
 )
 from resilientcity.errors import DataFileError, ValidationError
+from resilientcity.vocabulary import WARNING_LEVELS
 
 
 def _task(

@@ -61,7 +61,7 @@ from resilientcity.report.figures import MAX_BUILDINGS, _points_xy
 from resilientcity.report.web_layers import cascade_chain, json_ready, resilience_json
 from resilientcity.scenario.run import ScenarioRun
 from resilientcity.twin.city import City
-from resilientcity.warning import LEVELS
+from resilientcity.vocabulary import LEVELS
 from resilientcity.web.map_layers import BuildingCells, base_geojson, building_cells, cell_summary
 
 __all__ = [

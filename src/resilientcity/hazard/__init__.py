@@ -20,7 +20,7 @@ from resilientcity.hazard.earthquake import (
     jayaram_baker_range_km,
     vs30_at_assets,
 )
-from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents, HazardKind
+from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents
 from resilientcity.hazard.flood import (
     StageFrequency,
     channel_mask,
@@ -51,7 +51,6 @@ __all__ = [
     "HAZARD_UNITS",
     "GroundMotion",
     "HazardEvents",
-    "HazardKind",
     "RasterLayer",
     "SlopeVs30Table",
     "StageFrequency",

@@ -54,8 +54,9 @@ from resilientcity.operations.models import (
     utcnow,
 )
 from resilientcity.twin.city import City
+from resilientcity.vocabulary import LEVELS
 from resilientcity.vulnerability.library import VulnerabilityLibrary
-from resilientcity.warning import LEVELS, WarningRule
+from resilientcity.warning import WarningRule
 
 __all__ = [
     "CRITICAL_KINDS",

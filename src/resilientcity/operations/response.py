@@ -60,7 +60,7 @@ from resilientcity.operations.models import (
     WarningEvent,
     utcnow,
 )
-from resilientcity.warning import LEVELS
+from resilientcity.vocabulary import LEVELS
 
 __all__ = [
     "HAZARD_OF_PROPERTY",

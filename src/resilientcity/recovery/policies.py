@@ -18,7 +18,6 @@ supplier → dependent graph, each asset counted once however many paths lead to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -29,11 +28,9 @@ from scipy.sparse.csgraph import breadth_first_order
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.network.cascade import DependencyGraph
 from resilientcity.network.service import recovery_defaults
+from resilientcity.vocabulary import RECOVERY_POLICIES, RecoveryPolicy
 
-__all__ = ["Policy", "population_served", "repair_order"]
-
-Policy = Literal["critical_first", "population", "given"]
-POLICIES: tuple[str, ...] = ("critical_first", "population", "given")
+__all__ = ["population_served", "repair_order"]
 
 
 def _downstream(graph: DependencyGraph) -> sp.csr_array:
@@ -75,7 +72,7 @@ def repair_order(
     assets: pd.DataFrame,
     graph: DependencyGraph,
     damaged: NDArray[np.bool_],
-    policy: Policy = "critical_first",
+    policy: RecoveryPolicy = "critical_first",
     given: Sequence[str] | None = None,
 ) -> NDArray[np.intp]:
     """Indices of the damaged assets, most urgent first.
@@ -98,9 +95,16 @@ def repair_order(
     ValidationError
         An unknown policy, ``"given"`` without a list, or ids in it that are not assets.
     """
-    if policy not in POLICIES:
+    if policy not in RECOVERY_POLICIES:
         raise ValidationError(
-            [Problem("recovery", "policy", "one of " + ", ".join(POLICIES), found=repr(policy))],
+            [
+                Problem(
+                    "recovery",
+                    "policy",
+                    "one of " + ", ".join(RECOVERY_POLICIES),
+                    found=repr(policy),
+                )
+            ],
             what="recovery input",
         )
     idx = np.flatnonzero(damaged)

@@ -19,6 +19,7 @@ from pydantic import ValidationError as PydanticError
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.errors import Problem, ValidationError
+from resilientcity.vocabulary import CitySize, DamageMode, HazardKind, RecoveryPolicy, WarningLevel
 
 __all__ = [
     "CitySpec",
@@ -45,7 +46,7 @@ class _Spec(BaseModel):
 class CitySpec(_Spec):
     """The city: ``demo`` (a size of the built-in demo city) or ``path`` (a GeoPackage)."""
 
-    demo: Literal["small", "default", "large"] | None = None
+    demo: CitySize | None = None
     seed: int = 20170703
     path: Path | None = None
 
@@ -123,7 +124,7 @@ class RasterSpec(_Spec):
     """Hazard rasters (GeoTIFF) sampled at the assets, one event per file."""
 
     kind: Literal["raster"]
-    hazard: Literal["river_flood", "pluvial_flood", "earthquake", "wind"]
+    hazard: HazardKind
     layers: list[RasterLayerSpec] = Field(min_length=1)
     band: int = Field(default=1, ge=1)
     scale: float = Field(default=1.0, gt=0)
@@ -166,12 +167,12 @@ class RecoveryOptions(_Spec):
 
     enabled: bool = True
     days: float = Field(default=180.0, gt=0, description="simulated span (daily steps)")
-    policy: Literal["critical_first", "population", "given"] = "critical_first"
+    policy: RecoveryPolicy = "critical_first"
     given: list[str] = Field(default_factory=list, description="repair order for 'given'")
     crews: dict[str, int] | None = Field(
         default=None, description="crews per sector (default: data/recovery)"
     )
-    damage: Literal["sampled", "threshold"] = Field(
+    damage: DamageMode = Field(
         default="sampled", description="down assets: one seeded draw, or P(functional) < 0.5"
     )
     damage_seed: int = 1
@@ -196,7 +197,7 @@ class Scenario(_Spec):
     event_sets: list[EventSetSpec] = Field(default_factory=list)
     impact: ImpactOptions = ImpactOptions()
     recovery: RecoveryOptions = RecoveryOptions()
-    warning_level: Literal["blue", "yellow", "orange", "red"] | None = Field(
+    warning_level: WarningLevel | None = Field(
         default=None, description="the warning in force (four-level scheme), for the plans"
     )
     plans: list[Path] = Field(

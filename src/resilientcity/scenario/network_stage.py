@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,13 +41,13 @@ from resilientcity.network.roads import (
 )
 from resilientcity.network.service import ServiceModel
 from resilientcity.recovery.metrics import ServiceCurve
-from resilientcity.recovery.policies import Policy
 from resilientcity.recovery.simulation import (
     RecoveryResult,
     sample_restoration_days,
     simulate_recovery,
 )
 from resilientcity.twin.city import City
+from resilientcity.vocabulary import DamageMode, RecoveryPolicy
 
 __all__ = ["DOWN_BELOW", "NetworkStage", "network_stage", "resilience_summary"]
 
@@ -127,11 +127,11 @@ def network_stage(
     depth_grid: NDArray[Any] | None = None,
     *,
     days: float = 180.0,
-    policy: Policy = "critical_first",
+    policy: RecoveryPolicy = "critical_first",
     given: Sequence[str] | None = None,
     crews: dict[str, int | None] | None = None,
     sample_seed: int | None = None,
-    damage: Literal["sampled", "threshold"] = "sampled",
+    damage: DamageMode = "sampled",
     damage_seed: int = 1,
 ) -> NetworkStage:
     """Roads, cascade and recovery of the scenario's combined damage.
