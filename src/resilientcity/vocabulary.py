@@ -12,8 +12,8 @@ ranks or checks them (``typing.get_args`` of the ``Literal`` gives the same memb
 * :data:`RecoveryPolicy` / :data:`RECOVERY_POLICIES` — the recovery simulation's repair
   priority policies (:mod:`resilientcity.recovery.policies`).
 * :data:`DamageMode` / :data:`DAMAGE_MODES` — how the network stage decides that an asset is
-  damaged: one seeded draw, or its probability of functioning below the threshold of
-  :func:`resilientcity.critical.down_below`.
+  damaged: one seeded draw, or its probability of functioning below ``down_below`` of
+  :func:`resilientcity.critical.critical_facilities`.
 * :data:`CitySize` / :data:`CITY_SIZES` — the sizes of the built-in demo city.
 """
 

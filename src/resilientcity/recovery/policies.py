@@ -1,7 +1,7 @@
 """Repair priority policies: in which order the crews of a sector take the damaged assets.
 
-* ``"critical_first"`` — by kind, in the order of ``critical_kind_order`` in
-  ``data/recovery/recovery_defaults.json`` (hospitals, water plants, substations, pump
+* ``"critical_first"`` — by kind, in the order of ``repair_priority`` in
+  ``data/critical_facilities.json`` (hospitals, water plants, substations, pump
   stations, feeders, telecom, …, buildings last; kinds not listed go just before buildings),
   then by population served (largest first), then by asset id;
 * ``"population"`` — by population served (largest first), then by asset id;
@@ -25,9 +25,9 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import breadth_first_order
 
+from resilientcity.critical import critical_facilities
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.network.cascade import DependencyGraph
-from resilientcity.network.service import recovery_defaults
 from resilientcity.vocabulary import RECOVERY_POLICIES, RecoveryPolicy
 
 __all__ = ["population_served", "repair_order"]
@@ -121,7 +121,7 @@ def repair_order(
 
 
 def _kind_rank_values(kinds: NDArray[np.object_]) -> NDArray[np.float64]:
-    order: list[str] = list(recovery_defaults()["critical_kind_order"])
+    order: list[str] = list(critical_facilities().repair_priority)
     rank = {k: float(i) for i, k in enumerate(order)}
     unlisted = rank.get("building", float(len(order))) - 0.5
     return np.array([rank.get(k, unlisted) for k in kinds], dtype=np.float64)
