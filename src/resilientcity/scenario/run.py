@@ -354,7 +354,8 @@ def _write_output_set(
     say("writing summary.json")
     write_json(outputs["summary"], summary)
     say("writing report.html")
-    sections = [impact_section(run.city, run.impacts, run.event_sets)]
+    cascade = None if run.network is None else run.network.cascade
+    sections = [impact_section(run.city, run.impacts, run.event_sets, cascade=cascade)]
     if run.network is not None:
         policies = run.summary.get("decision", {}).get("repair_policies")
         sections.append(recovery_section(run.city, run.network, policies=policies))
