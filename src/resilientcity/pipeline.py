@@ -16,7 +16,7 @@ from typing import Any
 from resilientcity._files import check_output_folder, write_text_atomic
 from resilientcity.scenario.config import Scenario
 from resilientcity.twin.city import City
-from resilientcity.twin.demo import demo_city
+from resilientcity.twin.demo import DEFAULT_SEED, demo_city
 
 __all__ = ["DEMO_EXTRA_STEPS", "DemoResult", "demo_scenario", "run_demo", "write_json"]
 
@@ -35,7 +35,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2), what="JSON")
 
 
-def demo_scenario(size: str = "small", seed: int = 20170703) -> Scenario:
+def demo_scenario(size: str = "small", seed: int = DEFAULT_SEED) -> Scenario:
     """The demo's default scenario (``data/scenarios/demo.yaml``) on the demo city of ``size``."""
     from importlib import resources
 
@@ -58,7 +58,7 @@ DEMO_EXTRA_STEPS = 1 + 14 + 3
 def run_demo(
     out: str | os.PathLike[str],
     size: str = "small",
-    seed: int = 20170703,
+    seed: int = DEFAULT_SEED,
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> DemoResult:

@@ -19,6 +19,7 @@ from pydantic import ValidationError as PydanticError
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.errors import Problem, ValidationError
+from resilientcity.twin.demo import DEFAULT_SEED
 from resilientcity.vocabulary import CitySize, DamageMode, HazardKind, RecoveryPolicy, WarningLevel
 
 __all__ = [
@@ -47,7 +48,7 @@ class CitySpec(_Spec):
     """The city: ``demo`` (a size of the built-in demo city) or ``path`` (a GeoPackage)."""
 
     demo: CitySize | None = None
-    seed: int = 20170703
+    seed: int = DEFAULT_SEED
     path: Path | None = None
 
     @model_validator(mode="after")
