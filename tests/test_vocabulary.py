@@ -18,6 +18,9 @@ from resilientcity import vocabulary
         (vocabulary.RecoveryPolicy, vocabulary.RECOVERY_POLICIES),
         (vocabulary.DamageMode, vocabulary.DAMAGE_MODES),
         (vocabulary.CitySize, vocabulary.CITY_SIZES),
+        (vocabulary.Role, vocabulary.ROLES),
+        (vocabulary.TaskStatus, vocabulary.TASK_STATES),
+        (vocabulary.IncidentStatus, vocabulary.INCIDENT_STATES),
     ],
 )
 def test_each_tuple_lists_its_literal_in_order(literal: Any, members: tuple[str, ...]) -> None:

@@ -15,6 +15,9 @@ ranks or checks them (``typing.get_args`` of the ``Literal`` gives the same memb
   damaged: one seeded draw, or its probability of functioning below ``down_below`` of
   :func:`resilientcity.critical.critical_facilities`.
 * :data:`CitySize` / :data:`CITY_SIZES` — the sizes of the built-in demo city.
+* :data:`Role` / :data:`ROLES`, :data:`TaskStatus` / :data:`TASK_STATES`,
+  :data:`IncidentStatus` / :data:`INCIDENT_STATES` — the operations service's roles and the
+  states of its tasks and incidents (the store's check constraints and the API's parameters).
 """
 
 from __future__ import annotations
@@ -25,14 +28,20 @@ __all__ = [
     "CITY_SIZES",
     "DAMAGE_MODES",
     "HAZARD_KINDS",
+    "INCIDENT_STATES",
     "LEVELS",
     "RECOVERY_POLICIES",
+    "ROLES",
+    "TASK_STATES",
     "WARNING_LEVELS",
     "CitySize",
     "DamageMode",
     "HazardKind",
+    "IncidentStatus",
     "Level",
     "RecoveryPolicy",
+    "Role",
+    "TaskStatus",
     "WarningLevel",
 ]
 
@@ -64,3 +73,29 @@ DAMAGE_MODES: tuple[DamageMode, ...] = ("sampled", "threshold")
 CitySize = Literal["small", "default", "large"]
 #: :data:`CitySize` members, smallest first.
 CITY_SIZES: tuple[CitySize, ...] = ("small", "default", "large")
+
+#: Roles of the operations service's users, from most to least powerful.
+Role = Literal["admin", "operator", "analyst", "public"]
+#: :data:`Role` members, most powerful first.
+ROLES: tuple[Role, ...] = ("admin", "operator", "analyst", "public")
+#: States of a task of a contingency plan.
+TaskStatus = Literal["pending", "acknowledged", "in_progress", "completed", "cancelled"]
+#: :data:`TaskStatus` members, in the order they are normally reached.
+TASK_STATES: tuple[TaskStatus, ...] = (
+    "pending",
+    "acknowledged",
+    "in_progress",
+    "completed",
+    "cancelled",
+)
+#: States of an incident.
+IncidentStatus = Literal["new", "triaged", "duplicate", "dispatched", "resolved", "rejected"]
+#: :data:`IncidentStatus` members.
+INCIDENT_STATES: tuple[IncidentStatus, ...] = (
+    "new",
+    "triaged",
+    "duplicate",
+    "dispatched",
+    "resolved",
+    "rejected",
+)
