@@ -19,6 +19,8 @@ from pydantic import ValidationError as PydanticError
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.errors import Problem, ValidationError
+from resilientcity.hazard.earthquake import Mechanism, Region
+from resilientcity.hazard.raster_layer import Outside
 from resilientcity.twin.demo import DEFAULT_SEED
 from resilientcity.vocabulary import CitySize, DamageMode, HazardKind, RecoveryPolicy, WarningLevel
 
@@ -93,9 +95,9 @@ class EarthquakeSpec(_Spec):
     epicentre_xy: tuple[float, float] | None = Field(default=None, description="city CRS, metres")
     epicentre_lonlat: tuple[float, float] | None = None
     depth_km: float = Field(default=10.0, ge=0)
-    mechanism: Literal["unspecified", "normal", "reverse", "strike_slip"] = "unspecified"
+    mechanism: Mechanism = "unspecified"
     vs30: float | Literal["slope"] = "slope"
-    region: Literal["global", "china_turkey", "italy_japan"] = "global"
+    region: Region = "global"
     realisations: int = Field(default=0, ge=0)
     seed: int = 1
 
@@ -129,7 +131,7 @@ class RasterSpec(_Spec):
     layers: list[RasterLayerSpec] = Field(min_length=1)
     band: int = Field(default=1, ge=1)
     scale: float = Field(default=1.0, gt=0)
-    outside: Literal["error", "zero"] = "error"
+    outside: Outside = "error"
 
 
 HazardSpec = Annotated[
