@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.warning.rules import LEVELS, Level, WarningRule
+from resilientcity.vocabulary import LEVELS, Level
+from resilientcity.warning.rules import WarningRule
 
 __all__ = [
     "ChangeKind",
@@ -94,7 +95,7 @@ class WarningState:
     level
         The level in force.
     threshold_level
-        Index in :data:`~resilientcity.warning.rules.LEVELS` of the threshold component.
+        Index in :data:`~resilientcity.vocabulary.LEVELS` of the threshold component.
     above_since, below_since
         Per level blue…red: start (minutes since epoch) of the current run of observations at
         or past the threshold, and past threshold − margin on the good side; ``None`` if no

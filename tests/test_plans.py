@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from resilientcity.decision.expressions import Expression, parse_expression
 from resilientcity.decision.plans import (
-    WARNING_LEVELS,
     PlanSet,
     evaluate_plans,
     load_plans,
@@ -23,6 +22,7 @@ from resilientcity.decision.plans import (
     tasks_of,
 )
 from resilientcity.errors import DataFileError, ValidationError
+from resilientcity.vocabulary import WARNING_LEVELS
 
 
 def _task(

@@ -68,6 +68,40 @@ def test_serve_with_two_workers(db_url: str, small_city, tmp_path: Path, servers
     assert "Started parent process" in log and log.count("Started server process") == 2, log
 
 
+def test_workers_get_the_parents_settings(small_city, tmp_path: Path, servers, monkeypatch):
+    # the parent's own environment names another store: --db must win in every worker too
+    db_url = f"sqlite:///{tmp_path / 'ops.db'}"
+    decoy = tmp_path / "decoy.db"
+    monkeypatch.setenv("RESILIENTCITY_DB_URL", f"sqlite:///{decoy}")
+    monkeypatch.setenv("RESILIENTCITY_MAX_INGEST_BYTES", "32768")
+    ids = _seed(db_url, small_city)
+    token = _admin_token(db_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = Server(
+        _command("serve", "--db", db_url, "--port", str(port), "--workers", "2"),
+        tmp_path / "serve.log",
+    )
+    servers.append(server)
+    server.start()
+    server.wait_ready(url)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    body = _batch_body(ids, 0)
+    assert len(body) <= 32768
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        # several requests, so that both workers answer some
+        stored = [client.post("/v1.1/CreateObservations", content=body) for _ in range(6)]
+        big = [
+            client.post("/v1.1/CreateObservations", content=b" " * 20000 + body) for _ in range(6)
+        ]
+    log = server.output()
+    server.kill()
+    assert [r.status_code for r in stored] == [201] * 6, log
+    assert [r.status_code for r in big] == [413] * 6, log
+    assert _count(db_url) == STREAMS * BATCH_TIMES
+    assert not decoy.exists()
+
+
 def test_workers_end_when_their_parent_is_killed(small_city, tmp_path: Path, servers):
     db_url = f"sqlite:///{tmp_path / 'ops.db'}"
     _seed(db_url, small_city)

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resilientcity.errors import ValidationError
+from resilientcity.vocabulary import LEVELS
 from resilientcity.warning.engine import WarningState, evaluate, levels_over_time
-from resilientcity.warning.rules import LEVELS, WarningRule, example_rules, rules_from_dict
+from resilientcity.warning.rules import WarningRule, example_rules, rules_from_dict
 
 T0 = pd.Timestamp("2017-07-01 00:00", tz="UTC")
 

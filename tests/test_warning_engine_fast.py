@@ -28,8 +28,9 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from resilientcity.vocabulary import LEVELS
 from resilientcity.warning import engine
-from resilientcity.warning.rules import LEVELS, WarningRule
+from resilientcity.warning.rules import WarningRule
 
 T0 = pd.Timestamp("2024-06-01", tz="UTC")
 LOW, HIGH = 0.0, 20.0  # thresholds lie in [LOW, HIGH]; values a little beyond

@@ -17,7 +17,7 @@ from resilientcity._files import check_output_folder
 from resilientcity.scenario.config import Scenario
 from resilientcity.summary import RunSummary
 from resilientcity.twin.city import City
-from resilientcity.twin.demo import demo_city
+from resilientcity.twin.demo import DEFAULT_SEED, demo_city
 
 __all__ = ["DEMO_EXTRA_STEPS", "DemoResult", "demo_scenario", "run_demo"]
 
@@ -32,7 +32,7 @@ class DemoResult:
     outputs: dict[str, Path]
 
 
-def demo_scenario(size: str = "small", seed: int = 20170703) -> Scenario:
+def demo_scenario(size: str = "small", seed: int = DEFAULT_SEED) -> Scenario:
     """The demo's default scenario (``data/scenarios/demo.yaml``) on the demo city of ``size``."""
     from importlib import resources
 
@@ -55,7 +55,7 @@ DEMO_EXTRA_STEPS = 1 + 14 + 3
 def run_demo(
     out: str | os.PathLike[str],
     size: str = "small",
-    seed: int = 20170703,
+    seed: int = DEFAULT_SEED,
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> DemoResult:

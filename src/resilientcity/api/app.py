@@ -13,12 +13,8 @@ subscriber stores the broker's observations. OpenAPI documentation at ``/docs``,
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -119,32 +115,22 @@ def _lifespan(city: City | None) -> Any:
     return lifespan
 
 
-#: The environment variable through which ``serve --workers N`` hands the settings to each
-#: worker process (JSON of :class:`ServiceSettings`).
-SETTINGS_ENV = "RESILIENTCITY_SERVE_SETTINGS"
-
-
-def settings_to_environment(settings: ServiceSettings) -> str:
-    """``settings`` as the JSON text :func:`app_from_environment` reads."""
-    values = dataclasses.asdict(settings)
-    values["twin"] = None if settings.twin is None else str(settings.twin)
-    return json.dumps(values)
-
-
 def app_from_environment() -> FastAPI:
     """The application of one worker of ``serve --workers N`` (a uvicorn factory).
 
-    The settings come from :data:`SETTINGS_ENV`; the parent process has migrated and seeded
-    the store and runs the MQTT subscriber, so a worker only serves requests (and runs its
-    background thread: nowcasts and overdue tasks are idempotent).
+    The settings come from the environment variables of :class:`ServiceSettings`
+    (``RESILIENTCITY_DB_URL``, …), which the parent process set from its own settings
+    (:meth:`ServiceSettings.environment`). The parent has migrated and seeded the store and
+    runs the MQTT subscriber, so a worker only serves requests (and runs its background
+    thread: nowcasts and overdue tasks are idempotent): its ``mqtt`` is ``None`` and its
+    ``seed_demo`` false whatever the variables say.
+
+    Raises
+    ------
+    ValidationError
+        A variable with a bad value, named.
     """
-    text = os.environ.get(SETTINGS_ENV)
-    if not text:
-        raise RuntimeError(f"{SETTINGS_ENV} is not set: start the workers with `serve --workers`")
-    values = json.loads(text)
-    twin = values.pop("twin")
-    settings = ServiceSettings(**values, twin=None if twin is None else Path(twin))
-    return create_app(dataclasses.replace(settings, mqtt=None, seed_demo=False))
+    return create_app(ServiceSettings(mqtt=None, seed_demo=False))
 
 
 def create_app(

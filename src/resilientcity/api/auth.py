@@ -16,8 +16,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from resilientcity.operations.access import ANONYMOUS, Principal, authenticate
-from resilientcity.operations.models import ROLES
 from resilientcity.operations.service import Service
+from resilientcity.vocabulary import ROLES
 
 __all__ = [
     "Authenticated",

@@ -51,6 +51,7 @@ from resilientcity.operations.response import (
     update_task,
 )
 from resilientcity.twin.city import City
+from resilientcity.vocabulary import IncidentStatus, TaskStatus
 
 __all__ = ["router"]
 
@@ -90,9 +91,7 @@ class ActivationIn(_Body):
 class TaskUpdate(_Body):
     """A change of a task's status and/or a note."""
 
-    status: Literal["pending", "acknowledged", "in_progress", "completed", "cancelled"] | None = (
-        None
-    )
+    status: TaskStatus | None = None
     note: str | None = Field(default=None, max_length=4000)
 
 
@@ -277,7 +276,7 @@ def list_tasks(
     service: ServiceDep,
     principal: Staff,
     status_: Annotated[
-        Literal["pending", "acknowledged", "in_progress", "completed", "cancelled"] | None,
+        TaskStatus | None,
         Query(alias="status"),
     ] = None,
     agency: Annotated[str | None, Query(max_length=64)] = None,
@@ -349,7 +348,7 @@ def list_incidents(
     service: ServiceDep,
     principal: Staff,
     status_: Annotated[
-        Literal["new", "triaged", "duplicate", "dispatched", "resolved", "rejected"] | None,
+        IncidentStatus | None,
         Query(alias="status"),
     ] = None,
     category: Category | None = None,

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from resilientcity.vocabulary import Role
 from resilientcity.warning.rules import OBSERVED_PROPERTY_PATTERN
 
 __all__ = [
@@ -66,8 +67,6 @@ __all__ = [
 MAX_ID = 2**31 - 1
 #: An id in a path: ``/v1.1/Things(12)``.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id")]
-#: The roles of :data:`resilientcity.operations.models.ROLES`.
-Role = Literal["admin", "operator", "analyst", "public"]
 #: Levels of nesting of a thing's free-form ``properties`` (``{"a": {"b": 1}}`` has 2).
 MAX_PROPERTIES_DEPTH = 8
 #: Characters of a thing's ``properties`` written as JSON.

@@ -44,6 +44,7 @@ from resilientcity.operations.models import (
     utcnow,
 )
 from resilientcity.operations.service import Service
+from resilientcity.vocabulary import WarningLevel
 from resilientcity.warning import WarningRule
 
 __all__ = ["PING_S", "router"]
@@ -102,7 +103,7 @@ def list_warnings(
     status_: Annotated[
         Literal["active", "lifted", "all"], Query(alias="status", description="Which warnings")
     ] = "active",
-    level: Literal["blue", "yellow", "orange", "red"] | None = None,
+    level: WarningLevel | None = None,
     since: Annotated[UtcTime | None, Query(description="Changed at or after")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,

@@ -14,7 +14,8 @@ The seven ``twin`` indicators of the default library, per district (zones of typ
   occupants stand for the residents here (the twin places people in buildings); a road network
   that is not strongly connected is accepted, its cut-off buildings counting as not reached;
 * ``inf_critical_power_redundancy``: share (%) of the district's critical facilities
-  (:data:`CRITICAL_KINDS`) with redundant power: every ``power`` group of the facility has two
+  (``power_redundancy_kinds`` of :func:`~resilientcity.critical.critical_facilities`, the
+  kinds the indicator's definition names) with redundant power: every ``power`` group of the facility has two
   or more distinct suppliers (any one of a group suffices, so N-1 holds), or one of its ``power``
   links carries ``backup_hours > 0`` (its own backup). A critical facility without any power
   link has no redundancy the twin can show, and counts as not redundant;
@@ -44,6 +45,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from resilientcity.critical import critical_facilities
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.impact.results import EventSetImpact
 from resilientcity.network import accessibility, edge_state
@@ -53,7 +55,6 @@ from resilientcity.twin.city import City
 
 __all__ = [
     "ACCESS_MINUTES",
-    "CRITICAL_KINDS",
     "RUN_INDICATORS",
     "STATIC_INDICATORS",
     "TWIN_INDICATORS",
@@ -61,9 +62,6 @@ __all__ = [
     "twin_indicators",
 ]
 
-#: Critical facilities of ``inf_critical_power_redundancy``: the kinds the indicator's
-#: definition names (hospitals, shelters, pumping stations, water plants, telecom sites).
-CRITICAL_KINDS: tuple[str, ...] = ("hospital", "shelter", "pump_station", "water_plant", "telecom")
 #: The travel time of ``soc_hospital_access_15min``, minutes (the indicator's definition).
 ACCESS_MINUTES = 15.0
 #: Twin indicators computed from the city alone.
@@ -159,7 +157,9 @@ def _power_redundant(city: City, facility_ids: pd.Index) -> pd.Series:
 def _power_redundancy(city: City, districts: pd.Index) -> pd.Series:
     """Share (%) of the critical facilities with redundant power, per district that has some."""
     assets = city.assets
-    critical = assets[assets["kind"].isin(CRITICAL_KINDS).to_numpy(dtype=bool)]
+    critical = assets[
+        assets["kind"].isin(critical_facilities().power_redundancy_kinds).to_numpy(dtype=bool)
+    ]
     ids = pd.Index(critical["asset_id"].to_numpy(dtype=str))
     redundant = _power_redundant(city, ids).to_numpy(dtype=np.float64)
     zone = critical["zone_id"]

@@ -11,6 +11,7 @@ from resilientcity.cli._console import console, step_progress
 from resilientcity.cli.run import print_impact
 from resilientcity.cli.twin import DEMO_STEPS, SeedOption, SizeOption, _check_size
 from resilientcity.pipeline import DEMO_EXTRA_STEPS, run_demo
+from resilientcity.twin.demo import DEFAULT_SEED
 
 
 def demo(
@@ -19,7 +20,7 @@ def demo(
         typer.Option("--out", "-o", help="Folder for report.html, summary.json and city.gpkg."),
     ] = Path("demo-out"),
     size: SizeOption = "small",
-    seed: SeedOption = 20170703,
+    seed: SeedOption = DEFAULT_SEED,
 ) -> None:
     """Build the demo city, run the default scenario (100-year flood with its rainstorm), report."""
     _check_size(size)

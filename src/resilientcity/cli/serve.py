@@ -71,6 +71,7 @@ DbOption = Annotated[
         "--db",
         help="The store: sqlite:///FILE (default: resilientcity-ops.db here) or "
         "postgresql+psycopg://USER@HOST:PORT/DB.",
+        envvar="RESILIENTCITY_DB_URL",
         callback=_store_url,
     ),
 ]
@@ -80,14 +81,22 @@ def serve(
     db: DbOption = DEFAULT_URL,
     mqtt: Annotated[
         str | None,
-        typer.Option("--mqtt", help="HOST:PORT of an MQTT broker to take observations from."),
+        typer.Option(
+            "--mqtt",
+            help="HOST:PORT of an MQTT broker to take observations from.",
+            envvar="RESILIENTCITY_MQTT",
+        ),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     size: SizeOption = "small",
     twin: Annotated[
         Path | None,
-        typer.Option("--twin", help="A twin folder to seed from instead of the demo city."),
+        typer.Option(
+            "--twin",
+            help="A twin folder to seed from instead of the demo city.",
+            envvar="RESILIENTCITY_TWIN",
+        ),
     ] = None,
     no_seed: Annotated[
         bool,
@@ -198,12 +207,17 @@ def _serve_workers(service: Service, options: dict[str, Any], workers: int) -> N
 
     import uvicorn
 
-    from resilientcity.api.app import SETTINGS_ENV, settings_to_environment
     from resilientcity.operations.mqtt import start_mqtt
     from resilientcity.operations.workers import install_response_hooks
 
     settings = service.settings
-    os.environ[SETTINGS_ENV] = settings_to_environment(settings)
+    # the workers read their settings from these variables (ServiceSettings); a setting that
+    # is None must not be set, else a variable from the parent's own environment would win
+    for name, text in settings.environment().items():
+        if text is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = text
     os.environ[PARENT_ENV] = str(os.getpid())
     ingestor = None
     try:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from resilientcity.cli._console import console, err_console, step_progress
 from resilientcity.twin.city import City
+from resilientcity.twin.demo import DEFAULT_SEED
 
 twin_app = typer.Typer(
     help="Build, inspect, validate and import city digital twins.", no_args_is_help=True
@@ -45,7 +46,7 @@ def twin_demo(
         "city.gpkg"
     ),
     size: SizeOption = "small",
-    seed: SeedOption = 20170703,
+    seed: SeedOption = DEFAULT_SEED,
 ) -> None:
     """Generate the built-in Changsha-like demo city and write it as a GeoPackage."""
     from resilientcity.twin.demo import demo_city

@@ -39,10 +39,10 @@ from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.decision.expressions import parse_expression
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.hazard.events import HAZARD_UNITS, HazardKind
+from resilientcity.hazard.events import HAZARD_UNITS
+from resilientcity.vocabulary import WARNING_LEVELS, HazardKind, WarningLevel
 
 __all__ = [
-    "WARNING_LEVELS",
     "Agency",
     "Condition",
     "Plan",
@@ -52,18 +52,14 @@ __all__ = [
     "Task",
     "Text",
     "Trigger",
-    "WarningLevel",
     "evaluate_plans",
     "load_plans",
     "plans_from_dict",
     "tasks_of",
 ]
 
-WarningLevel = Literal["blue", "yellow", "orange", "red"]
 ResponseLevel = Literal["I", "II", "III", "IV"]
 
-#: Warning colours from lowest to highest (CMA Order No. 16, 2007: blue IV … red I).
-WARNING_LEVELS: tuple[WarningLevel, ...] = ("blue", "yellow", "orange", "red")
 #: Response levels from highest (I, 特别重大) to lowest (IV, 一般).
 _RESPONSE_RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
 

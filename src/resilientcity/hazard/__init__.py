@@ -21,7 +21,7 @@ from resilientcity.hazard.earthquake import (
     earthquake_scenario,
     vs30_at_assets,
 )
-from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents, HazardKind
+from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents
 from resilientcity.hazard.flood import (
     StageFrequency,
     channel_mask,
@@ -52,7 +52,6 @@ __all__ = [
     "HAZARD_UNITS",
     "GroundMotion",
     "HazardEvents",
-    "HazardKind",
     "RasterLayer",
     "SlopeVs30Table",
     "StageFrequency",

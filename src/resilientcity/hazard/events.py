@@ -10,7 +10,7 @@ temporary of the matrix's size.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -18,10 +18,9 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from resilientcity.errors import Problem, ValidationError
+from resilientcity.vocabulary import HazardKind
 
-__all__ = ["HAZARD_UNITS", "HazardEvents", "HazardKind", "Intensity"]
-
-HazardKind = Literal["river_flood", "pluvial_flood", "earthquake", "wind"]
+__all__ = ["HAZARD_UNITS", "HazardEvents", "Intensity"]
 
 #: An ``events × assets`` intensity matrix: CSR, or a dense C-contiguous float64 array.
 Intensity: TypeAlias = "sp.csr_array | NDArray[np.float64]"

@@ -42,12 +42,13 @@ from scipy import ndimage
 
 from resilientcity._files import read_data_file
 from resilientcity.errors import CRSMismatch, DataFileError, Problem, ValidationError, fail
-from resilientcity.hazard.events import HazardEvents, HazardKind
+from resilientcity.hazard.events import HazardEvents
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.raster import burn
 from resilientcity.twin.schema import RIVERS
 from resilientcity.twin.validate import validate_layer
+from resilientcity.vocabulary import HazardKind
 
 __all__ = [
     "StageFrequency",

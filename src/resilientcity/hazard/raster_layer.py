@@ -34,8 +34,9 @@ from pyproj import CRS, Transformer
 from rasterio.windows import Window
 
 from resilientcity.errors import DataFileError, Problem, ValidationError
-from resilientcity.hazard.events import HazardEvents, HazardKind
+from resilientcity.hazard.events import HazardEvents
 from resilientcity.twin.city import City
+from resilientcity.vocabulary import HazardKind
 
 __all__ = ["RasterLayer", "raster_hazard_events", "sample_raster"]
 

@@ -1,6 +1,6 @@
 """Who may do what: users, API tokens, roles, data-sharing grants and the audit log.
 
-Roles (:data:`~resilientcity.operations.models.ROLES`):
+Roles (:data:`~resilientcity.vocabulary.ROLES`):
 
 ``admin``
     Everything: sensors, datastreams, rules, plans, tokens, grants, the audit log.
@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.operations.models import (
-    ROLES,
     Agency,
     ApiToken,
     AuditEntry,
@@ -41,6 +40,7 @@ from resilientcity.operations.models import (
     User,
     utcnow,
 )
+from resilientcity.vocabulary import ROLES
 
 __all__ = [
     "ANONYMOUS",
@@ -101,7 +101,7 @@ def create_token(
         User name; created with ``role`` and ``agency_id`` when new, and must have them when it
         exists.
     role
-        One of :data:`~resilientcity.operations.models.ROLES`.
+        One of :data:`~resilientcity.vocabulary.ROLES`.
     agency_id
         The operator's agency (required for operators, allowed for others).
     label

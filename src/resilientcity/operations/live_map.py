@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from resilientcity.operations.access import Principal, readable_datastreams
 from resilientcity.operations.incidents import OPEN_STATES
 from resilientcity.operations.models import Datastream, Incident, LiveWarning, Observation, Sensor
-from resilientcity.warning import LEVELS
+from resilientcity.vocabulary import LEVELS
 
 __all__ = ["active_stream_levels", "latest_observations", "live_sensors", "open_incidents"]
 

@@ -33,10 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from resilientcity.vocabulary import INCIDENT_STATES, ROLES, TASK_STATES
+
 __all__ = [
-    "INCIDENT_STATES",
-    "ROLES",
-    "TASK_STATES",
     "Agency",
     "ApiToken",
     "AuditEntry",
@@ -57,13 +56,6 @@ __all__ = [
     "WarningRuleRow",
     "WarningStateRow",
 ]
-
-#: Roles of users, from most to least powerful.
-ROLES = ("admin", "operator", "analyst", "public")
-#: States of a task, in the order they are normally reached.
-TASK_STATES = ("pending", "acknowledged", "in_progress", "completed", "cancelled")
-#: States of an incident.
-INCIDENT_STATES = ("new", "triaged", "duplicate", "dispatched", "resolved", "rejected")
 
 
 def utcnow() -> datetime:

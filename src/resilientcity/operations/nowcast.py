@@ -41,6 +41,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from resilientcity.critical import critical_facilities
 from resilientcity.hazard.flood import flood_depth, river_flood_scenario
 from resilientcity.impact.assess import scenario_impact
 from resilientcity.network import edge_flood_depth, edge_state
@@ -54,11 +55,11 @@ from resilientcity.operations.models import (
     utcnow,
 )
 from resilientcity.twin.city import City
+from resilientcity.vocabulary import LEVELS
 from resilientcity.vulnerability.library import VulnerabilityLibrary
-from resilientcity.warning import LEVELS, WarningRule
+from resilientcity.warning import WarningRule
 
 __all__ = [
-    "CRITICAL_KINDS",
     "NowcastCache",
     "live_road_state",
     "mark_nowcasts",
@@ -67,24 +68,6 @@ __all__ = [
     "warning_stage",
 ]
 
-#: Asset kinds reported one by one as critical facilities when flooded.
-CRITICAL_KINDS: tuple[str, ...] = (
-    "hospital",
-    "clinic",
-    "school",
-    "shelter",
-    "fire_station",
-    "police_station",
-    "government",
-    "substation",
-    "power_plant",
-    "water_plant",
-    "pump_station",
-    "wastewater_plant",
-    "telecom",
-    "data_centre",
-    "warehouse",
-)
 #: The observed property whose warnings get a nowcast.
 RIVER_STAGE = "river_stage"
 #: Nowcast stages are rounded to this (m), which is also the cache's resolution.
@@ -147,7 +130,8 @@ def nowcast_for_stage(
         ``people_at_risk`` (residents, i.e. occupants of residential assets, that stand in water),
         ``buildings_flooded`` (assets of kind ``building`` with depth > 0), ``assets_flooded``,
         ``expected_displaced`` and ``expected_fatalities`` (the impact engine's totals),
-        ``critical_facilities`` (flooded assets of :data:`CRITICAL_KINDS`, deepest first:
+        ``critical_facilities`` (flooded assets of the ``facility_kinds`` of
+        :func:`~resilientcity.critical.critical_facilities`, deepest first:
         ``asset_id``, ``name``, ``kind``, ``depth_m``).
     """
     dem_stage = _dem_stage(city, stage_m)
@@ -160,7 +144,7 @@ def nowcast_for_stage(
     kind = assets["kind"].to_numpy(dtype=str)
     residential = assets["occupancy"].to_numpy(dtype=str) == "residential"
     occupants = assets["occupants"].to_numpy(dtype=np.float64)
-    critical = np.flatnonzero(wet & np.isin(kind, CRITICAL_KINDS))
+    critical = np.flatnonzero(wet & np.isin(kind, critical_facilities().facility_kinds))
     critical = critical[np.argsort(-depth[critical], kind="stable")]
     return {
         "stage_m": round(stage_m, 3),

@@ -50,7 +50,6 @@ from resilientcity.decision import plans as decision
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.operations.access import Principal, audit
 from resilientcity.operations.models import (
-    TASK_STATES,
     Agency,
     Datastream,
     LiveWarning,
@@ -60,7 +59,7 @@ from resilientcity.operations.models import (
     WarningEvent,
     utcnow,
 )
-from resilientcity.warning import LEVELS
+from resilientcity.vocabulary import LEVELS, TASK_STATES
 
 __all__ = [
     "HAZARD_OF_PROPERTY",

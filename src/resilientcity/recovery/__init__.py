@@ -14,7 +14,7 @@ from resilientcity.recovery.metrics import (
     resilience_loss,
     robustness,
 )
-from resilientcity.recovery.policies import Policy, population_served, repair_order
+from resilientcity.recovery.policies import population_served, repair_order
 from resilientcity.recovery.simulation import (
     RecoveryResult,
     sample_restoration_days,
@@ -24,7 +24,6 @@ from resilientcity.recovery.simulation import (
 
 __all__ = [
     "METRIC_COLUMNS",
-    "Policy",
     "RecoveryResult",
     "ServiceCurve",
     "population_served",

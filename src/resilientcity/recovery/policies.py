@@ -1,7 +1,7 @@
 """Repair priority policies: in which order the crews of a sector take the damaged assets.
 
-* ``"critical_first"`` — by kind, in the order of ``critical_kind_order`` in
-  ``data/recovery/recovery_defaults.json`` (hospitals, water plants, substations, pump
+* ``"critical_first"`` — by kind, in the order of ``repair_priority`` in
+  ``data/critical_facilities.json`` (hospitals, water plants, substations, pump
   stations, feeders, telecom, …, buildings last; kinds not listed go just before buildings),
   then by population served (largest first), then by asset id;
 * ``"population"`` — by population served (largest first), then by asset id;
@@ -18,7 +18,6 @@ supplier → dependent graph, each asset counted once however many paths lead to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,14 +25,12 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import breadth_first_order
 
+from resilientcity.critical import critical_facilities
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.network.cascade import DependencyGraph
-from resilientcity.network.service import recovery_defaults
+from resilientcity.vocabulary import RECOVERY_POLICIES, RecoveryPolicy
 
-__all__ = ["Policy", "population_served", "repair_order"]
-
-Policy = Literal["critical_first", "population", "given"]
-POLICIES: tuple[str, ...] = ("critical_first", "population", "given")
+__all__ = ["population_served", "repair_order"]
 
 
 def _downstream(graph: DependencyGraph) -> sp.csr_array:
@@ -75,7 +72,7 @@ def repair_order(
     assets: pd.DataFrame,
     graph: DependencyGraph,
     damaged: NDArray[np.bool_],
-    policy: Policy = "critical_first",
+    policy: RecoveryPolicy = "critical_first",
     given: Sequence[str] | None = None,
 ) -> NDArray[np.intp]:
     """Indices of the damaged assets, most urgent first.
@@ -98,9 +95,16 @@ def repair_order(
     ValidationError
         An unknown policy, ``"given"`` without a list, or ids in it that are not assets.
     """
-    if policy not in POLICIES:
+    if policy not in RECOVERY_POLICIES:
         raise ValidationError(
-            [Problem("recovery", "policy", "one of " + ", ".join(POLICIES), found=repr(policy))],
+            [
+                Problem(
+                    "recovery",
+                    "policy",
+                    "one of " + ", ".join(RECOVERY_POLICIES),
+                    found=repr(policy),
+                )
+            ],
             what="recovery input",
         )
     idx = np.flatnonzero(damaged)
@@ -117,7 +121,7 @@ def repair_order(
 
 
 def _kind_rank_values(kinds: NDArray[np.object_]) -> NDArray[np.float64]:
-    order: list[str] = list(recovery_defaults()["critical_kind_order"])
+    order: list[str] = list(critical_facilities().repair_priority)
     rank = {k: float(i) for i, k in enumerate(order)}
     unlisted = rank.get("building", float(len(order))) - 0.5
     return np.array([rank.get(k, unlisted) for k in kinds], dtype=np.float64)

@@ -43,7 +43,8 @@ from resilientcity.errors import fail
 from resilientcity.network.cascade import DependencyGraph
 from resilientcity.network.service import ServiceModel, recovery_defaults
 from resilientcity.recovery.metrics import ServiceCurve
-from resilientcity.recovery.policies import Policy, repair_order
+from resilientcity.recovery.policies import repair_order
+from resilientcity.vocabulary import RecoveryPolicy
 
 __all__ = [
     "AccessFn",
@@ -140,7 +141,7 @@ def schedule_repairs(
     graph: DependencyGraph,
     damaged: NDArray[np.bool_],
     restoration_days: ArrayLike,
-    policy: Policy = "critical_first",
+    policy: RecoveryPolicy = "critical_first",
     given: Sequence[str] | None = None,
     crews: Mapping[str, int | None] | None = None,
 ) -> pd.DataFrame:
@@ -251,7 +252,7 @@ def simulate_recovery(
     days: float = 180.0,
     step_days: float = 1.0,
     times_days: ArrayLike | None = None,
-    policy: Policy = "critical_first",
+    policy: RecoveryPolicy = "critical_first",
     given: Sequence[str] | None = None,
     crews: Mapping[str, int | None] | None = None,
     access_fn: AccessFn | None = None,

@@ -4,7 +4,8 @@ From the scenario impacts to what the damage does to the city:
 
 1. an asset is *damaged* (down) in one seeded realisation drawn from its probability of
    functioning under all the scenario's hazards (they strike together; independent damage), or,
-   on request, when that probability is below 0.5; its repair takes the longest of the hazards'
+   on request, when that probability is below ``down_below`` (0.5,
+   ``data/critical_facilities.json``); its repair takes the longest of the hazards'
    expected restoration times;
 2. roads: flooded edges are slowed or closed by the compound flood depth, and road assets
    (bridges) that are damaged close their edges; travel minutes from every building to the
@@ -23,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from resilientcity.critical import critical_facilities
 from resilientcity.impact.results import ScenarioImpact
 from resilientcity.network import (
     accessibility,
@@ -41,16 +43,15 @@ from resilientcity.network import (
 from resilientcity.network.cascade import CascadeResult, DependencyGraph
 from resilientcity.network.service import ServiceModel
 from resilientcity.recovery.metrics import ServiceCurve
-from resilientcity.recovery.policies import Policy
 from resilientcity.recovery.simulation import (
     RecoveryResult,
     sample_restoration_days,
     simulate_recovery,
 )
 from resilientcity.twin.city import City
+from resilientcity.vocabulary import DamageMode, RecoveryPolicy
 
 __all__ = [
-    "DOWN_BELOW",
     "NetworkStage",
     "NetworkSummary",
     "ResilienceMetrics",
@@ -58,9 +59,6 @@ __all__ = [
     "network_stage",
     "resilience_summary",
 ]
-
-#: An asset whose probability of functioning is below this counts as damaged (down).
-DOWN_BELOW = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +113,8 @@ def _combined(
     The probability of functioning under all the hazards is the product of the hazards'
     (independent damage). With ``rng`` each asset is drawn down with the complement of that
     probability (one seeded realisation: the expected number of assets down is kept); without,
-    an asset is down when the probability is below :data:`DOWN_BELOW`.
+    an asset is down when the probability is below ``down_below`` of
+    :func:`~resilientcity.critical.critical_facilities`.
     """
     n = len(city.assets)
     p_up = np.ones(n)
@@ -123,7 +122,7 @@ def _combined(
     for impact in impacts:
         p_up *= impact.assets["p_functional"].to_numpy()
         days = np.maximum(days, impact.assets["restoration_days"].to_numpy())
-    damaged = rng.random(n) >= p_up if rng is not None else p_up < DOWN_BELOW
+    damaged = rng.random(n) >= p_up if rng is not None else p_up < critical_facilities().down_below
     # A damaged asset takes at least one day to repair (none of the curves says less).
     days = np.where(damaged, np.maximum(days, 1.0), 0.0)
     return damaged, days
@@ -135,11 +134,11 @@ def network_stage(
     depth_grid: NDArray[Any] | None = None,
     *,
     days: float = 180.0,
-    policy: Policy = "critical_first",
+    policy: RecoveryPolicy = "critical_first",
     given: Sequence[str] | None = None,
     crews: dict[str, int | None] | None = None,
     sample_seed: int | None = None,
-    damage: Literal["sampled", "threshold"] = "sampled",
+    damage: DamageMode = "sampled",
     damage_seed: int = 1,
 ) -> NetworkStage:
     """Roads, cascade and recovery of the scenario's combined damage.
@@ -162,7 +161,8 @@ def network_stage(
         ``None``: the expected durations.
     damage, damage_seed
         ``"sampled"``: each asset is down with its probability of not functioning (one seeded
-        realisation); ``"threshold"``: down when that probability exceeds 0.5. Flood damage is
+        realisation); ``"threshold"``: down when its probability of functioning is below
+        ``down_below`` (:func:`~resilientcity.critical.critical_facilities`). Flood damage is
         0 or 1, so both agree there; for earthquakes the threshold would hide most damage.
     """
     assets = city.assets

@@ -3,6 +3,12 @@
 Built from :class:`~resilientcity.impact.results.ScenarioImpact` (one per scenario hazard) and
 :class:`~resilientcity.impact.results.EventSetImpact` (probabilistic sets). Maps reuse the twin
 map's base layers; above ``MAX_BUILDINGS`` buildings the damage is summed to H3 cells.
+
+Facilities down on the damage map: when the scenario's network stage ran, the map shows its
+state at the moment of the event (the cascade over the combined hazards' damage, the state the
+recovery section explains), so the map and the recovery section agree; without it, a facility
+is drawn down when this hazard's probability of functioning is below ``down_below``
+(:func:`~resilientcity.critical.critical_facilities`). The legend says which it shows.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from resilientcity.critical import critical_facilities
+from resilientcity.errors import fail
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
+from resilientcity.network.cascade import CascadeResult
 from resilientcity.report.figures import (
     CHART_LAYOUT,
     MAX_BUILDINGS,
@@ -30,6 +39,7 @@ from resilientcity.twin.city import City
 __all__ = [
     "damage_map_figure",
     "exceedance_figure",
+    "facility_state",
     "impact_section",
     "loss_by_figure",
 ]
@@ -48,8 +58,6 @@ _COLORBAR = {
     "len": 0.35,
     "thickness": 12,
 }
-#: Below this probability of functioning a facility is drawn as "down" on the damage map.
-DOWN_BELOW = 0.5
 
 
 def _joined(city: City, impact: ScenarioImpact) -> pd.DataFrame:
@@ -60,7 +68,10 @@ def _joined(city: City, impact: ScenarioImpact) -> pd.DataFrame:
 
 
 def damage_map_figure(
-    city: City, impact: ScenarioImpact, max_buildings: int = MAX_BUILDINGS
+    city: City,
+    impact: ScenarioImpact,
+    max_buildings: int = MAX_BUILDINGS,
+    cascade: CascadeResult | None = None,
 ) -> go.Figure:
     """Map of the damage: buildings by damage ratio (or H3 cells by loss), facilities down.
 
@@ -72,6 +83,12 @@ def damage_map_figure(
         The scenario hazard's impact (its per-asset table).
     max_buildings
         Above this many buildings, damaged buildings are summed per H3 cell.
+    cascade
+        The network stage's cascade at the moment of the event (one state per asset, city
+        order, over all the scenario's hazards). When given, a facility is down where it does
+        not function there (damaged, or down through its dependencies); without it, where
+        this hazard's ``p_functional`` is below ``down_below``
+        (:func:`~resilientcity.critical.critical_facilities`).
     """
     frame = _joined(city, impact)
     x, y = points_xy(city.assets.geometry)
@@ -84,11 +101,64 @@ def damage_map_figure(
     else:
         traces.append(_building_damage_trace(frame[damaged], x[damaged], y[damaged]))
     facilities = ~is_building
-    down = facilities & (frame["p_functional"].to_numpy() < DOWN_BELOW)
+    state = facility_state(frame, cascade)
+    down = facilities & state["down"].to_numpy(dtype=bool)
     up = facilities & ~down
-    traces.append(_facility_trace(frame[up], x[up], y[up], down=False))
-    traces.append(_facility_trace(frame[down], x[down], y[down], down=True))
+    title = (
+        "facilities (network stage, all hazards: down = not functioning)"
+        if cascade is not None
+        else f"facilities (this hazard: P(functional) < {critical_facilities().down_below:.0%} = down)"
+    )
+    frame = frame.assign(state=state["state"].to_numpy())
+    traces.append(_facility_trace(frame[up], x[up], y[up], down=False, title=title))
+    traces.append(_facility_trace(frame[down], x[down], y[down], down=True, title=title))
     return map_layout(go.Figure(data=traces), city)
+
+
+def facility_state(frame: pd.DataFrame, cascade: CascadeResult | None = None) -> pd.DataFrame:
+    """Down or not per asset as the damage map draws it, and the words that say why.
+
+    Parameters
+    ----------
+    frame
+        One row per asset (city order) with ``asset_id`` and this hazard's ``p_functional``.
+    cascade
+        The network stage's cascade (same assets, same order), or ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``down`` (bool) and ``state`` (text for the map's hover), one row per asset of
+        ``frame``, its index. With ``cascade``: down where the cascade says the asset does not
+        function, the state naming the cause; without: down where ``p_functional`` is below
+        ``down_below`` of :func:`~resilientcity.critical.critical_facilities`.
+
+    Raises
+    ------
+    ValidationError
+        ``cascade`` is not over ``frame``'s assets in their order.
+    """
+    if cascade is None:
+        down = frame["p_functional"].to_numpy() < critical_facilities().down_below
+        said = np.where(down, "down (this hazard)", "functioning (this hazard)")
+        return pd.DataFrame({"down": down, "state": said}, index=frame.index)
+    state = cascade.frame()
+    if not np.array_equal(
+        state["asset_id"].to_numpy(dtype=str), frame["asset_id"].to_numpy(dtype=str)
+    ):
+        fail(
+            "cascade",
+            "asset_id",
+            "the network stage's state of the city's assets, in the city's order",
+            found=f"{len(state):,} assets against the city's {len(frame):,} (or another order)",
+            what="damage map input",
+        )
+    down = ~state["functional"].to_numpy(dtype=bool)
+    words = [
+        f"down after all hazards: {cause}" if d else "functioning after all hazards"
+        for d, cause in zip(down, state["cause"].to_numpy(dtype=str), strict=True)
+    ]
+    return pd.DataFrame({"down": down, "state": words}, index=frame.index)
 
 
 def _building_damage_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> go.Scattergl:
@@ -149,12 +219,15 @@ def _cell_damage_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> go.Scat
     )
 
 
-def _facility_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray, down: bool) -> go.Scattergl:
+def _facility_trace(
+    f: pd.DataFrame, x: np.ndarray, y: np.ndarray, down: bool, title: str
+) -> go.Scattergl:
     text = [
         f"{html.escape(str(a))} ({html.escape(str(k).replace('_', ' '))})"
-        f"<br>P(functional) {p:.0%}, damage ratio {d:.1%}"
-        for a, k, p, d in zip(
-            f["asset_id"], f["kind"], f["p_functional"], f["damage_ratio"], strict=True
+        f"<br>{html.escape(str(s))}"
+        f"<br>this hazard: P(functional) {p:.0%}, damage ratio {d:.1%}"
+        for a, k, s, p, d in zip(
+            f["asset_id"], f["kind"], f["state"], f["p_functional"], f["damage_ratio"], strict=True
         )
     ]
     label = "facilities down" if down else "facilities functioning"
@@ -172,7 +245,7 @@ def _facility_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray, down: bool) -
         text=text,
         hovertemplate="%{text}<extra></extra>",
         legendgroup="facilities",
-        legendgrouptitle_text="facilities (P(functional) < 50 %: down)",
+        legendgrouptitle_text=title,
         visible=True if down else "legendonly",
     )
 
@@ -256,18 +329,23 @@ def impact_section(
     impacts: Sequence[ScenarioImpact],
     event_sets: Sequence[EventSetImpact] = (),
     max_buildings: int = MAX_BUILDINGS,
+    cascade: CascadeResult | None = None,
 ) -> Section:
     """The report section of the impact stage.
 
     One damage map and losses by sector and zone per scenario hazard, the totals table, and the
-    exceedance curves and expected annual losses of the event sets.
+    exceedance curves and expected annual losses of the event sets. ``cascade``: the network
+    stage's cascade at the moment of the event, whose facilities down every damage map shows
+    (see :func:`damage_map_figure`).
     """
     parts = [_totals_table(impacts)] if impacts else []
     for k, impact in enumerate(impacts):
         frame = _joined(city, impact)
         parts.append(f"<h3>{esc(impact.name)}</h3>")
         parts += [f'<p class="note">{esc(n)}</p>' for n in impact.notes]
-        parts.append(figure_html(damage_map_figure(city, impact, max_buildings), f"damage-map-{k}"))
+        parts.append(
+            figure_html(damage_map_figure(city, impact, max_buildings, cascade), f"damage-map-{k}")
+        )
         by_sector = frame.groupby("sector", observed=True)["loss_cny"].sum()
         by_zone = frame.groupby("zone_id", observed=True)["loss_cny"].sum()
         names = city.zones.set_index("zone_id")["name"] if "name" in city.zones else None

@@ -2,7 +2,8 @@
 
 Built from :class:`~resilientcity.recovery.stage.NetworkStage`: a map of who lost power,
 water or road access at the moment of the event, the chain of causes of every critical facility
-that is down, the service levels per sector, and the recovery curves with their resilience
+that is down (``facility_kinds`` of :func:`~resilientcity.critical.critical_facilities`, in
+``repair_priority`` order), the service levels per sector, and the recovery curves with their resilience
 metrics.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from resilientcity.critical import critical_facilities
 from resilientcity.recovery.stage import NetworkStage
 from resilientcity.report.figures import (
     CHART_LAYOUT,
@@ -28,19 +30,8 @@ from resilientcity.report.html import Section, figure_html
 from resilientcity.report.markup import esc, fmt_num, html_table
 from resilientcity.twin.city import City
 
-__all__ = ["CRITICAL_KINDS", "recovery_figure", "recovery_section", "service_loss_map"]
+__all__ = ["recovery_figure", "recovery_section", "service_loss_map"]
 
-#: Facilities whose "why is it down" chain the report lists.
-CRITICAL_KINDS = (
-    "hospital",
-    "water_plant",
-    "pump_station",
-    "substation",
-    "fire_station",
-    "shelter",
-    "telecom",
-    "warehouse",
-)
 #: What a building lost, in the order the map draws it, with its colour.
 LOSS_STYLE: dict[str, str] = {
     "no power": "#6a3d9a",
@@ -189,8 +180,9 @@ def _why_table(city: City, stage: NetworkStage) -> str:
         kind=city.assets["kind"].to_numpy(dtype=str), name=city.assets["name"].to_numpy(dtype=str)
     )
     days = pd.Series(stage.restoration_days, index=frame["asset_id"].to_numpy())
-    down = frame[~frame["functional"] & frame["kind"].isin(CRITICAL_KINDS)]
-    order = {k: i for i, k in enumerate(CRITICAL_KINDS)}
+    critical = critical_facilities()
+    down = frame[~frame["functional"] & frame["kind"].isin(critical.facility_kinds)]
+    order = {k: i for i, k in enumerate(critical.repair_priority)}
     down = down.assign(rank=down["kind"].map(order)).sort_values(["rank", "asset_id"])
     rows = [
         [

@@ -19,6 +19,10 @@ from pydantic import ValidationError as PydanticError
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.errors import Problem, ValidationError
+from resilientcity.hazard.earthquake import Mechanism, Region
+from resilientcity.hazard.raster_layer import Outside
+from resilientcity.twin.demo import DEFAULT_SEED
+from resilientcity.vocabulary import CitySize, DamageMode, HazardKind, RecoveryPolicy, WarningLevel
 
 __all__ = [
     "AssessmentOptions",
@@ -47,8 +51,8 @@ class _Spec(BaseModel):
 class CitySpec(_Spec):
     """The city: ``demo`` (a size of the built-in demo city) or ``path`` (a GeoPackage)."""
 
-    demo: Literal["small", "default", "large"] | None = None
-    seed: int = 20170703
+    demo: CitySize | None = None
+    seed: int = DEFAULT_SEED
     path: Path | None = None
 
     @model_validator(mode="after")
@@ -93,9 +97,9 @@ class EarthquakeSpec(_Spec):
     epicentre_xy: tuple[float, float] | None = Field(default=None, description="city CRS, metres")
     epicentre_lonlat: tuple[float, float] | None = None
     depth_km: float = Field(default=10.0, ge=0)
-    mechanism: Literal["unspecified", "normal", "reverse", "strike_slip"] = "unspecified"
+    mechanism: Mechanism = "unspecified"
     vs30: float | Literal["slope"] = "slope"
-    region: Literal["global", "china_turkey", "italy_japan"] = "global"
+    region: Region = "global"
     realisations: int = Field(default=0, ge=0)
     seed: int = 1
 
@@ -125,11 +129,11 @@ class RasterSpec(_Spec):
     """Hazard rasters (GeoTIFF) sampled at the assets, one event per file."""
 
     kind: Literal["raster"]
-    hazard: Literal["river_flood", "pluvial_flood", "earthquake", "wind"]
+    hazard: HazardKind
     layers: list[RasterLayerSpec] = Field(min_length=1)
     band: int = Field(default=1, ge=1)
     scale: float = Field(default=1.0, gt=0)
-    outside: Literal["error", "zero"] = "error"
+    outside: Outside = "error"
 
 
 HazardSpec = Annotated[
@@ -168,12 +172,12 @@ class RecoveryOptions(_Spec):
 
     enabled: bool = True
     days: float = Field(default=180.0, gt=0, description="simulated span (daily steps)")
-    policy: Literal["critical_first", "population", "given"] = "critical_first"
+    policy: RecoveryPolicy = "critical_first"
     given: list[str] = Field(default_factory=list, description="repair order for 'given'")
     crews: dict[str, int] | None = Field(
         default=None, description="crews per sector (default: data/recovery)"
     )
-    damage: Literal["sampled", "threshold"] = Field(
+    damage: DamageMode = Field(
         default="sampled", description="down assets: one seeded draw, or P(functional) < 0.5"
     )
     damage_seed: int = 1
@@ -243,7 +247,7 @@ class Scenario(_Spec):
     assessment: AssessmentOptions | None = Field(
         default=None, description="the district assessment stage (none by default)"
     )
-    warning_level: Literal["blue", "yellow", "orange", "red"] | None = Field(
+    warning_level: WarningLevel | None = Field(
         default=None, description="the warning in force (four-level scheme), for the plans"
     )
     plans: list[Path] = Field(

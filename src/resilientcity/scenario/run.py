@@ -390,7 +390,8 @@ def _write_output_set(
     say("writing summary.json")
     write_json(outputs["summary"], summary)
     say("writing report.html")
-    sections = [impact_section(run.city, run.impacts, run.event_sets)]
+    cascade = None if run.network is None else run.network.cascade
+    sections = [impact_section(run.city, run.impacts, run.event_sets, cascade=cascade)]
     if run.network is not None:
         policies = run.results.decision.repair_policies
         records = to_json(policies) if policies is not None else None

@@ -12,13 +12,10 @@ from resilientcity.warning.engine import (
     levels_over_time,
 )
 from resilientcity.warning.rules import (
-    LEVELS,
     Direction,
     ForecastTrigger,
-    Level,
     RateTrigger,
     Thresholds,
-    WarningLevel,
     WarningRule,
     example_rules,
     load_rules,
@@ -26,16 +23,13 @@ from resilientcity.warning.rules import (
 )
 
 __all__ = [
-    "LEVELS",
     "ChangeKind",
     "Direction",
     "ForecastTrigger",
-    "Level",
     "RateTrigger",
     "Reason",
     "Thresholds",
     "WarningChange",
-    "WarningLevel",
     "WarningRule",
     "WarningState",
     "evaluate",

@@ -14,7 +14,8 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from operator import mul
 
-from resilientcity.warning.rules import LEVELS, ForecastTrigger, WarningRule
+from resilientcity.vocabulary import LEVELS
+from resilientcity.warning.rules import ForecastTrigger, WarningRule
 
 #: Drop old observations from the working lists once this many have piled up.
 COMPACT_AFTER = 4096

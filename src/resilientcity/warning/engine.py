@@ -37,8 +37,9 @@ import numpy as np
 import pandas as pd
 
 from resilientcity.errors import Problem, ValidationError
+from resilientcity.vocabulary import LEVELS, Level
 from resilientcity.warning._plan import COMPACT_AFTER, Plan, TrendLine, plan_of
-from resilientcity.warning.rules import LEVELS, ForecastTrigger, Level, WarningRule
+from resilientcity.warning.rules import ForecastTrigger, WarningRule
 
 __all__ = [
     "ChangeKind",
@@ -99,7 +100,7 @@ class WarningState:
     level
         The level in force.
     threshold_level
-        Index in :data:`~resilientcity.warning.rules.LEVELS` of the threshold component.
+        Index in :data:`~resilientcity.vocabulary.LEVELS` of the threshold component.
     above_since, below_since
         Per level blue…red: start (minutes since epoch) of the current run of observations at
         or past the threshold, and past threshold − margin on the good side; ``None`` if no

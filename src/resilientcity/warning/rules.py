@@ -27,30 +27,22 @@ from pydantic import ValidationError as PydanticError
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.errors import Problem, ValidationError
+from resilientcity.vocabulary import LEVELS, Level, WarningLevel
 
 __all__ = [
-    "LEVELS",
     "OBSERVED_PROPERTY_PATTERN",
     "Direction",
     "ForecastTrigger",
-    "Level",
     "RateTrigger",
     "Thresholds",
-    "WarningLevel",
     "WarningRule",
     "example_rules",
     "load_rules",
     "rules_from_dict",
 ]
 
-#: Warning levels, lowest first; ``none`` means no warning in force.
-Level = Literal["none", "blue", "yellow", "orange", "red"]
-#: A level that can be issued (every level but ``none``).
-WarningLevel = Literal["blue", "yellow", "orange", "red"]
 #: ``rising``: high values are bad; ``falling``: low values are bad.
 Direction = Literal["rising", "falling"]
-
-LEVELS: tuple[Level, ...] = ("none", "blue", "yellow", "orange", "red")
 #: Observed properties are lower-case identifiers (``river_stage``, ``rainfall_1h``), as the
 #: datastreams a rule watches name them.
 OBSERVED_PROPERTY_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"

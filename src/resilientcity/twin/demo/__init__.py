@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -39,6 +38,7 @@ from resilientcity.twin.demo.terrain import DISTRICTS, build_terrain
 from resilientcity.twin.roads import RoadNetwork
 from resilientcity.twin.schema import ASSETS, SENSOR_KINDS
 from resilientcity.twin.spatial import h3_cells, nearest
+from resilientcity.vocabulary import CitySize
 
 __all__ = ["DEFAULT_SEED", "SIZES", "DemoSize", "demo_city"]
 
@@ -63,7 +63,6 @@ SIZES: dict[str, DemoSize] = {
     "large": DemoSize("large", 50_000.0, 1_000_000, 50.0, 350.0, 7),
 }
 
-SizeName = Literal["small", "default", "large"]
 Progress = Callable[[str], None]
 
 #: Depth (m) and radius (m) of the dip carved into the DEM at each underpass.
@@ -72,7 +71,7 @@ UNDERPASS_RADIUS_M = 45.0
 
 
 def demo_city(
-    size: SizeName | str = "small", seed: int = DEFAULT_SEED, progress: Progress | None = None
+    size: CitySize | str = "small", seed: int = DEFAULT_SEED, progress: Progress | None = None
 ) -> City:
     """Generate the built-in demo city.
 
