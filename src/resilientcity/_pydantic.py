@@ -18,8 +18,11 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def pydantic_problems(exc: PydanticError, source: str) -> list[Problem]:
-    """One problem per pydantic error: the file (``source``), the field path, what is expected
-    and what was found (the input, unless the field is missing)."""
+    """One problem per pydantic error.
+
+    The file (``source``), the field path, what is expected and what was found (the input, unless
+    the field is missing).
+    """
     return [
         Problem(
             source,

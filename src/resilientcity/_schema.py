@@ -48,7 +48,7 @@ def to_json(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class SchemaRow:
-    """One path of a block schema: ``impact.hazards[].loss_cny``, ``number``, ``CNY``, …"""
+    """One path of a block schema (``impact.hazards[].loss_cny``, ``number``, ``CNY``, …)."""
 
     path: str
     type: str

@@ -174,8 +174,11 @@ def too_many_requests(message: str, retry_after_s: int) -> HTTPException:
 
 
 async def _on_store_busy(_request: Request, exc: Exception) -> JSONResponse:
-    """A write that found the store busy (:class:`~resilientcity.errors.StoreBusy`: SQLite's
-    write lock not free within the bound, nothing written): 503 with ``Retry-After``."""
+    """503 with ``Retry-After`` for a write that found the store busy.
+
+    :class:`~resilientcity.errors.StoreBusy`: SQLite's write lock was not free within the bound;
+    nothing was written.
+    """
     assert isinstance(exc, StoreBusy)
     return JSONResponse(
         {"detail": str(exc)},
@@ -214,8 +217,11 @@ async def _on_request_validation_error(_request: Request, exc: Exception) -> JSO
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer refused input with 422: FastAPI's validation errors, bounded and always valid
-    JSON, and a ResilientCity :class:`ValidationError` raised by an endpoint."""
+    """Answer refused input with 422.
+
+    FastAPI's validation errors, bounded and always valid JSON, and a ResilientCity
+    :class:`ValidationError` raised by an endpoint.
+    """
     app.add_exception_handler(RequestValidationError, _on_request_validation_error)
     app.add_exception_handler(ValidationError, _on_validation_error)
     app.add_exception_handler(StoreBusy, _on_store_busy)  # 503 with Retry-After

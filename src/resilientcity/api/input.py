@@ -1,8 +1,8 @@
-"""What every request may carry: finite numbers and text the store can keep.
+r"""What every request may carry: finite numbers and text the store can keep.
 
 FastAPI reads JSON bodies with Python's :mod:`json`, which takes ``NaN``, ``Infinity`` and
 numbers beyond the range of a double (``1e309`` becomes infinity) although JSON (RFC 8259) has
-none of them; and any text may hold a NUL character (U+0000) or, through a ``\\ud800`` escape, a
+none of them; and any text may hold a NUL character (U+0000) or, through a ``\ud800`` escape, a
 lone surrogate, which PostgreSQL refuses to store (and which cannot be written as UTF-8).
 :func:`checked_input`, a dependency of every route of the application, refuses such input before
 the route runs: 422 with one entry per offending value, ``loc`` naming it (``["body",

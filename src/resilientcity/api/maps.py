@@ -87,8 +87,11 @@ CellKey = Annotated[
 
 @router.get("/api/map/cells/{key}")
 def map_cell(key: CellKey, city: ServiceCity) -> dict[str, Any]:
-    """What one cell of the aggregated buildings holds: buildings by occupancy, occupants,
-    value, facilities by kind and the cell's population (H3 cells)."""
+    """What one cell of the aggregated buildings holds.
+
+    Buildings by occupancy, occupants, value, facilities by kind and the cell's population (H3
+    cells).
+    """
     summary = cell_summary(city, _BUILDING_CELLS.get(city, building_cells), key)
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no buildings in cell {key}")
@@ -96,8 +99,10 @@ def map_cell(key: CellKey, city: ServiceCity) -> dict[str, Any]:
 
 
 def _add_xy(city: City, items: list[dict[str, Any]]) -> None:
-    """Add ``x``/``y`` in the twin's CRS (whole metres, ``None`` where lon or lat is missing)
-    to items with ``lon``/``lat``."""
+    """Add ``x``/``y`` in the twin's CRS to items with ``lon``/``lat``.
+
+    Whole metres; ``None`` where lon or lat is missing.
+    """
     transformer = Transformer.from_crs("EPSG:4326", city.crs, always_xy=True)
     lon = np.array([np.nan if i["lon"] is None else i["lon"] for i in items], dtype=np.float64)
     lat = np.array([np.nan if i["lat"] is None else i["lat"] for i in items], dtype=np.float64)

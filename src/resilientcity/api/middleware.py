@@ -96,6 +96,7 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection, adding the headers to an HTTP response's start."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -173,6 +174,7 @@ class BodyLimit:
         self.limits = limits or BodyLimits()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection, refusing or counting an HTTP request's body."""
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return

@@ -1,5 +1,6 @@
-"""Writing observations (SensorThings ``CreateObservations`` and ``Observations``) and reading
-the quarantine of the values that were refused.
+"""Writing observations, and reading the quarantine of the values that were refused.
+
+The SensorThings ``CreateObservations`` and ``Observations`` endpoints, and ``/api/quarantine``.
 
 Writing observations: admins to any datastream, operators to their agency's only; a batch that
 touches another agency's datastream is refused as a whole.

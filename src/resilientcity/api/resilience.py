@@ -29,8 +29,10 @@ _CACHED_CITIES = 4
 
 
 def _baseline_run(city: City, size: str) -> ScenarioRun:
-    """The demo's default scenario on ``city`` (the assessment needs a run), without the
-    repair-policy comparison (the assessment does not use it)."""
+    """The demo's default scenario on ``city``, without the repair-policy comparison.
+
+    The assessment needs a run; it does not use the comparison.
+    """
     from resilientcity.pipeline import demo_scenario
     from resilientcity.scenario.run import run_scenario
 

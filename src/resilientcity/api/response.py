@@ -240,8 +240,10 @@ def list_activations(
     status_: Annotated[Literal["active", "stood_down"] | None, Query(alias="status")] = None,
     limit: int = _LIMIT,
 ) -> list[dict[str, Any]]:
-    """Plan activations (newest first) with their tasks: all tasks for admins and analysts, its
-    agency's for an operator (as ``GET /api/tasks``)."""
+    """Plan activations (newest first) with their tasks.
+
+    All tasks for admins and analysts, its agency's for an operator (as ``GET /api/tasks``).
+    """
     now = utcnow()
     agency = principal.agency_id if principal.role == "operator" else None
     with service.db.read() as session:

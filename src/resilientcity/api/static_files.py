@@ -49,8 +49,10 @@ def plotly_js() -> Path:
 
 
 def maplibre_dist() -> Path:
-    """The folder of MapLibre GL JS's files, installed by ``make setup`` (``npm ci`` in the
-    package folder ``resilientcity/web``); it may be missing."""
+    """The folder of MapLibre GL JS's files; it may be missing.
+
+    Installed by ``make setup`` (``npm ci`` in the package folder ``resilientcity/web``).
+    """
     web = Path(str(resources.files("resilientcity.web")))
     return web / "node_modules" / "maplibre-gl" / "dist"
 
@@ -76,8 +78,11 @@ MAPLIBRE_MISSING = (
 
 
 def vendor_urls() -> dict[str, str]:
-    """What the page's placeholders become: the vendor files' versioned URLs, and the tags that
-    load MapLibre's style sheet and preload its module (``""`` when MapLibre is missing)."""
+    """What the page's placeholders become.
+
+    The vendor files' versioned URLs, and the tags that load MapLibre's style sheet and preload its
+    module (``""`` when MapLibre is missing).
+    """
     import plotly
 
     version = maplibre_version()
@@ -94,10 +99,14 @@ def vendor_urls() -> dict[str, str]:
 
 
 class RevalidatedFiles(StaticFiles):
-    """Static files with ``Cache-Control: no-cache`` (Starlette answers 304 to a matching
-    ``If-None-Match``, so a reload costs a request per file and no bytes)."""
+    """Static files with ``Cache-Control: no-cache``, revalidated by ETag.
+
+    Starlette answers 304 to a matching ``If-None-Match``, so a reload costs a request per file
+    and no bytes.
+    """
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        """Starlette's file response, to be revalidated on every use."""
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = REVALIDATE
         return response
@@ -121,8 +130,11 @@ VendorName = Annotated[str, PathParam(min_length=1, max_length=200)]
 
 @router.get("/static/vendor/{name:path}", include_in_schema=False)
 def vendor_file(name: VendorName) -> FileResponse:
-    """A vendor file: ``plotly-<version>.min.js`` (or ``plotly.min.js``, cached a day) from the
-    plotly wheel, ``maplibre-gl-<version>/<file>`` from MapLibre's npm package."""
+    """A vendor file.
+
+    ``plotly-<version>.min.js`` (or ``plotly.min.js``, cached a day) from the plotly wheel,
+    ``maplibre-gl-<version>/<file>`` from MapLibre's npm package.
+    """
     import plotly
 
     if name in (f"plotly-{plotly.__version__}.min.js", "plotly.min.js"):

@@ -374,7 +374,7 @@ class IndicatorLibrary:
         return cls.default().extend(added) if mode == "extend" else added
 
     def extend(self, other: IndicatorLibrary) -> IndicatorLibrary:
-        """This library plus ``other``'s indicators; ``other`` wins where the ids are the same."""
+        """The library plus ``other``'s indicators; ``other`` wins where the ids are the same."""
         kept = self.table.loc[~self.table.index.isin(other.table.index)]
         return IndicatorLibrary(pd.concat([kept, other.table]))
 

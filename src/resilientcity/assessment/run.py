@@ -174,22 +174,28 @@ class AssessmentResult:
     library: IndicatorLibrary
 
     def _weighted(self, frame: pd.DataFrame) -> NDArray[np.float64]:
-        """Column means of ``frame`` (rows: units) weighted by the units' populations, the way
-        :attr:`city_score` is (plain means without populations)."""
+        """Column means of ``frame`` weighted by the populations of its rows (units).
+
+        Weighted the way :attr:`city_score` is; plain means without populations.
+        """
         pop = self.scores["population"].reindex(frame.index)
         if pop.notna().all():
             return np.asarray(np.average(frame.to_numpy(), axis=0, weights=pop.to_numpy()))
         return np.asarray(frame.mean(axis=0).to_numpy(), dtype=np.float64)
 
     def city_dimensions(self) -> pd.Series:
-        """The city's score per dimension: the units' :attr:`dimension_scores` weighted by
-        population like :attr:`city_score`."""
+        """The city's score per dimension.
+
+        The units' :attr:`dimension_scores` weighted by population like :attr:`city_score`.
+        """
         dims = self.dimension_scores
         return pd.Series(self._weighted(dims), index=dims.columns, name="city")
 
     def city_trend(self) -> pd.Series | None:
-        """The city score per year on the trend's scale (population-weighted like
-        :attr:`city_score`); ``None`` without a trend."""
+        """The city score per year on the trend's scale; ``None`` without a trend.
+
+        Population-weighted like :attr:`city_score`.
+        """
         if self.trend is None:
             return None
         return pd.Series(self._weighted(self.trend), index=self.trend.columns, name="city")

@@ -17,8 +17,11 @@ if TYPE_CHECKING:
 
 
 def scores_table(result: AssessmentResult) -> pd.DataFrame:
-    """``scores.csv``: per unit ``score``, ``rank``, ``population``, the dimension scores
-    (``score_<dimension>``) and the dimension obstacle degrees (``obstacle_<dimension>``)."""
+    """``scores.csv``.
+
+    Per unit ``score``, ``rank``, ``population``, the dimension scores (``score_<dimension>``) and
+    the dimension obstacle degrees (``obstacle_<dimension>``).
+    """
     dims = result.dimension_scores.add_prefix("score_")
     obstacles = result.dimension_obstacles.add_prefix("obstacle_")
     table = result.scores.join(dims).join(obstacles).sort_values("rank")

@@ -262,8 +262,11 @@ def _when_problems(source: str, where: str, plan: Plan) -> list[Problem]:
 
 
 def _cross_problems(source: str, spec: PlanFile) -> list[Problem]:
-    """Rules across fields: unique ids, known agencies, task dependencies without cycles,
-    ``when:`` paths of ``summary.json``."""
+    """Rules across fields.
+
+    Unique ids, known agencies, task dependencies without cycles, ``when:`` paths of
+    ``summary.json``.
+    """
     problems = []
     agencies = [a.id for a in spec.agencies]
     for k, agency_id in enumerate(agencies):

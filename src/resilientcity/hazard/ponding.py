@@ -141,8 +141,10 @@ def fill_depressions(ground: ArrayLike, channels: ArrayLike | None = None) -> ND
 
 
 def _receivers(z: NDArray[np.float64], outlet: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """D8 steepest-descent receiver of every cell (flat index); itself at a low point, ``size``
-    for an outlet (the sink)."""
+    """D8 steepest-descent receiver of every cell (flat index).
+
+    Itself at a low point, ``size`` for an outlet (the sink).
+    """
     rows, cols = z.shape
     padded = np.pad(z, 1, constant_values=np.inf)
     best = np.zeros(z.shape)

@@ -308,8 +308,11 @@ def reduce_entries(
     item_group: NDArray[np.float64],
     annual: NDArray[np.float64],
 ) -> None:
-    """Sums of a chunk's entry values (channels × entries): per item, per item and group, and
-    ``annual[ch, a] += frequency[row] × value`` (assets split in ``n_parts`` owned ranges)."""
+    """Sums of a chunk's entry values (channels × entries).
+
+    Per item, per item and group, and ``annual[ch, a] += frequency[row] × value`` (assets split in
+    ``n_parts`` owned ranges).
+    """
     n_channels = values.shape[0]
     n_groupings = group_code.shape[0]
     n_assets = annual.shape[1]

@@ -432,20 +432,27 @@ class CascadeResult:
 
     @property
     def cause(self) -> NDArray[np.object_]:
-        """Per asset, why it does not function (``""`` when it does), e.g.
-        ``"no power: FD0008 down ← SS003 down (damaged)"``, ``"damaged"``,
-        ``"no road access"``."""
+        """Per asset, why it does not function (``""`` when it does).
+
+        For example ``"no power: FD0008 down ← SS003 down (damaged)"``, ``"damaged"``,
+        ``"no road access"``.
+        """
         return self._texts[0]
 
     @property
     def cause_asset(self) -> NDArray[np.object_]:
-        """Per asset, the id of the asset that started its chain (itself when damaged or
-        without access; ``""`` when it functions or its loop lost all outside supply)."""
+        """Per asset, the id of the asset that started its chain.
+
+        Itself when damaged or without access; ``""`` when it functions or its loop lost all
+        outside supply.
+        """
         return self._texts[1]
 
     def frame(self) -> pd.DataFrame:
-        """One row per asset: ``asset_id``, ``functional``, ``damaged``, ``access``,
-        ``cause``, ``cause_asset``."""
+        """One row per asset.
+
+        ``asset_id``, ``functional``, ``damaged``, ``access``, ``cause``, ``cause_asset``.
+        """
         return pd.DataFrame(
             {
                 "asset_id": self.graph.asset_ids,

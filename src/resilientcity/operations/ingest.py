@@ -113,8 +113,9 @@ _Inserted = tuple[int, _Before]
 def _insert_sqlite(
     session: Session, batch: pd.DataFrame, micros: np.ndarray, received: datetime
 ) -> Callable[[], _Inserted]:
-    """Stage the batch (SQLite); a function that inserts its new rows, giving their count and
-    the others.
+    """Stage the batch (SQLite).
+
+    A function that inserts its new rows, giving their count and the others.
 
     The batch goes now into the connection's temporary table ``_obs_batch``
     (``executemany``). The function returned runs two statements: one join on the primary
@@ -223,8 +224,9 @@ _PG_BATCH = (
 def _insert_postgresql(
     session: Session, batch: pd.DataFrame, micros: np.ndarray, received: datetime
 ) -> Callable[[], _Inserted]:
-    """A function that inserts the batch's new rows, giving their count and the others
-    (PostgreSQL).
+    """A function that inserts the batch's new rows on PostgreSQL.
+
+    It gives the count of the rows inserted and the others.
 
     One statement, ``INSERT … SELECT … FROM unnest(arrays) ON CONFLICT DO NOTHING``, with the
     batch as three arrays in PostgreSQL's binary form (built by numpy: no work per row in

@@ -1,5 +1,6 @@
-"""What the web page's live map shows from the store: sensors with their latest values and
-warning levels, and the open incidents.
+"""What the web page's live map shows from the store.
+
+Sensors with their latest values and warning levels, and the open incidents.
 
 The functions read through a caller's :class:`~sqlalchemy.orm.Session` and return JSON-ready
 dictionaries with WGS84 ``lon``/``lat`` (the API adds the twin's ``x``/``y``); times are ISO

@@ -70,6 +70,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The time as stored: in UTC (naive input taken as UTC; without a zone on SQLite)."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -78,6 +79,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The time as read: aware, in UTC."""
         if value is None:
             return None
         if value.tzinfo is None:

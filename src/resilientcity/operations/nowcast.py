@@ -229,8 +229,11 @@ class NowcastCache:
         return {**self.by_stage[key], "stage_source": source, "stage_unrounded_m": stage_m}
 
     def roads(self, stage_m: float) -> pd.DataFrame:
-        """:func:`~resilientcity.network.road_state.edge_state` of the roads flooded by the river at
-        ``stage_m`` (rounded to :data:`STAGE_STEP_M`), computed once."""
+        """The state of the roads flooded by the river at ``stage_m``, computed once.
+
+        :func:`~resilientcity.network.road_state.edge_state`, with the stage rounded to
+        :data:`STAGE_STEP_M`.
+        """
         key = _rounded(stage_m)
         if key not in self.roads_by_stage:
             city = self.city

@@ -241,8 +241,10 @@ class ScenarioJobs:
             return self._root
 
     def _check_room(self, owner: str) -> None:
-        """Raise :class:`QueueFull` when ``owner`` or everyone has too many runs pending (the
-        condition's lock is re-entrant: callers may hold it)."""
+        """Raise :class:`QueueFull` when ``owner`` or everyone has too many runs pending.
+
+        The condition's lock is re-entrant: callers may hold it.
+        """
         with self._lock:
             pending = [j for j in self._jobs.values() if j.status in ("queued", "running")]
         if len(pending) >= self._max_pending:

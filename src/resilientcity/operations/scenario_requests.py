@@ -97,8 +97,11 @@ class EarthquakeRequest(_Request):
 
 
 class TrackPoint(_Request):
-    """One point of a typhoon track; as a list: ``[lon, lat, time, central_pressure_hpa,
-    environmental_pressure_hpa, rmax_km, holland_b]`` (the last three may be left out)."""
+    """One point of a typhoon track.
+
+    As a list: ``[lon, lat, time, central_pressure_hpa, environmental_pressure_hpa, rmax_km,
+    holland_b]`` (the last three may be left out).
+    """
 
     lon: float = Field(ge=-180.0, le=180.0)
     lat: float = Field(ge=-90.0, le=90.0)

@@ -212,8 +212,10 @@ def _utc_micros(text: list[str]) -> np.ndarray | None:
 
 
 def _times(raw: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
-    """Times in UTC, a mask of the readable ones (ISO 8601 text with a UTC offset, in the
-    store's range) and a mask of the readable times outside that range."""
+    """Times in UTC, a mask of the readable ones and a mask of those outside the store's range.
+
+    Readable: ISO 8601 text with a UTC offset, in the store's range.
+    """
     n = len(raw)
     if n and pd.api.types.infer_dtype(raw, skipna=False) == "string":
         micros = _utc_micros(raw.tolist())
@@ -233,8 +235,10 @@ def _times(raw: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
 
 
 def _outside_range(text: str) -> bool:
-    """Whether ``text`` is an ISO 8601 time with an offset that pandas cannot hold (in UTC, or
-    as written: pandas reads the time as written before it applies the offset)."""
+    """Whether ``text`` is an ISO 8601 time with an offset that pandas cannot hold.
+
+    In UTC, or as written: pandas reads the time as written before it applies the offset.
+    """
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -250,9 +254,11 @@ def _outside_range(text: str) -> bool:
 
 
 def as_text(payload: object) -> str:
-    """A payload as text the store can keep: text as it is, anything else (a parsed JSON row)
-    as JSON; NUL characters and lone surrogates (which PostgreSQL refuses) escaped as in
-    JSON (``\\u0000``)."""
+    r"""A payload as text the store can keep.
+
+    Text as it is, anything else (a parsed JSON row) as JSON; NUL characters and lone surrogates
+    (which PostgreSQL refuses) escaped as in JSON (``\u0000``).
+    """
     if payload is None or (isinstance(payload, float) and np.isnan(payload)):
         return ""
     text = (

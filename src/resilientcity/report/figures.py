@@ -238,7 +238,7 @@ CHART_LAYOUT: dict[str, Any] = {
 
 
 def points_xy(geoms: Sequence[Any] | pd.Series) -> tuple[FloatArray, FloatArray]:
-    """x and y of a point on each geometry (the point itself for points; NaN for empty)."""
+    """The x and y of a point on each geometry (the point itself for points; NaN for empty)."""
     pts = shapely.point_on_surface(np.asarray(geoms, dtype=object))
     return shapely.get_x(pts), shapely.get_y(pts)
 
@@ -377,8 +377,11 @@ def _district_labels(zones: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def road_layers(city: City) -> list[tuple[str, NDArray[np.bool_], str, float]]:
-    """The roads as drawn on the maps: ``(name, edge mask, colour, width)`` per tier of
-    :data:`ROAD_TIERS` (unknown classes drawn as local), then the edges on bridges on top."""
+    """The roads as drawn on the maps.
+
+    ``(name, edge mask, colour, width)`` per tier of :data:`ROAD_TIERS` (unknown classes drawn as
+    local), then the edges on bridges on top.
+    """
     edges = city.roads.edges
     bridge_ids = city.assets.loc[city.assets["kind"] == "bridge", "asset_id"]
     on_bridge = (edges["asset_id"].isin(bridge_ids) & (edges["asset_id"] != "")).to_numpy()

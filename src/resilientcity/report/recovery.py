@@ -73,8 +73,11 @@ def _building_loss(city: City, stage: NetworkStage) -> pd.Series:
 def service_loss_map(
     city: City, stage: NetworkStage, max_buildings: int = MAX_BUILDINGS
 ) -> go.Figure:
-    """Map at the moment of the event: buildings without power or water or cut off, closed
-    roads, and facilities down (hover for the chain of causes)."""
+    """Map at the moment of the event.
+
+    Buildings without power or water or cut off, closed roads, and facilities down (hover for the
+    chain of causes).
+    """
     x, y = points_xy(city.assets.geometry)
     n_buildings = int((city.assets["kind"] == "building").sum())
     traces: list[Any] = base_traces(city, n_buildings > max_buildings)
@@ -256,9 +259,11 @@ def recovery_section(
     max_buildings: int = MAX_BUILDINGS,
     policies: Sequence[Mapping[str, Any]] | None = None,
 ) -> Section:
-    """The report section of the network, cascade and recovery stage (with the repair-policy
-    comparison when ``policies`` holds the records of
-    :func:`~resilientcity.decision.repair.compare_repair_policies`)."""
+    """The report section of the network, cascade and recovery stage.
+
+    With the repair-policy comparison when ``policies`` holds the records of
+    :func:`~resilientcity.decision.repair.compare_repair_policies`.
+    """
     isolated = stage.access["isolated"].to_numpy(dtype=bool)
     people = float(stage.access["occupants"].to_numpy()[isolated].sum())
     frame = stage.cascade.frame()

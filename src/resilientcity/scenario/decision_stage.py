@@ -70,8 +70,10 @@ def dispatch_stage(
     stage: NetworkStage,
     max_incidents: int = _DEFAULTS.max_dispatch_incidents,
 ) -> tuple[DispatchPlan, int]:
-    """Rescue teams from the undamaged fire stations and hospitals to the incidents (collapsed
-    or deeply flooded occupied buildings) of every hazard, on the damaged roads.
+    """Rescue teams to the incidents of every hazard, on the damaged roads.
+
+    Teams start from the undamaged fire stations and hospitals; incidents are the collapsed or
+    deeply flooded occupied buildings.
 
     Returns the plan of the ``max_incidents`` highest-priority incidents (the first wave,
     ``decisions.max_dispatch_incidents``) and the number of incidents in all; the others wait

@@ -1,5 +1,7 @@
-"""Run a scenario end to end: city → hazards → impact → networks and recovery → decisions →
-assessment → plans, then the output set (summary, tables and report).
+"""Run a scenario end to end.
+
+City → hazards → impact → networks and recovery → decisions → assessment → plans, then the output
+set (summary, tables and report).
 
 This is the one place that wires the processes together; every stage it calls is a pure
 computation in its own package and returns a typed block of ``summary.json``

@@ -203,8 +203,10 @@ class City:
         return float(a.loc[a["occupancy"] == "residential", "occupants"].sum())
 
     def extent(self) -> tuple[float, float, float, float] | None:
-        """``(xmin, ymin, xmax, ymax)`` of the assets, road nodes and zones in the city's CRS;
-        ``None`` when none of them has a finite extent."""
+        """``(xmin, ymin, xmax, ymax)`` of the assets, road nodes and zones in the city's CRS.
+
+        ``None`` when none of them has a finite extent.
+        """
         boxes = [
             frame.total_bounds
             for frame in (self.assets, self.roads.nodes, self.zones)

@@ -81,7 +81,7 @@ class DEM:
         return out
 
     def cell_centres(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """x (per column) and y (per row) of the cell centres."""
+        """The x (per column) and y (per row) of the cell centres."""
         rows, cols = self.shape
         xs = self.transform.c + (np.arange(cols, dtype=np.float64) + 0.5) * float(self.transform.a)
         ys = self.transform.f + (np.arange(rows, dtype=np.float64) + 0.5) * float(self.transform.e)

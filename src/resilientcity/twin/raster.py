@@ -35,8 +35,9 @@ def burn(
     transform: Affine,
     all_touched: bool = True,
 ) -> NDArray[np.uint8]:
-    """Rasterise ``(geometry, value)`` pairs onto a ``shape`` grid (``rasterio.features.rasterize``,
-    thread-safe: see ``_RASTERIZE``).
+    """Rasterise ``(geometry, value)`` pairs onto a ``shape`` grid.
+
+    ``rasterio.features.rasterize``, made thread-safe (see ``_RASTERIZE``).
 
     Parameters
     ----------

@@ -131,7 +131,7 @@ def _points(
 
 
 def _xy(geoms: Any) -> tuple[FloatArray, FloatArray]:
-    """x and y of a point on each geometry (the point itself for points; NaN for empty)."""
+    """The x and y of a point on each geometry (the point itself for points; NaN for empty)."""
     pts = shapely.point_on_surface(np.asarray(geoms, dtype=object))
     return shapely.get_x(pts), shapely.get_y(pts)
 
@@ -364,8 +364,10 @@ def _sensor_features(city: City, transformer: Transformer) -> list[dict[str, Any
 
 
 def _bounds(city: City) -> tuple[float, float, float, float]:
-    """``(xmin, ymin, xmax, ymax)`` of the assets, road nodes and zones in the city's CRS
-    (:meth:`City.extent`); refused when there is nothing."""
+    """``(xmin, ymin, xmax, ymax)`` of the city's assets, road nodes and zones.
+
+    In the city's CRS (:meth:`City.extent`); refused when there is nothing.
+    """
     extent = city.extent()
     if extent is None:
         raise ValueError("the city has no assets, road nodes or zones to draw")

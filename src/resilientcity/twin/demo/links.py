@@ -95,8 +95,10 @@ def make_bridges(roads: DemoRoads, terrain: Terrain) -> tuple[pd.DataFrame, NDAr
 
 
 def make_dependencies(assets: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Service links: buildings on feeders and pumps, feeders on substations, critical
-    facilities on power (some with two independent feeds, some with backup), water and telecom.
+    """Service links.
+
+    Buildings on feeders and pumps, feeders on substations, critical facilities on power (some with
+    two independent feeds, some with backup), water and telecom.
 
     ``assets`` holds every asset with ``x``, ``y`` and, for feeders, ``substation``.
     """

@@ -1,5 +1,7 @@
-"""Terrain of the demo city: a Xiang-like river with an island and a tributary, a floodplain,
-terraces, hills in the west, and the six districts of central Changsha.
+"""Terrain of the demo city.
+
+A Xiang-like river with an island and a tributary, a floodplain, terraces, hills in the west, and
+the six districts of central Changsha.
 
 Elevations are in the Changsha hydrological station datum so that published river stages
 (warning 36.0 m, guaranteed 38.37 m, record 39.51 m; ``shared/reference/changsha-hydrology.json``)
