@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cli_runner import run_cli
+from ops_support import free_port
 from resilientcity.decision.plans import load_plans
 from resilientcity.operations.access import authenticate
 from resilientcity.operations.db import Database
@@ -210,7 +211,6 @@ def test_ports_outside_1_to_65535_are_refused_in_one_line(
 
 
 def test_database_errors_are_one_line_naming_the_store(tmp_path: Path, capsys):
-    from ops_support import free_port
 
     missing = f"sqlite:///{tmp_path / 'absent' / 'ops.db'}"
     code, _, err = run_cli(["token", "list", "--db", missing], capsys)
@@ -246,6 +246,22 @@ def test_serve_names_a_bad_twin_in_one_line_before_starting(
             capsys,
         )
         assert code == 1 and "unable to open database file" in _one_line(err)
+
+
+def test_serve_names_an_unreachable_broker_in_one_line_before_starting(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server was started"))
+    db = f"sqlite:///{tmp_path / 'ops.db'}"
+    nobody = f"127.0.0.1:{free_port()}"  # nothing listens there
+    for workers in ("1", "2"):
+        code, _, err = run_cli(
+            ["serve", "--db", db, "--mqtt", nobody, "--workers", workers], capsys
+        )
+        assert code == 1, err
+        assert _one_line(err).startswith(f"error: cannot connect to the MQTT broker at {nobody}")
 
 
 def _stage_rows(start: int, count: int) -> str:

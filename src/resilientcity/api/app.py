@@ -89,7 +89,7 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
     return city
 
 
-def _lifespan(city: City | None) -> Any:
+def _lifespan(city: City | None, subscribe: bool) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service: Service = app.state.service
@@ -100,7 +100,7 @@ def _lifespan(city: City | None) -> Any:
         workers = BackgroundWorkers(service, built)
         workers.start()
         ingestor = None
-        if service.settings.mqtt:
+        if subscribe and service.settings.mqtt:
             ingestor = await run_in_threadpool(start_mqtt, service, service.settings.mqtt)
         try:
             yield
@@ -137,6 +137,7 @@ def create_app(
     settings: ServiceSettings | None = None,
     service: Service | None = None,
     city: City | None = None,
+    subscribe: bool = True,
 ) -> FastAPI:
     """The REST API of the operations service.
 
@@ -148,6 +149,9 @@ def create_app(
         The service to serve (default: a new one with ``settings``).
     city
         The city (default: built from the settings at start-up).
+    subscribe
+        Start the MQTT subscriber of ``settings.mqtt`` at start-up (``serve`` starts it itself,
+        before the server, so that an unreachable broker is one line and exit code 1).
 
     Returns
     -------
@@ -159,7 +163,7 @@ def create_app(
         title="ResilientCity operations",
         description=_DESCRIPTION,
         version=__version__,
-        lifespan=_lifespan(city),
+        lifespan=_lifespan(city, subscribe),
         dependencies=[Depends(checked_input)],
         docs_url="/docs",
         openapi_url="/openapi.json",

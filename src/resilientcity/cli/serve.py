@@ -125,6 +125,7 @@ def serve(
     import uvicorn
 
     from resilientcity.api.app import create_app, load_city, prepare_store
+    from resilientcity.operations.mqtt import start_mqtt
     from resilientcity.operations.service import Service, ServiceSettings
 
     _check_size(size)
@@ -145,9 +146,15 @@ def serve(
         service.db.dispose()
         raise
     if workers == 1:
+        ingestor = None
         try:
-            uvicorn.run(create_app(settings, service=service, city=city), **options)
+            app = create_app(settings, service=service, city=city, subscribe=False)
+            if mqtt is not None:  # before the server: an unreachable broker is one line, exit 1
+                ingestor = start_mqtt(service, mqtt)
+            uvicorn.run(app, **options)
         finally:
+            if ingestor is not None:
+                ingestor.stop()
             service.db.dispose()
     else:
         del city  # each worker reads its own
