@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Depends, Query, status
 
 from resilientcity.api.auth import Authenticated, CurrentPrincipal, ServiceDep, require
+from resilientcity.api.errors import http_errors
 from resilientcity.api.schemas import (
     AgencyOut,
     AuditOut,
@@ -26,17 +25,9 @@ from resilientcity.api.schemas import (
     TokenIn,
     TokenOut,
 )
-from resilientcity.errors import Problem, ValidationError
-from resilientcity.operations.access import Principal, audit, create_token
-from resilientcity.operations.models import (
-    Agency,
-    ApiToken,
-    AuditEntry,
-    DataGrant,
-    Datastream,
-    User,
-    utcnow,
-)
+from resilientcity.operations import admin as admin_ops
+from resilientcity.operations.access import Principal
+from resilientcity.operations.models import ApiToken, DataGrant
 
 __all__ = ["router"]
 
@@ -65,7 +56,7 @@ def me(principal: CurrentPrincipal) -> MeOut:
 def list_agencies(service: ServiceDep, principal: Authenticated) -> list[AgencyOut]:
     """The agencies (any token)."""
     with service.db.read() as session:
-        rows = session.scalars(select(Agency).order_by(Agency.id)).all()
+        rows = admin_ops.agencies(session)
     return [AgencyOut(id=a.id, name_zh=a.name_zh, name_en=a.name_en) for a in rows]
 
 
@@ -90,12 +81,9 @@ def _token(row: ApiToken) -> TokenOut:
 def new_token(body: TokenIn, service: ServiceDep, principal: Admin) -> TokenCreated:
     """Create an API token (admin); the secret is in this response only."""
     with service.db.write() as session:
-        secret, row = create_token(
-            session, body.name, body.role, body.agency, body.label, body.expires_at
+        secret, row = admin_ops.issue_token(
+            session, principal, body.name, body.role, body.agency, body.label, body.expires_at
         )
-        session.refresh(row)
-        detail = {"user": body.name, "role": body.role, "agency": body.agency, "label": body.label}
-        audit(session, principal, "create", "token", row.id, detail)
         return TokenCreated(**_token(row).model_dump(), token=secret)
 
 
@@ -105,23 +93,14 @@ def list_tokens(
 ) -> list[TokenOut]:
     """API tokens without their secrets, newest first (admin)."""
     with service.db.read() as session:
-        rows = session.scalars(
-            select(ApiToken).order_by(ApiToken.id.desc()).offset(offset).limit(limit)
-        ).all()
-        return [_token(r) for r in rows]
+        return [_token(r) for r in admin_ops.token_page(session, limit, offset)]
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: PathId, service: ServiceDep, principal: Admin) -> TokenOut:
     """Revoke an API token (admin); it stops working at once."""
-    with service.db.write() as session:
-        row = session.get(ApiToken, token_id)
-        if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token with id {token_id}")
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-            audit(session, principal, "revoke", "token", token_id, {"user": row.user.name})
-        return _token(row)
+    with http_errors(), service.db.write() as session:
+        return _token(admin_ops.revoke_token(session, principal, token_id))
 
 
 # --- Grants -----------------------------------------------------------------------------------
@@ -139,62 +118,19 @@ def _grant(row: DataGrant) -> GrantOut:
     )
 
 
-def _owner_only(principal: Principal, owner: str, what: str) -> None:
-    """403 unless the principal is an admin or an operator of the owner agency."""
-    if principal.is_admin or principal.agency_id == owner:
-        return
-    raise HTTPException(
-        status.HTTP_403_FORBIDDEN,
-        f"only an admin or an operator of agency {owner} may {what}; "
-        f"you are an operator of {principal.agency_id}",
-    )
-
-
-def _grant_problems(session: Session, body: GrantIn) -> list[Problem]:
-    known = list(session.scalars(select(Agency.id).order_by(Agency.id)))
-    problems = [
-        Problem("grant", column, f"one of {', '.join(known)}", found=repr(value))
-        for column, value in (
-            ("owner_agency", body.owner_agency),
-            ("grantee_agency", body.grantee_agency),
-        )
-        if value not in known
-    ]
-    if body.owner_agency == body.grantee_agency:
-        problems.append(Problem("grant", "grantee_agency", "an agency other than the owner"))
-    if body.datastream_id is not None:
-        stream = session.get(Datastream, body.datastream_id)
-        if stream is None or stream.sensor.agency_id != body.owner_agency:
-            problems.append(
-                Problem(
-                    "grant",
-                    "datastream_id",
-                    f"the id of a datastream of agency {body.owner_agency}, or null for all",
-                    found=str(body.datastream_id),
-                )
-            )
-    return problems
-
-
 @router.post("/grants", response_model=GrantOut, status_code=status.HTTP_201_CREATED)
 def new_grant(body: GrantIn, service: ServiceDep, principal: GrantWriter) -> GrantOut:
     """Share the owner agency's datastreams with another agency (admin, owner's operator)."""
-    _owner_only(principal, body.owner_agency, f"share the data of {body.owner_agency}")
-    with service.db.write() as session:
-        problems = _grant_problems(session, body)
-        if problems:
-            raise ValidationError(problems, what="data grant")
-        row = DataGrant(
-            owner_agency_id=body.owner_agency,
-            grantee_agency_id=body.grantee_agency,
-            datastream_id=body.datastream_id,
-            created_at=utcnow(),
-            created_by=principal.user_id,
+    with http_errors():
+        # refused before the write transaction is begun
+        admin_ops.require_owner(
+            principal, body.owner_agency, f"share the data of {body.owner_agency}"
         )
-        session.add(row)
-        session.flush()
-        audit(session, principal, "create", "grant", row.id, body.model_dump())
-        return _grant(row)
+        with service.db.write() as session:
+            row = admin_ops.create_grant(
+                session, principal, body.owner_agency, body.grantee_agency, body.datastream_id
+            )
+            return _grant(row)
 
 
 @router.get("/grants", response_model=list[GrantOut])
@@ -202,33 +138,16 @@ def list_grants(
     service: ServiceDep, principal: GrantReader, limit: Limit = 100, offset: Offset = 0
 ) -> list[GrantOut]:
     """Grants, newest first: all (admin, analyst) or those of the operator's agency."""
-    query = select(DataGrant)
-    if principal.role == "operator":
-        query = query.where(
-            or_(
-                DataGrant.owner_agency_id == principal.agency_id,
-                DataGrant.grantee_agency_id == principal.agency_id,
-            )
-        )
     with service.db.read() as session:
-        rows = session.scalars(
-            query.order_by(DataGrant.id.desc()).offset(offset).limit(limit)
-        ).all()
+        rows = admin_ops.grant_page(session, principal, limit, offset)
     return [_grant(r) for r in rows]
 
 
 @router.delete("/grants/{grant_id}", response_model=GrantOut)
 def revoke_grant(grant_id: PathId, service: ServiceDep, principal: GrantWriter) -> GrantOut:
     """Revoke a grant (admin, owner's operator); the grantee stops reading at once."""
-    with service.db.write() as session:
-        row = session.get(DataGrant, grant_id)
-        if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no grant with id {grant_id}")
-        _owner_only(principal, row.owner_agency_id, f"revoke grants of {row.owner_agency_id}")
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-            audit(session, principal, "revoke", "grant", grant_id)
-        return _grant(row)
+    with http_errors(), service.db.write() as session:
+        return _grant(admin_ops.revoke_grant(session, principal, grant_id))
 
 
 # --- Audit ------------------------------------------------------------------------------------
@@ -244,15 +163,8 @@ def list_audit(
     user: Annotated[str | None, Query(max_length=200, description="User name")] = None,
 ) -> list[AuditOut]:
     """The audit log, newest first (admin)."""
-    query = select(AuditEntry, User.name).outerjoin(User, AuditEntry.user_id == User.id)
-    if action is not None:
-        query = query.where(AuditEntry.action == action)
-    if user is not None:
-        query = query.where(User.name == user)
     with service.db.read() as session:
-        rows = session.execute(
-            query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
-        ).all()
+        rows = admin_ops.audit_page(session, limit, offset, action=action, user=user)
     return [
         AuditOut(
             id=e.id,

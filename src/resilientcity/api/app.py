@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import func, select
 
 from resilientcity import __version__
 from resilientcity.api import admin, response, sensing, warnings
@@ -29,8 +28,8 @@ from resilientcity.api.input import checked_input
 from resilientcity.api.middleware import BodyLimit, BodyLimits, SecurityHeaders
 from resilientcity.api.schemas import Health
 from resilientcity.api.web import install_web
-from resilientcity.operations.models import Datastream, Sensor
 from resilientcity.operations.mqtt import start_mqtt
+from resilientcity.operations.seed import datastream_count, sensor_count
 from resilientcity.operations.service import Service, ServiceSettings
 from resilientcity.operations.workers import BackgroundWorkers, install_response_hooks
 from resilientcity.twin import City
@@ -58,7 +57,7 @@ def load_city(settings: ServiceSettings) -> City:
 
 def _sensor_count(service: Service) -> int:
     with service.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(Sensor)) or 0)
+        return sensor_count(session)
 
 
 def prepare_store(service: Service, city: City | None = None) -> City | None:
@@ -186,7 +185,7 @@ def create_app(
 def healthz(service: ServiceDep) -> Health:
     """Whether the service and its store answer (public)."""
     with service.db.read() as session:
-        sensors = int(session.scalar(select(func.count()).select_from(Sensor)) or 0)
-        streams = int(session.scalar(select(func.count()).select_from(Datastream)) or 0)
+        sensors = sensor_count(session)
+        streams = datastream_count(session)
     backend = "sqlite" if service.db.is_sqlite else "postgresql"
     return Health(status="ok", database=backend, sensors=sensors, datastreams=streams)

@@ -16,7 +16,8 @@ neither echo a large body back nor fail to be written as JSON.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any, NoReturn
 
@@ -25,12 +26,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from resilientcity.errors import Problem, StoreBusy, ValidationError
+from resilientcity.operations.response import Conflict, Forbidden, NotFound
 
 __all__ = [
     "MAX_ECHO_CHARS",
     "MAX_ECHO_DEPTH",
     "MAX_ECHO_ITEMS",
     "bounded",
+    "http_errors",
     "install_error_handlers",
     "problem_details",
     "too_many_requests",
@@ -151,6 +154,29 @@ def unprocessable(loc: Sequence[str | int], msg: str, kind: str = "value_error")
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         detail=[{"loc": list(loc), "msg": msg, "type": kind}],
     )
+
+
+@contextmanager
+def http_errors() -> Iterator[None]:
+    """Answer the operations' refusals with their HTTP status, the message as ``detail``.
+
+    :class:`~resilientcity.operations.response.NotFound` is 404,
+    :class:`~resilientcity.operations.response.Forbidden` 403 and
+    :class:`~resilientcity.operations.response.Conflict` 409.
+
+    Raises
+    ------
+    HTTPException
+        In place of one of those exceptions raised in the block.
+    """
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except Forbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 def too_many_requests(message: str, retry_after_s: int) -> HTTPException:

@@ -18,12 +18,11 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import orjson
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from resilientcity.api.auth import Authenticated, CurrentPrincipal, ServiceDep, require
-from resilientcity.api.errors import unprocessable
+from resilientcity.api.errors import http_errors, unprocessable
 from resilientcity.api.schemas import (
     PathId,
     RuleOut,
@@ -33,17 +32,11 @@ from resilientcity.api.schemas import (
     WarningOut,
 )
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.operations.access import Principal, audit
-from resilientcity.operations.live_warnings import lift_rule_warnings
-from resilientcity.operations.models import (
-    Datastream,
-    LiveWarning,
-    Sensor,
-    WarningEvent,
-    WarningRuleRow,
-    utcnow,
-)
+from resilientcity.operations import warning_store
+from resilientcity.operations.access import Principal
+from resilientcity.operations.models import WarningEvent, WarningRuleRow
 from resilientcity.operations.service import Service
+from resilientcity.operations.warning_store import PlacedWarning
 from resilientcity.vocabulary import WarningLevel
 from resilientcity.warning import WarningRule
 
@@ -58,24 +51,8 @@ _EVENTS_PER_READ = 500
 
 Admin = Annotated[Principal, Depends(require("admin"))]
 
-_WARNING_COLUMNS = (
-    LiveWarning,
-    Datastream.name,
-    Sensor.name,
-    Sensor.lon,
-    Sensor.lat,
-)
 
-
-def _warning_query() -> Any:
-    return (
-        select(*_WARNING_COLUMNS)
-        .join(Datastream, LiveWarning.datastream_id == Datastream.id)
-        .join(Sensor, Datastream.sensor_id == Sensor.id)
-    )
-
-
-def _warning(row: Any) -> dict[str, Any]:
+def _warning(row: PlacedWarning) -> dict[str, Any]:
     warning, datastream, sensor, lon, lat = row
     return {
         "id": warning.id,
@@ -109,16 +86,8 @@ def list_warnings(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[WarningOut]:
     """Warnings, most recently changed first (public)."""
-    query = _warning_query()
-    if status_ != "all":
-        query = query.where(LiveWarning.status == status_)
-    if level is not None:
-        query = query.where(LiveWarning.level == level)
-    if since is not None:
-        query = query.where(LiveWarning.updated_at >= since)
-    query = query.order_by(LiveWarning.updated_at.desc(), LiveWarning.id.desc())
     with service.db.read() as session:
-        rows = session.execute(query.offset(offset).limit(limit)).all()
+        rows = warning_store.warning_page(session, status_, level, since, limit, offset)
     return [WarningOut(**_warning(row)) for row in rows]
 
 
@@ -141,22 +110,13 @@ def _event(event: WarningEvent) -> WarningEventOut:
 
 def _latest_event_id(service: Service) -> int:
     with service.db.read() as session:
-        return int(session.scalar(select(func.max(WarningEvent.id))) or 0)
+        return warning_store.latest_event_id(session)
 
 
 def _events_after(service: Service, after: int) -> list[dict[str, Any]]:
     """Up to :data:`_EVENTS_PER_READ` events after id ``after``, as stream data, in id order."""
-    query = (
-        select(WarningEvent, LiveWarning.level, LiveWarning.status, *_WARNING_COLUMNS[1:])
-        .join(LiveWarning, WarningEvent.warning_id == LiveWarning.id)
-        .join(Datastream, LiveWarning.datastream_id == Datastream.id)
-        .join(Sensor, Datastream.sensor_id == Sensor.id)
-        .where(WarningEvent.id > after)
-        .order_by(WarningEvent.id)
-        .limit(_EVENTS_PER_READ)
-    )
     with service.db.read() as session:
-        rows = session.execute(query).all()
+        rows = warning_store.events_after(session, after, _EVENTS_PER_READ)
     return [
         {
             **_event(event).model_dump(mode="json"),
@@ -237,21 +197,15 @@ def get_warning(
     warning_id: PathId, service: ServiceDep, principal: CurrentPrincipal
 ) -> WarningDetail:
     """One warning with its history, its rule, where it is and its nowcast (public)."""
-    with service.db.read() as session:
-        row = session.execute(_warning_query().where(LiveWarning.id == warning_id)).first()
-        if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no warning with id {warning_id}")
-        events = session.scalars(
-            select(WarningEvent)
-            .where(WarningEvent.warning_id == warning_id)
-            .order_by(WarningEvent.id)
-        ).all()
-        rule = session.get(WarningRuleRow, row[0].rule_id)
+    with http_errors(), service.db.read() as session:
+        row = warning_store.placed_warning(session, warning_id)
+        events = warning_store.warning_events(session, warning_id)
+        rule = warning_store.rule_spec(session, row.warning.rule_id)
     return WarningDetail(
         **_warning(row),
         events=[_event(e) for e in events],
-        rule=rule.spec if rule is not None else {},
-        nowcast=row[0].nowcast,
+        rule=rule,
+        nowcast=row.warning.nowcast,
     )
 
 
@@ -266,7 +220,7 @@ def _rule(row: WarningRuleRow) -> RuleOut:
 def list_rules(service: ServiceDep, principal: Authenticated) -> list[RuleOut]:
     """The warning rules, enabled or not (any token)."""
     with service.db.read() as session:
-        rows = session.scalars(select(WarningRuleRow).order_by(WarningRuleRow.id)).all()
+        rows = warning_store.all_rules(session)
     return [_rule(r) for r in rows]
 
 
@@ -303,27 +257,12 @@ def put_rule(
 ) -> RuleOut:
     """Replace (or add) a warning rule and enable it (admin); the body's id must be the path's."""
     spec = _checked(rule_id, rule)
-    lifted = []
     with service.db.write() as session:
-        row = session.get(WarningRuleRow, rule_id)
-        action = "update"
-        if row is None:
-            row = WarningRuleRow(id=rule_id)
-            session.add(row)
-            action = "create"
-            response.status_code = status.HTTP_201_CREATED
-        elif (row.observed_property, row.unit) != (rule.observed_property, rule.unit):
-            # its datastreams are no longer watched: their warnings would never move again
-            lifted = lift_rule_warnings(session, rule_id, utcnow(), "rule changed")
-        row.observed_property = rule.observed_property
-        row.unit = rule.unit
-        row.spec = spec
-        row.enabled = True
-        row.updated_at = utcnow()
-        session.flush()
-        audit(session, principal, action, "rule", rule_id, {"spec": spec})
-        out = _rule(row)
-    if lifted:
+        change = warning_store.save_rule(session, principal, rule, spec)
+        out = _rule(change.row)
+    if change.created:
+        response.status_code = status.HTTP_201_CREATED
+    if change.lifted:
         service.notify()
     return out
 
@@ -331,15 +270,9 @@ def put_rule(
 @router.delete("/api/rules/{rule_id}", response_model=RuleOut)
 def disable_rule(rule_id: str, service: ServiceDep, principal: Admin) -> RuleOut:
     """Disable a warning rule (admin); its active warnings are lifted; a PUT enables it again."""
-    with service.db.write() as session:
-        row = session.get(WarningRuleRow, rule_id)
-        if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rule with id {rule_id}")
-        row.enabled = False
-        row.updated_at = utcnow()
-        lifted = lift_rule_warnings(session, rule_id, row.updated_at, "rule disabled")
-        audit(session, principal, "disable", "rule", rule_id, {"lifted": len(lifted)})
-        out = _rule(row)
-    if lifted:
+    with http_errors(), service.db.write() as session:
+        change = warning_store.disable_rule(session, principal, rule_id)
+        out = _rule(change.row)
+    if change.lifted:
         service.notify()
     return out

@@ -14,7 +14,7 @@ from importlib.resources import files
 from typing import Any
 
 import geopandas as gpd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resilientcity._files import read_data_file
@@ -29,7 +29,7 @@ from resilientcity.operations.models import (
 )
 from resilientcity.warning import WarningRule
 
-__all__ = ["SeedCounts", "datastream_kinds", "seed_store"]
+__all__ = ["SeedCounts", "datastream_count", "datastream_kinds", "seed_store", "sensor_count"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,16 @@ def datastream_kinds() -> dict[str, Any]:
     """Per sensor kind: ``agency``, ``datastreams`` (property, unit, min, max) and ``source``."""
     path = files("resilientcity") / "data" / "operations" / "demo_datastreams.yaml"
     return dict(read_data_file(str(path), "datastream kinds", as_yaml=True)["kinds"])
+
+
+def sensor_count(session: Session) -> int:
+    """How many sensors the store has (none: it was never seeded)."""
+    return int(session.scalar(select(func.count()).select_from(Sensor)) or 0)
+
+
+def datastream_count(session: Session) -> int:
+    """How many datastreams the store has."""
+    return int(session.scalar(select(func.count()).select_from(Datastream)) or 0)
 
 
 def _lon_lat(sensors: gpd.GeoDataFrame) -> list[tuple[float | None, float | None]]:
