@@ -21,12 +21,14 @@ from resilientcity.operations.incidents import (
     DUPLICATE_RADIUS_M,
     RateLimited,
     city_bounds,
+    incident_by_id,
+    incidents,
     report_incident,
     sensor_incidents,
     triage_incident,
 )
 from resilientcity.operations.models import AuditEntry, Incident, Sensor
-from resilientcity.operations.response import Conflict, Forbidden
+from resilientcity.operations.response import Conflict, Forbidden, NotFound
 from resilientcity.operations.service import Service
 
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
@@ -258,3 +260,26 @@ def test_two_reports_at_once_cannot_both_take_the_last_place(service: Service, s
     with service.db.read() as session:
         stored = session.scalars(select(Incident).where(Incident.client_key == KEY)).all()
     assert len(stored) == 1
+
+
+def test_incident_reads_filter_newest_first(service: Service, small_city, places):
+    bounds = city_bounds(small_city)
+    at = [(float(places.lon.iloc[i]), float(places.lat.iloc[i])) for i in (10, 200, 400)]
+    first = report(service, bounds, lon=at[0][0], lat=at[0][1])[0]
+    fire = report(
+        service, bounds, T0 + timedelta(hours=1), category="fire", lon=at[1][0], lat=at[1][1]
+    )[0]
+    last = report(service, bounds, T0 + timedelta(hours=2), lon=at[2][0], lat=at[2][1])[0]
+    admin = principal(service, "admin", "admin")
+    with service.db.write() as session:
+        triage_incident(session, first, admin, status="triaged", now=T0)
+    with service.db.read() as session:
+        assert [i.id for i in incidents(session)] == [last, fire, first]
+        assert [i.id for i in incidents(session, category="flooding")] == [last, first]
+        assert [i.id for i in incidents(session, status="triaged")] == [first]
+        assert [i.id for i in incidents(session, since=T0 + timedelta(hours=1))] == [last, fire]
+        assert [i.id for i in incidents(session, "new", "flooding", T0)] == [last]
+        assert [i.id for i in incidents(session, limit=1)] == [last]
+        assert incident_by_id(session, fire).category == "fire"
+        with pytest.raises(NotFound, match=f"no incident {last + 1}"):
+            incident_by_id(session, last + 1)

@@ -29,6 +29,14 @@ from resilientcity.operations.response import (
     stand_down,
     update_task,
 )
+from resilientcity.operations.response_queries import (
+    activation_tasks,
+    plan_id_of,
+    plans,
+    task_agency,
+)
+from resilientcity.operations.response_queries import activations as read_activations
+from resilientcity.operations.response_queries import tasks as read_tasks
 from resilientcity.operations.service import Service
 
 T0 = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
@@ -246,3 +254,57 @@ def test_manual_activation_and_stand_down(service: Service):
     assert states == {"assess": "completed", "building_check": "cancelled"}
     assert len(detail["cancelled_tasks"]) == 1
     assert activations(service) == [("earthquake_iv", "stood_down")]
+
+
+@pytest.mark.parametrize(
+    ("role", "agency", "asked", "reads"),
+    [
+        ("admin", None, None, None),
+        ("admin", None, "emergency", "emergency"),
+        ("analyst", None, "water_resources", "water_resources"),
+        ("operator", "emergency", None, "emergency"),
+        ("operator", "emergency", "emergency", "emergency"),
+    ],
+)
+def test_task_agency_scopes_an_operator_to_its_agency(role, agency, asked, reads):
+    assert task_agency(Principal(1, "x", role, agency), asked) == reads
+
+
+def test_an_operator_may_not_ask_for_another_agencys_tasks():
+    with pytest.raises(Forbidden, match="operator of emergency may not read the tasks of water"):
+        task_agency(Principal(1, "x", "operator", "emergency"), "water_resources")
+
+
+def test_task_reads_filter_and_order(service: Service):
+    admin = principal(service, "admin", "admin")
+    with service.db.write() as session:
+        flood = activate_plan(session, "flood_iv", admin, "drill", T0).id
+        quake = activate_plan(session, "earthquake_iv", admin, "felt report", T0).id
+    with service.db.write() as session:
+        stand_down(session, quake, admin, T0)
+    later = T0 + timedelta(hours=3)  # past the 1 h and 2 h deadlines of duty and forecast
+    with service.db.read() as session:
+        assert [a.id for a in read_activations(session)] == [quake, flood]
+        assert [a.id for a in read_activations(session, "active")] == [flood]
+        assert [a.id for a in read_activations(session, limit=1)] == [quake]
+        of_flood = activation_tasks(session, flood)
+        assert [t.id for t in of_flood] == sorted(t.id for t in of_flood)
+        assert [t.plan_task for t in activation_tasks(session, flood, "water_resources")] == [
+            "embankment_patrol"
+        ]
+        every = read_tasks(session, later)
+        assert [t.id for t, _ in every] == sorted((t.id for t, _ in every), reverse=True)
+        assert {p for t, p in every if t.activation_id == flood} == {"flood_iv"}
+        assert {p for t, p in every if t.activation_id == quake} == {"earthquake_iv"}
+        overdue = {t.plan_task for t, _ in read_tasks(session, later, overdue=True)}
+        assert overdue == {"duty", "forecast"}  # cancelled tasks are not overdue
+        rest = {t.plan_task for t, _ in read_tasks(session, later, overdue=False)}
+        assert rest == {t.plan_task for t, _ in every} - overdue
+        cancelled = read_tasks(session, later, status="cancelled")
+        assert {t.activation_id for t, _ in cancelled} == {quake}
+        water = read_tasks(session, later, agency="water_resources", overdue=False)
+        assert [t.plan_task for t, _ in water] == ["embankment_patrol"]
+        assert len(read_tasks(session, later, limit=2)) == 2
+        assert plan_id_of(session, of_flood[0]) == "flood_iv"
+        order = [(p.family, p.id) for p in plans(session)]
+    assert order == sorted(order) and len(order) > 1

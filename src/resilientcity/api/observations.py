@@ -27,7 +27,6 @@ import orjson
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import func, select
 
 from resilientcity.api.auth import ServiceDep, require
 from resilientcity.api.errors import unprocessable
@@ -41,7 +40,7 @@ from resilientcity.operations.access import (
     Principal,
     writable_datastreams,
 )
-from resilientcity.operations.models import Quarantined
+from resilientcity.operations.ingest import quarantine_counts, quarantined
 from resilientcity.operations.service import Service
 from resilientcity.operations.validation import REASONS, DatastreamIndex
 
@@ -336,13 +335,8 @@ def list_quarantine(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[QuarantineOut]:
     """Rejected observations, newest first (admin, analyst)."""
-    query = select(Quarantined)
-    if reason is not None:
-        query = query.where(Quarantined.reason == reason)
     with service.db.read() as session:
-        rows = session.scalars(
-            query.order_by(Quarantined.id.desc()).offset(offset).limit(limit)
-        ).all()
+        rows = quarantined(session, reason, offset, limit)
     return [
         QuarantineOut(
             id=q.id,
@@ -361,10 +355,5 @@ def list_quarantine(
 def quarantine_summary(service: ServiceDep, principal: QuarantineReader) -> QuarantineSummary:
     """Rejected observations counted by reason (admin, analyst)."""
     with service.db.read() as session:
-        counts = {
-            str(r): int(n)
-            for r, n in session.execute(
-                select(Quarantined.reason, func.count()).group_by(Quarantined.reason)
-            )
-        }
-    return QuarantineSummary(total=sum(counts.values()), by_reason=dict(sorted(counts.items())))
+        counts = quarantine_counts(session)
+    return QuarantineSummary(total=sum(counts.values()), by_reason=counts)

@@ -9,15 +9,13 @@ for a change the current state does not allow, 422 for bad fields (named), 429 w
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from resilientcity.api.auth import Authenticated, ServiceDep, current_principal, require
 from resilientcity.api.errors import problem_details, too_many_requests
@@ -31,16 +29,12 @@ from resilientcity.operations.incidents import (
     MAX_PEOPLE,
     RateLimited,
     city_bounds,
+    incident_by_id,
+    incidents,
     report_incident,
     triage_incident,
 )
-from resilientcity.operations.models import (
-    Incident,
-    Plan,
-    PlanActivation,
-    Task,
-    utcnow,
-)
+from resilientcity.operations.models import Incident, PlanActivation, Task, utcnow
 from resilientcity.operations.response import (
     OPEN_TASK_STATES,
     Conflict,
@@ -49,6 +43,14 @@ from resilientcity.operations.response import (
     activate_plan,
     stand_down,
     update_task,
+)
+from resilientcity.operations.response_queries import (
+    activation_tasks,
+    activations,
+    plan_id_of,
+    plans,
+    task_agency,
+    tasks,
 )
 from resilientcity.twin.city import City
 from resilientcity.vocabulary import IncidentStatus, TaskStatus
@@ -161,14 +163,8 @@ def _task(task: Task, plan_id: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _activation(
-    session: Session, activation: PlanActivation, now: datetime, agency: str | None = None
-) -> dict[str, Any]:
-    """An activation with its tasks (only those of ``agency`` when given)."""
-    query = select(Task).where(Task.activation_id == activation.id).order_by(Task.id)
-    if agency is not None:
-        query = query.where(Task.agency_id == agency)
-    tasks = session.scalars(query).all()
+def _activation(activation: PlanActivation, rows: Sequence[Task], now: datetime) -> dict[str, Any]:
+    """An activation with its tasks."""
     return {
         "id": activation.id,
         "plan_id": activation.plan_id,
@@ -177,7 +173,7 @@ def _activation(
         "reason": activation.reason,
         "status": activation.status,
         "stood_down_at": _iso(activation.stood_down_at),
-        "tasks": [_task(t, activation.plan_id, now) for t in tasks],
+        "tasks": [_task(t, activation.plan_id, now) for t in rows],
     }
 
 
@@ -219,7 +215,7 @@ def _bounds(city: City) -> tuple[float, float, float, float]:
 def list_plans(service: ServiceDep, principal: Authenticated) -> list[dict[str, Any]]:
     """The contingency plans in the store, with their triggers and tasks."""
     with service.db.read() as session:
-        rows = session.scalars(select(Plan).order_by(Plan.family, Plan.id)).all()
+        rows = plans(session)
         return [
             {
                 "id": r.id,
@@ -245,12 +241,12 @@ def list_activations(
     All tasks for admins and analysts, its agency's for an operator (as ``GET /api/tasks``).
     """
     now = utcnow()
-    agency = principal.agency_id if principal.role == "operator" else None
+    agency = task_agency(principal)
     with service.db.read() as session:
-        query = select(PlanActivation).order_by(PlanActivation.id.desc()).limit(limit)
-        if status_ is not None:
-            query = query.where(PlanActivation.status == status_)
-        return [_activation(session, a, now, agency) for a in session.scalars(query)]
+        return [
+            _activation(a, activation_tasks(session, a.id, agency), now)
+            for a in activations(session, status_, limit)
+        ]
 
 
 @router.post("/api/activations", tags=["plans"], status_code=status.HTTP_201_CREATED)
@@ -259,7 +255,7 @@ def create_activation(body: ActivationIn, service: ServiceDep, principal: Admin)
     now = utcnow()
     with _mapped(), service.db.write() as session:
         activation = activate_plan(session, body.plan_id, principal, body.reason, now)
-        return _activation(session, activation, now)
+        return _activation(activation, activation_tasks(session, activation.id), now)
 
 
 @router.post("/api/activations/{activation_id}/stand-down", tags=["plans"])
@@ -270,7 +266,7 @@ def stand_down_activation(
     now = utcnow()
     with _mapped(), service.db.write() as session:
         activation = stand_down(session, activation_id, principal, now)
-        return _activation(session, activation, now)
+        return _activation(activation, activation_tasks(session, activation.id), now)
 
 
 @router.get("/api/tasks", tags=["tasks"])
@@ -286,30 +282,12 @@ def list_tasks(
     limit: int = _LIMIT,
 ) -> list[dict[str, Any]]:
     """Tasks (newest first): all for admins and analysts, its agency's for an operator."""
-    if principal.role == "operator":
-        if agency is not None and agency != principal.agency_id:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"an operator of {principal.agency_id} may not read the tasks of {agency}",
-            )
-        agency = principal.agency_id
+    with _mapped():
+        agency = task_agency(principal, agency)
     now = utcnow()
-    query = (
-        select(Task, PlanActivation.plan_id)
-        .join(PlanActivation, PlanActivation.id == Task.activation_id)
-        .order_by(Task.id.desc())
-        .limit(limit)
-    )
-    if status_ is not None:
-        query = query.where(Task.status == status_)
-    if agency is not None:
-        query = query.where(Task.agency_id == agency)
-    if overdue is True:
-        query = query.where(Task.deadline < now, Task.status.in_(OPEN_TASK_STATES))
-    elif overdue is False:
-        query = query.where((Task.deadline >= now) | Task.status.not_in(OPEN_TASK_STATES))
     with service.db.read() as session:
-        return [_task(task, plan_id, now) for task, plan_id in session.execute(query)]
+        rows = tasks(session, now, status_, agency, overdue, limit)
+        return [_task(task, plan_id, now) for task, plan_id in rows]
 
 
 @router.patch("/api/tasks/{task_id}", tags=["tasks"])
@@ -320,8 +298,7 @@ def patch_task(
     now = utcnow()
     with _mapped(), service.db.write() as session:
         task = update_task(session, task_id, principal, body.status, body.note, now)
-        plan_id = session.get(PlanActivation, task.activation_id)
-        return _task(task, plan_id.plan_id if plan_id else "", now)
+        return _task(task, plan_id_of(session, task), now)
 
 
 @router.post(
@@ -358,15 +335,8 @@ def list_incidents(
     limit: int = _LIMIT,
 ) -> list[dict[str, Any]]:
     """Incidents (newest first), optionally of one status or category, reported since a time."""
-    query = select(Incident).order_by(Incident.id.desc()).limit(limit)
-    if status_ is not None:
-        query = query.where(Incident.status == status_)
-    if category is not None:
-        query = query.where(Incident.category == category)
-    if since is not None:
-        query = query.where(Incident.reported_at >= since)
     with service.db.read() as session:
-        return [_incident(i) for i in session.scalars(query)]
+        return [_incident(i) for i in incidents(session, status_, category, since, limit)]
 
 
 @router.post("/api/incidents/dispatch", tags=["incidents"])
@@ -380,11 +350,8 @@ def post_dispatch(request: Request, service: ServiceDep, principal: Responder) -
 @router.get("/api/incidents/{incident_id}", tags=["incidents"])
 def get_incident(incident_id: PathId, service: ServiceDep, principal: Staff) -> dict[str, Any]:
     """One incident."""
-    with service.db.read() as session:
-        incident = session.get(Incident, incident_id)
-        if incident is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
-        return _incident(incident)
+    with _mapped(), service.db.read() as session:
+        return _incident(incident_by_id(session, incident_id))
 
 
 @router.patch("/api/incidents/{incident_id}", tags=["incidents"])

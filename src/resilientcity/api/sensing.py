@@ -10,12 +10,11 @@ agency, not 404).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from resilientcity.api import observations
 from resilientcity.api.auth import ServiceDep, require
@@ -32,13 +31,18 @@ from resilientcity.api.schemas import (
     ThingPage,
     UtcTime,
 )
-from resilientcity.errors import Problem, ValidationError
-from resilientcity.operations.access import (
-    Principal,
-    audit,
-    readable_datastreams,
+from resilientcity.operations.access import Principal
+from resilientcity.operations.models import Datastream, Sensor
+from resilientcity.operations.response import Conflict, Forbidden, NotFound
+from resilientcity.operations.sensing import (
+    add_datastream,
+    add_thing,
+    datastream_in_reach,
+    datastreams_page,
+    observations_of,
+    thing_in_reach,
+    things_page,
 )
-from resilientcity.operations.models import Agency, Datastream, Observation, Sensor
 
 __all__ = ["router"]
 
@@ -65,17 +69,17 @@ def _next_link(request: Request, top: int, skip: int, more: bool) -> str | None:
     return str(request.url.include_query_params(**{"$top": top, "$skip": skip + top}))
 
 
-def _out_of_reach(session: Session, principal: Principal, datastream: Datastream) -> None:
-    """Refuse with 403 when ``principal`` may not read ``datastream``."""
-    readable = readable_datastreams(session, principal)
-    if readable is None or datastream.id in readable:
-        return
-    owner = datastream.sensor.agency_id
-    raise HTTPException(
-        status.HTTP_403_FORBIDDEN,
-        f"datastream {datastream.id} ({datastream.name}) belongs to agency {owner}; agency "
-        f"{principal.agency_id} needs a data grant from {owner} to read it (POST /api/grants)",
-    )
+@contextmanager
+def _mapped() -> Iterator[None]:
+    """Turn the operations' exceptions into HTTP errors (a ValidationError is the app's 422)."""
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except Forbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 # --- Things -----------------------------------------------------------------------------------
@@ -106,33 +110,13 @@ def _thing(request: Request, sensor: Sensor, streams: list[tuple[int, str]]) -> 
     )
 
 
-def _streams_of(
-    session: Session, sensor_ids: list[int], readable: set[int] | None
-) -> dict[int, list[tuple[int, str]]]:
-    query = select(Datastream.sensor_id, Datastream.id, Datastream.name).where(
-        Datastream.sensor_id.in_(sensor_ids)
-    )
-    out: dict[int, list[tuple[int, str]]] = {i: [] for i in sensor_ids}
-    for sensor_id, stream_id, name in session.execute(query.order_by(Datastream.id)):
-        if readable is None or stream_id in readable:
-            out[sensor_id].append((stream_id, name))
-    return out
-
-
 @router.get("/v1.1/Things", response_model=ThingPage)
 def list_things(
     request: Request, service: ServiceDep, principal: Reader, top: Top = 100, skip: Skip = 0
 ) -> ThingPage:
     """Sensors the caller may read (an operator: those with a readable datastream)."""
     with service.db.read() as session:
-        readable = readable_datastreams(session, principal)
-        query = select(Sensor)
-        if readable is not None:
-            visible = select(Datastream.sensor_id).where(Datastream.id.in_(sorted(readable)))
-            query = query.where(Sensor.id.in_(visible))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        sensors = session.scalars(query.order_by(Sensor.id).offset(skip).limit(top)).all()
-        streams = _streams_of(session, [s.id for s in sensors], readable)
+        total, sensors, streams = things_page(session, principal, skip, top)
     return ThingPage(
         count=total,
         value=[_thing(request, s, streams[s.id]) for s in sensors],
@@ -145,27 +129,9 @@ def get_thing(
     request: Request, thing_id: PathId, service: ServiceDep, principal: Reader
 ) -> ThingOut:
     """One sensor (403 for an operator that may read none of its datastreams)."""
-    with service.db.read() as session:
-        sensor = session.get(Sensor, thing_id)
-        if sensor is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no thing with @iot.id {thing_id}")
-        readable = readable_datastreams(session, principal)
-        streams = _streams_of(session, [sensor.id], readable)[sensor.id]
-        if readable is not None and not streams:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"thing {sensor.name} belongs to agency {sensor.agency_id}; agency "
-                f"{principal.agency_id} needs a data grant from {sensor.agency_id} to read it",
-            )
+    with _mapped(), service.db.read() as session:
+        sensor, streams = thing_in_reach(session, principal, thing_id)
     return _thing(request, sensor, streams)
-
-
-def _check_agency(session: Session, agency: str, layer: str) -> None:
-    if session.get(Agency, agency) is None:
-        known = ", ".join(session.scalars(select(Agency.id).order_by(Agency.id)))
-        raise ValidationError(
-            [Problem(layer, "agency", f"one of {known}", found=repr(agency))], what=layer
-        )
 
 
 @router.post("/v1.1/Things", response_model=ThingOut, status_code=status.HTTP_201_CREATED)
@@ -173,24 +139,20 @@ def create_thing(
     request: Request, response: Response, body: ThingIn, service: ServiceDep, principal: Admin
 ) -> ThingOut:
     """Add a sensor (admin); 409 when the name is taken."""
-    with service.db.write() as session:
-        _check_agency(session, body.agency, "Thing")
-        if session.scalar(select(Sensor.id).where(Sensor.name == body.name)) is not None:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"a thing named {body.name} exists")
-        lon, lat = body.location.coordinates if body.location else (None, None)
-        sensor = Sensor(
+    lon, lat = body.location.coordinates if body.location else (None, None)
+    with _mapped(), service.db.write() as session:
+        sensor = add_thing(
+            session,
+            principal,
             name=body.name,
             kind=body.kind,
+            agency=body.agency,
             description=body.description,
-            agency_id=body.agency,
             lon=lon,
             lat=lat,
             asset_id=body.asset_id,
             properties=body.properties,
         )
-        session.add(sensor)
-        session.flush()
-        audit(session, principal, "create", "thing", sensor.id, {"name": sensor.name})
     thing = _thing(request, sensor, [])
     response.headers["Location"] = thing.self_link
     return thing
@@ -226,12 +188,7 @@ def list_datastreams(
 ) -> DatastreamPage:
     """Datastreams the caller may read."""
     with service.db.read() as session:
-        readable = readable_datastreams(session, principal)
-        query = select(Datastream)
-        if readable is not None:
-            query = query.where(Datastream.id.in_(sorted(readable)))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(Datastream.id).offset(skip).limit(top)).all()
+        total, rows = datastreams_page(session, principal, skip, top)
     return DatastreamPage(
         count=total,
         value=[_datastream(request, d) for d in rows],
@@ -239,23 +196,13 @@ def list_datastreams(
     )
 
 
-def _get_datastream(session: Session, datastream_id: int) -> Datastream:
-    found = session.get(Datastream, datastream_id)
-    if found is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no datastream with @iot.id {datastream_id}"
-        )
-    return found
-
-
 @router.get("/v1.1/Datastreams({datastream_id})", response_model=DatastreamOut)
 def get_datastream(
     request: Request, datastream_id: PathId, service: ServiceDep, principal: Reader
 ) -> DatastreamOut:
     """One datastream (403 when out of the caller's reach)."""
-    with service.db.read() as session:
-        found = _get_datastream(session, datastream_id)
-        _out_of_reach(session, principal, found)
+    with _mapped(), service.db.read() as session:
+        found = datastream_in_reach(session, principal, datastream_id)
     return _datastream(request, found)
 
 
@@ -268,48 +215,18 @@ def create_datastream(
     principal: Admin,
 ) -> DatastreamOut:
     """Add a datastream to a thing (admin); 409 when its name or property is taken."""
-    with service.db.write() as session:
-        sensor = session.get(Sensor, body.thing_id)
-        if sensor is None:
-            raise ValidationError(
-                [
-                    Problem(
-                        "Datastream", "thing_id", "the @iot.id of a thing", found=str(body.thing_id)
-                    )
-                ],
-                what="datastream",
-            )
-        name = body.name or f"{sensor.name}:{body.observed_property}"
-        taken = session.scalar(
-            select(Datastream.name).where(
-                (Datastream.name == name)
-                | (
-                    (Datastream.sensor_id == sensor.id)
-                    & (Datastream.observed_property == body.observed_property)
-                )
-            )
-        )
-        if taken is not None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                f"datastream {taken} exists (names are unique, and one datastream per thing "
-                "and observed property)",
-            )
-        stream = Datastream(
-            name=name,
-            sensor_id=sensor.id,
+    with _mapped(), service.db.write() as session:
+        stream = add_datastream(
+            session,
+            principal,
+            thing_id=body.thing_id,
             observed_property=body.observed_property,
             unit=body.unit,
             min_value=body.min_value,
             max_value=body.max_value,
+            name=body.name,
             description=body.description,
         )
-        session.add(stream)
-        try:
-            session.flush()
-        except IntegrityError:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"datastream {name} exists") from None
-        audit(session, principal, "create", "datastream", stream.id, {"name": name})
         out = _datastream(request, stream)
     service.datastreams_changed()
     response.headers["Location"] = out.self_link
@@ -328,15 +245,8 @@ def list_observations(
     skip: Skip = 0,
 ) -> ObservationPage:
     """Observations of a datastream, newest first (times need a UTC offset)."""
-    with service.db.read() as session:
-        _out_of_reach(session, principal, _get_datastream(session, datastream_id))
-        query = select(Observation).where(Observation.datastream_id == datastream_id)
-        if start is not None:
-            query = query.where(Observation.phenomenon_time >= start)
-        if end is not None:
-            query = query.where(Observation.phenomenon_time < end)
-        query = query.order_by(Observation.phenomenon_time.desc()).offset(skip).limit(top + 1)
-        rows = session.scalars(query).all()
+    with _mapped(), service.db.read() as session:
+        rows = observations_of(session, principal, datastream_id, start, end, skip, top + 1)
     return ObservationPage(
         value=[
             ObservationOut(

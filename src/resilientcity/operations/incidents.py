@@ -55,6 +55,8 @@ __all__ = [
     "SENSOR_CATEGORY",
     "RateLimited",
     "city_bounds",
+    "incident_by_id",
+    "incidents",
     "report_incident",
     "sensor_incidents",
     "triage_incident",
@@ -457,4 +459,50 @@ def triage_incident(
     after = {"status": incident.status, "priority": incident.priority, "agency": incident.agency_id}
     audit(session, principal, "triage", "incident", incident_id, {"from": before, "to": after}, now)
     session.flush()
+    return incident
+
+
+def incidents(
+    session: Session,
+    status: str | None = None,
+    category: str | None = None,
+    since: datetime | None = None,
+    limit: int = 500,
+) -> Sequence[Incident]:
+    """Incidents, newest first, optionally of one status or category, reported since a time.
+
+    Parameters
+    ----------
+    session
+        A session.
+    status
+        Only incidents in this status (``None``: any).
+    category
+        Only incidents of this category (``None``: any).
+    since
+        Only incidents reported at or after this time (``None``: any time).
+    limit
+        At most this many incidents.
+    """
+    query = select(Incident).order_by(Incident.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Incident.status == status)
+    if category is not None:
+        query = query.where(Incident.category == category)
+    if since is not None:
+        query = query.where(Incident.reported_at >= since)
+    return session.scalars(query).all()
+
+
+def incident_by_id(session: Session, incident_id: int) -> Incident:
+    """One incident by id.
+
+    Raises
+    ------
+    NotFound
+        No such incident.
+    """
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
     return incident

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from resilientcity.operations.live_warnings import WarningRound
@@ -34,7 +34,14 @@ from resilientcity.operations.validation import (
     check_observations,
 )
 
-__all__ = ["IngestResult", "WarningHook", "datastream_index", "ingest"]
+__all__ = [
+    "IngestResult",
+    "WarningHook",
+    "datastream_index",
+    "ingest",
+    "quarantine_counts",
+    "quarantined",
+]
 
 #: Called with the session, the warning events of a batch and the receiving time, inside the
 #: batch's transaction (plan activation uses it).
@@ -431,3 +438,19 @@ def ingest(
         ],
         warning_events=[int(e.id) for e in events],
     )
+
+
+def quarantined(
+    session: Session, reason: str | None = None, offset: int = 0, limit: int = 100
+) -> Sequence[Quarantined]:
+    """Rejected observations, newest first (``limit`` from ``offset``), of ``reason`` if given."""
+    query = select(Quarantined)
+    if reason is not None:
+        query = query.where(Quarantined.reason == reason)
+    return session.scalars(query.order_by(Quarantined.id.desc()).offset(offset).limit(limit)).all()
+
+
+def quarantine_counts(session: Session) -> dict[str, int]:
+    """Rejected observations counted by reason, reasons in alphabetical order."""
+    rows = session.execute(select(Quarantined.reason, func.count()).group_by(Quarantined.reason))
+    return dict(sorted((str(reason), int(n)) for reason, n in rows))
