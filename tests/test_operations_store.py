@@ -218,6 +218,24 @@ def test_every_observation_is_accepted_or_rejected_with_a_reason(rows):
     assert (accepted["phenomenon_time"] <= pd.Timestamp(NOW) + pd.Timedelta(minutes=5)).all()
 
 
+def test_results_held_in_a_read_only_array_are_checked_without_writing_into_it():
+    # numeric results can reach the check as a read-only view of the frame's block (pandas 2.3
+    # copy-on-write); non-finite values are set to NaN in a copy, not in the caller's array
+    results = np.array([30.0, np.inf, np.nan, 31.0])
+    results.flags.writeable = False
+    frame = pd.DataFrame(
+        {
+            "datastream": ["a:stage"] * 4,
+            "phenomenon_time": [f"2026-07-01T00:0{i}:00Z" for i in range(4)],
+            "result": results,
+        },
+        copy=False,
+    )
+    accepted, rejected = check_observations(frame, _INDEX, NOW)
+    assert sorted(accepted["position"]) == [0, 3] and sorted(rejected["position"]) == [1, 2]
+    assert np.isinf(results[1])  # the caller's array is as it was
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(

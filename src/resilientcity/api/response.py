@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from resilientcity.api.auth import Authenticated, ServiceDep, current_principal, require
-from resilientcity.api.errors import problem_details, too_many_requests
+from resilientcity.api.errors import http_errors, problem_details, too_many_requests
 from resilientcity.api.schemas import PathId, UtcTime
 from resilientcity.errors import ValidationError
 from resilientcity.operations.access import Principal
@@ -37,9 +37,6 @@ from resilientcity.operations.incidents import (
 from resilientcity.operations.models import Incident, PlanActivation, Task, utcnow
 from resilientcity.operations.response import (
     OPEN_TASK_STATES,
-    Conflict,
-    Forbidden,
-    NotFound,
     activate_plan,
     stand_down,
     update_task,
@@ -121,26 +118,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _unprocessable(exc: ValidationError) -> HTTPException:
-    """422 in the API's convention (:func:`resilientcity.api.errors.problem_details`)."""
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=problem_details(exc))
-
-
 @contextmanager
 def _mapped() -> Iterator[None]:
-    """Turn the operations' exceptions into HTTP errors."""
-    try:
-        yield
-    except ValidationError as exc:
-        raise _unprocessable(exc) from None
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except Forbidden as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except RateLimited as exc:
-        raise too_many_requests(str(exc), exc.retry_after_s) from None
+    """Turn the operations' exceptions into HTTP errors (the router answers its own 422s)."""
+    with http_errors():
+        try:
+            yield
+        except ValidationError as exc:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, detail=problem_details(exc)
+            ) from None
+        except RateLimited as exc:
+            raise too_many_requests(str(exc), exc.retry_after_s) from None
 
 
 def _task(task: Task, plan_id: str, now: datetime) -> dict[str, Any]:

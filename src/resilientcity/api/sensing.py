@@ -10,14 +10,13 @@ agency, not 404).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from resilientcity.api import observations
 from resilientcity.api.auth import ServiceDep, require
+from resilientcity.api.errors import http_errors
 from resilientcity.api.schemas import (
     DatastreamIn,
     DatastreamOut,
@@ -33,7 +32,6 @@ from resilientcity.api.schemas import (
 )
 from resilientcity.operations.access import Principal
 from resilientcity.operations.models import Datastream, Sensor
-from resilientcity.operations.response import Conflict, Forbidden, NotFound
 from resilientcity.operations.sensing import (
     add_datastream,
     add_thing,
@@ -47,11 +45,6 @@ from resilientcity.operations.sensing import (
 __all__ = ["router"]
 
 router = APIRouter(tags=["sensing"])
-
-#: Most observations accepted in one request (larger batches: 413).
-MAX_BATCH = 200_000
-#: The components an entity of a CreateObservations body may name.
-_COMPONENTS = {"phenomenonTime": "phenomenon_time", "result": "result", "unit": "unit"}
 
 Reader = Annotated[Principal, Depends(require("admin", "operator", "analyst"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
@@ -67,19 +60,6 @@ def _next_link(request: Request, top: int, skip: int, more: bool) -> str | None:
     if not more:
         return None
     return str(request.url.include_query_params(**{"$top": top, "$skip": skip + top}))
-
-
-@contextmanager
-def _mapped() -> Iterator[None]:
-    """Turn the operations' exceptions into HTTP errors (a ValidationError is the app's 422)."""
-    try:
-        yield
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except Forbidden as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 # --- Things -----------------------------------------------------------------------------------
@@ -129,7 +109,7 @@ def get_thing(
     request: Request, thing_id: PathId, service: ServiceDep, principal: Reader
 ) -> ThingOut:
     """One sensor (403 for an operator that may read none of its datastreams)."""
-    with _mapped(), service.db.read() as session:
+    with http_errors(), service.db.read() as session:
         sensor, streams = thing_in_reach(session, principal, thing_id)
     return _thing(request, sensor, streams)
 
@@ -140,7 +120,7 @@ def create_thing(
 ) -> ThingOut:
     """Add a sensor (admin); 409 when the name is taken."""
     lon, lat = body.location.coordinates if body.location else (None, None)
-    with _mapped(), service.db.write() as session:
+    with http_errors(), service.db.write() as session:
         sensor = add_thing(
             session,
             principal,
@@ -201,7 +181,7 @@ def get_datastream(
     request: Request, datastream_id: PathId, service: ServiceDep, principal: Reader
 ) -> DatastreamOut:
     """One datastream (403 when out of the caller's reach)."""
-    with _mapped(), service.db.read() as session:
+    with http_errors(), service.db.read() as session:
         found = datastream_in_reach(session, principal, datastream_id)
     return _datastream(request, found)
 
@@ -215,7 +195,7 @@ def create_datastream(
     principal: Admin,
 ) -> DatastreamOut:
     """Add a datastream to a thing (admin); 409 when its name or property is taken."""
-    with _mapped(), service.db.write() as session:
+    with http_errors(), service.db.write() as session:
         stream = add_datastream(
             session,
             principal,
@@ -245,7 +225,7 @@ def list_observations(
     skip: Skip = 0,
 ) -> ObservationPage:
     """Observations of a datastream, newest first (times need a UTC offset)."""
-    with _mapped(), service.db.read() as session:
+    with http_errors(), service.db.read() as session:
         rows = observations_of(session, principal, datastream_id, start, end, skip, top + 1)
     return ObservationPage(
         value=[

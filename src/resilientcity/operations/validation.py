@@ -155,7 +155,8 @@ def _is_number(value: object) -> bool:
 def _results(raw: pd.Series) -> np.ndarray:
     """Results as floats; NaN where the value is not a number (text and booleans included)."""
     if raw.dtype.kind in "fiu":  # numbers only (pandas found no text, boolean or None)
-        numbers = raw.to_numpy(dtype=float)
+        # a copy: to_numpy may give a read-only view of the frame's block, written below
+        numbers = raw.to_numpy(dtype=float, copy=True)
     else:
         values = raw.to_numpy(dtype=object)
         numbers = np.full(len(values), np.nan)
