@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -262,6 +263,27 @@ def test_serve_names_an_unreachable_broker_in_one_line_before_starting(
         )
         assert code == 1, err
         assert _one_line(err).startswith(f"error: cannot connect to the MQTT broker at {nobody}")
+
+
+def test_serve_workers_get_the_settings_and_the_caller_keeps_its_environment(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    import uvicorn
+
+    seen: dict[str, str | None] = {}
+
+    def run(*args: object, **kwargs: object) -> None:  # the workers would start here
+        seen.update({k: v for k, v in os.environ.items() if k.startswith("RESILIENTCITY_")})
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setenv("RESILIENTCITY_SSE_POLL_S", "2.5")  # the caller's own setting
+    before = {k: v for k, v in os.environ.items() if k.startswith("RESILIENTCITY_")}
+    db = f"sqlite:///{tmp_path / 'ops.db'}"
+    code, _, err = run_cli(["serve", "--db", db, "--workers", "2", "--no-seed"], capsys)
+    assert code == 0, err
+    assert seen["RESILIENTCITY_DB_URL"] == db and seen["RESILIENTCITY_SSE_POLL_S"] == "2.5"
+    assert "RESILIENTCITY_MQTT" not in seen  # no broker: the variable is not set for the workers
+    assert {k: v for k, v in os.environ.items() if k.startswith("RESILIENTCITY_")} == before
 
 
 def _stage_rows(start: int, count: int) -> str:

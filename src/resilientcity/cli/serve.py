@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -220,27 +222,48 @@ def _serve_workers(service: Service, options: dict[str, Any], workers: int) -> N
     settings = service.settings
     # the workers read their settings from these variables (ServiceSettings); a setting that
     # is None must not be set, else a variable from the parent's own environment would win
-    for name, text in settings.environment().items():
-        if text is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = text
-    os.environ[PARENT_ENV] = str(os.getpid())
+    variables = {**settings.environment(), PARENT_ENV: str(os.getpid())}
     ingestor = None
     try:
         if settings.mqtt is not None:
             install_response_hooks(service)
             ingestor = start_mqtt(service, settings.mqtt)
-        uvicorn.run(
-            "resilientcity.cli.serve:worker_app",
-            factory=True,
-            workers=workers,
-            **options,
-        )
+        with _environment(variables):
+            uvicorn.run(
+                "resilientcity.cli.serve:worker_app",
+                factory=True,
+                workers=workers,
+                **options,
+            )
     finally:
         if ingestor is not None:
             ingestor.stop()
         service.db.dispose()
+
+
+@contextmanager
+def _environment(variables: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (``None``: remove) ``variables`` in this process's environment for the block.
+
+    The values they had are put back afterwards, so that a caller running the command in its own
+    process (a test) keeps its environment.
+    """
+    import os
+
+    before = {name: os.environ.get(name) for name in variables}
+    try:
+        for name, value in variables.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def worker_app() -> FastAPI:
