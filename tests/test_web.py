@@ -332,6 +332,15 @@ def test_operator_triages_and_dispatches_incidents(page: Any, web: Web, tmp_path
     page.click("#login-form button[type=submit]")
     page.click("[data-tab=incidents]")
     row = page.locator(f"#incident-table tr[data-incident-id='{incident}']")
+    # a priority typed but not yet set survives a refresh of the list (the table is redrawn)
+    priority = f"#incident-table tr[data-incident-id='{incident}'] input.priority"
+    row.locator("input.priority").fill("7")
+    page.evaluate(
+        "([sel]) => { document.querySelector(sel).dataset.drawn = 'before'; }", [priority]
+    )
+    page.click("#incidents-refresh")
+    wait_until(page, f"document.querySelector({json.dumps(priority)})?.dataset.drawn !== 'before'")
+    assert page.input_value(priority) == "7"
     row.locator("input.priority").fill("5")
     row.locator("button[data-action=priority]").click()
     wait_until(

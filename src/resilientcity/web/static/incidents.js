@@ -11,6 +11,10 @@ export const CATEGORIES = [
 ];
 
 let incidents = [];
+// Priorities typed but not yet set, by incident id: a refresh of the list keeps them.
+const typedPriority = new Map();
+// The latest list request: an older answer that arrives after it is dropped.
+let listRequest = 0;
 
 // Roles that may triage and dispatch (the API refuses the others with 403).
 const RESPONDERS = new Set(["admin", "operator"]);
@@ -38,6 +42,7 @@ function showListMessage(text, kind) {
 export async function triageIncident(id, change) {
   try {
     const answer = await api(`/api/incidents/${id}`, { method: "PATCH", body: change });
+    if (change.priority !== undefined) typedPriority.delete(id);
     showListMessage(t("triage.updated", {
       id, status: tOr(`incident_status.${answer.status}`, answer.status), priority: fmtNum(answer.priority, 1),
     }), "ok");
@@ -86,7 +91,8 @@ function actionsCell(incident) {
     input.min = "0";
     input.step = "1";
     input.className = "priority";
-    input.value = String(incident.priority ?? 0);
+    input.value = typedPriority.get(incident.id) ?? String(incident.priority ?? 0);
+    input.addEventListener("input", () => typedPriority.set(incident.id, input.value));
     input.setAttribute("aria-label", t("triage.priority"));
     const set = document.createElement("button");
     set.type = "button";
@@ -216,16 +222,21 @@ function render() {
 }
 
 export async function loadIncidents() {
+  const request = ++listRequest;
   if (!isStaff()) {
     incidents = [];
+    typedPriority.clear();
     render();
     return;
   }
+  let answer = [];
   try {
-    incidents = await api("/api/incidents?limit=200");
+    answer = await api("/api/incidents?limit=200");
   } catch {
-    incidents = [];
+    answer = [];
   }
+  if (request !== listRequest) return; // a later request is on its way
+  incidents = answer;
   render();
 }
 
