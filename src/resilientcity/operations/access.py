@@ -46,6 +46,7 @@ __all__ = [
     "ANONYMOUS",
     "TOKEN_PREFIX",
     "Principal",
+    "agency_problem",
     "audit",
     "authenticate",
     "create_token",
@@ -56,6 +57,26 @@ __all__ = [
 
 #: Every token starts with this, so that a leaked token is easy to recognise in logs.
 TOKEN_PREFIX = "rc_"
+
+
+def agency_problem(
+    session: Session, agency: str, layer: str, column: str = "agency", rows: tuple[str, ...] = ()
+) -> Problem | None:
+    """The problem of an ``agency`` id the store does not know (naming the known ones), or None.
+
+    Parameters
+    ----------
+    session
+        A session.
+    agency
+        The agency id given.
+    layer, column, rows
+        Where it was given (as :class:`~resilientcity.errors.Problem`).
+    """
+    if session.get(Agency, agency) is not None:
+        return None
+    known = ", ".join(session.scalars(select(Agency.id).order_by(Agency.id)))
+    return Problem(layer, column, f"one of {known}", rows, repr(agency))
 
 
 @dataclass(frozen=True)
@@ -138,9 +159,8 @@ def create_token(
         problems.append(Problem("token", "role", f"one of {', '.join(ROLES)}", found=repr(role)))
     if role == "operator" and not agency_id:
         problems.append(Problem("token", "agency", "an agency id for an operator"))
-    if agency_id and session.get(Agency, agency_id) is None:
-        known = ", ".join(session.scalars(select(Agency.id).order_by(Agency.id)))
-        problems.append(Problem("token", "agency", f"one of {known}", found=repr(agency_id)))
+    if agency_id and (unknown := agency_problem(session, agency_id, "token")):
+        problems.append(unknown)
     user = session.scalars(select(User).where(User.name == name)).first()
     if user is not None and (user.role, user.agency_id) != (role, agency_id or None):
         problems.append(

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.operations.access import Principal, audit, create_token
+from resilientcity.operations.access import Principal, agency_problem, audit, create_token
 from resilientcity.operations.models import (
     Agency,
     ApiToken,
@@ -131,11 +131,10 @@ def require_owner(principal: Principal, owner: str, what: str) -> None:
 def _grant_problems(
     session: Session, owner: str, grantee: str, datastream_id: int | None
 ) -> list[Problem]:
-    known = list(session.scalars(select(Agency.id).order_by(Agency.id)))
     problems = [
-        Problem("grant", column, f"one of {', '.join(known)}", found=repr(value))
+        unknown
         for column, value in (("owner_agency", owner), ("grantee_agency", grantee))
-        if value not in known
+        if (unknown := agency_problem(session, value, "grant", column))
     ]
     if owner == grantee:
         problems.append(Problem("grant", "grantee_agency", "an agency other than the owner"))

@@ -34,9 +34,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.operations.access import ANONYMOUS, Principal, audit
+from resilientcity.operations.access import ANONYMOUS, Principal, agency_problem, audit
 from resilientcity.operations.models import (
-    Agency,
     Datastream,
     Incident,
     WarningEvent,
@@ -431,11 +430,10 @@ def triage_incident(
                 "incident", "priority", "a number 0 to 1e6", (str(incident_id),), repr(priority)
             )
         )
-    if agency is not None and session.get(Agency, agency) is None:
-        known = ", ".join(session.scalars(select(Agency.id).order_by(Agency.id)))
-        problems.append(
-            Problem("incident", "agency", f"one of {known}", (str(incident_id),), repr(agency))
-        )
+    if agency is not None and (
+        unknown := agency_problem(session, agency, "incident", rows=(str(incident_id),))
+    ):
+        problems.append(unknown)
     if status is None and priority is None and agency is None:
         problems.append(Problem("incident", "status, priority, agency", "at least one of them"))
     if problems:

@@ -18,8 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from resilientcity.errors import Problem, ValidationError
-from resilientcity.operations.access import Principal, audit, readable_datastreams
-from resilientcity.operations.models import Agency, Datastream, Observation, Sensor
+from resilientcity.operations.access import (
+    Principal,
+    agency_problem,
+    audit,
+    readable_datastreams,
+)
+from resilientcity.operations.models import Datastream, Observation, Sensor
 from resilientcity.operations.response import Conflict, Forbidden, NotFound
 
 __all__ = [
@@ -104,11 +109,8 @@ def thing_in_reach(
 
 def _check_agency(session: Session, agency: str, layer: str) -> None:
     """Raise a :class:`ValidationError` naming the known agencies unless ``agency`` is one."""
-    if session.get(Agency, agency) is None:
-        known = ", ".join(session.scalars(select(Agency.id).order_by(Agency.id)))
-        raise ValidationError(
-            [Problem(layer, "agency", f"one of {known}", found=repr(agency))], what=layer
-        )
+    if unknown := agency_problem(session, agency, layer):
+        raise ValidationError([unknown], what=layer)
 
 
 def add_thing(
