@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -34,7 +34,7 @@ from resilientcity.operations.incidents import (
     report_incident,
     triage_incident,
 )
-from resilientcity.operations.models import Incident, PlanActivation, Task, utcnow
+from resilientcity.operations.models import Incident, PlanActivation, Task, iso_utc, utcnow
 from resilientcity.operations.response import (
     OPEN_TASK_STATES,
     activate_plan,
@@ -112,12 +112,6 @@ class IncidentTriage(_Body):
     agency: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 @contextmanager
 def _mapped() -> Iterator[None]:
     """Turn the operations' exceptions into HTTP errors (the router answers its own 422s)."""
@@ -142,13 +136,13 @@ def _task(task: Task, plan_id: str, now: datetime) -> dict[str, Any]:
         "text_zh": task.text_zh,
         "text_en": task.text_en,
         "depends_on": list(task.depends_on),
-        "deadline": _iso(task.deadline),
+        "deadline": iso_utc(task.deadline),
         "status": task.status,
         "overdue": task.status in OPEN_TASK_STATES and task.deadline < now,
-        "escalated_at": _iso(task.escalated_at),
+        "escalated_at": iso_utc(task.escalated_at),
         "note": task.note,
-        "created_at": _iso(task.created_at),
-        "updated_at": _iso(task.updated_at),
+        "created_at": iso_utc(task.created_at),
+        "updated_at": iso_utc(task.updated_at),
     }
 
 
@@ -158,10 +152,10 @@ def _activation(activation: PlanActivation, rows: Sequence[Task], now: datetime)
         "id": activation.id,
         "plan_id": activation.plan_id,
         "warning_id": activation.warning_id,
-        "activated_at": _iso(activation.activated_at),
+        "activated_at": iso_utc(activation.activated_at),
         "reason": activation.reason,
         "status": activation.status,
-        "stood_down_at": _iso(activation.stood_down_at),
+        "stood_down_at": iso_utc(activation.stood_down_at),
         "tasks": [_task(t, activation.plan_id, now) for t in rows],
     }
 
@@ -177,7 +171,7 @@ def _incident(incident: Incident) -> dict[str, Any]:
         "lon": incident.lon,
         "lat": incident.lat,
         "people": incident.people,
-        "reported_at": _iso(incident.reported_at),
+        "reported_at": iso_utc(incident.reported_at),
         "status": incident.status,
         "priority": incident.priority,
         "duplicate_of": incident.duplicate_of,
@@ -185,7 +179,7 @@ def _incident(incident: Incident) -> dict[str, Any]:
         "datastream_id": incident.datastream_id,
         "agency": incident.agency_id,
         "dispatch": incident.dispatch,
-        "updated_at": _iso(incident.updated_at),
+        "updated_at": iso_utc(incident.updated_at),
     }
 
 

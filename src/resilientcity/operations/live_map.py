@@ -9,7 +9,7 @@ dictionaries with WGS84 ``lon``/``lat`` (the API adds the twin's ``x``/``y``); t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -17,18 +17,17 @@ from sqlalchemy.orm import Session
 
 from resilientcity.operations.access import Principal, readable_datastreams
 from resilientcity.operations.incidents import OPEN_STATES
-from resilientcity.operations.models import Datastream, Incident, LiveWarning, Observation, Sensor
+from resilientcity.operations.models import (
+    Datastream,
+    Incident,
+    LiveWarning,
+    Observation,
+    Sensor,
+    iso_utc,
+)
 from resilientcity.vocabulary import LEVELS
 
 __all__ = ["active_stream_levels", "latest_observations", "live_sensors", "open_incidents"]
-
-
-def _iso(value: datetime | None) -> str | None:
-    """An ISO 8601 time in UTC ending in ``Z`` (a naive time is taken as UTC)."""
-    if value is None:
-        return None
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def latest_observations(
@@ -118,7 +117,7 @@ def live_sensors(session: Session, principal: Principal) -> list[dict[str, Any]]
                 "name": d.name,
                 "observed_property": d.observed_property,
                 "unit": d.unit,
-                "latest": None if last is None else {"time": _iso(last[0]), "result": last[1]},
+                "latest": None if last is None else {"time": iso_utc(last[0]), "result": last[1]},
                 "warning_level": levels.get(d.id, "none"),
             }
         )
@@ -165,7 +164,7 @@ def open_incidents(session: Session) -> list[dict[str, Any]]:
             "status": i.status,
             "lon": i.lon,
             "lat": i.lat,
-            "reported_at": _iso(i.reported_at),
+            "reported_at": iso_utc(i.reported_at),
             "people": i.people,
             "priority": i.priority,
             "reports": i.reports,

@@ -55,12 +55,22 @@ __all__ = [
     "WarningEvent",
     "WarningRuleRow",
     "WarningStateRow",
+    "iso_utc",
+    "utcnow",
 ]
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """An ISO 8601 time in UTC ending in ``Z``, as the API writes times (naive: taken as UTC)."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
