@@ -39,9 +39,8 @@ from test_kill_restart import (
 __all__ = ["servers"]
 
 
-def test_serve_with_two_workers(db_url: str, small_city, tmp_path: Path, servers):
-    ids = _seed(db_url, small_city)
-    token = _admin_token(db_url)
+def _two_workers(db_url: str, tmp_path: Path, servers: list[Server]) -> tuple[Server, str]:
+    """``serve --workers 2`` on ``db_url`` on a free port, ready; the server and its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = Server(
@@ -51,6 +50,13 @@ def test_serve_with_two_workers(db_url: str, small_city, tmp_path: Path, servers
     servers.append(server)
     server.start()
     server.wait_ready(url)
+    return server, url
+
+
+def test_serve_with_two_workers(db_url: str, small_city, tmp_path: Path, servers):
+    ids = _seed(db_url, small_city)
+    token = _admin_token(db_url)
+    server, url = _two_workers(db_url, tmp_path, servers)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
         statuses = [
@@ -76,15 +82,7 @@ def test_workers_get_the_parents_settings(small_city, tmp_path: Path, servers, m
     monkeypatch.setenv("RESILIENTCITY_MAX_INGEST_BYTES", "32768")
     ids = _seed(db_url, small_city)
     token = _admin_token(db_url)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = Server(
-        _command("serve", "--db", db_url, "--port", str(port), "--workers", "2"),
-        tmp_path / "serve.log",
-    )
-    servers.append(server)
-    server.start()
-    server.wait_ready(url)
+    server, url = _two_workers(db_url, tmp_path, servers)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     body = _batch_body(ids, 0)
     assert len(body) <= 32768
@@ -105,14 +103,7 @@ def test_workers_get_the_parents_settings(small_city, tmp_path: Path, servers, m
 def test_workers_end_when_their_parent_is_killed(small_city, tmp_path: Path, servers):
     db_url = f"sqlite:///{tmp_path / 'ops.db'}"
     _seed(db_url, small_city)
-    port = free_port()
-    server = Server(
-        _command("serve", "--db", db_url, "--port", str(port), "--workers", "2"),
-        tmp_path / "serve.log",
-    )
-    servers.append(server)
-    server.start()
-    server.wait_ready(f"http://127.0.0.1:{port}")
+    server, _ = _two_workers(db_url, tmp_path, servers)
     assert server.process is not None
     parent = server.process.pid
     # one worker answers first; the other may still be starting (wait for both to say so)
