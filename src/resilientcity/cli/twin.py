@@ -146,6 +146,14 @@ def twin_validate(
 @twin_app.command("import-osm")
 def twin_import_osm(
     pbf: Annotated[Path, typer.Argument(help="OpenStreetMap extract (.osm.pbf).")],
+    region: Annotated[
+        str,
+        typer.Option(
+            "--region",
+            help="The city's regional profile: an ISO 3166 country code (FI, DE), a subdivision "
+            "code (FI-18), a packaged profile (CN-changsha) or a profile file (.json/.yaml).",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="GeoPackage to write.")] = Path(
         "city.gpkg"
     ),
@@ -166,7 +174,7 @@ def twin_import_osm(
 
     options = OsmDefaults.from_file(defaults) if defaults is not None else None
     with step_progress(4 if dem is None else 5) as bar:
-        city = import_osm(pbf, defaults=options, name=name, progress=bar.step)
+        city = import_osm(pbf, region=region, defaults=options, name=name, progress=bar.step)
         if dem is not None:
             bar.step("reading DEM")
             city = dataclasses.replace(city, dem=read_dem(dem, city.crs))
@@ -174,4 +182,35 @@ def twin_import_osm(
         city.write(out)
     console.print(
         f"wrote {out}: {len(city.assets):,} assets, {len(city.roads.edges):,} road edges, population {city.population:,.0f}"
+    )
+
+
+@twin_app.command("region")
+def twin_region(
+    path: Annotated[Path, typer.Argument(help="City GeoPackage.")],
+    code: Annotated[
+        str | None,
+        typer.Argument(
+            help="ISO 3166 country or subdivision code, packaged profile or profile file; "
+            "leave out to show the city's profile."
+        ),
+    ] = None,
+) -> None:
+    """Show or set a city's regional profile (currency, costs, curves, tables, plans).
+
+    Setting a profile changes what later stages read (curves, rainfall, plans, currency); the
+    values already in the twin stay as they were (re-import to revalue the assets).
+    """
+    from resilientcity.region import region_profile
+
+    city = City.read(path)
+    if code is None:
+        console.print_json(json.dumps(city.profile.summary(), ensure_ascii=False))
+        return
+    profile = region_profile(code)
+    city.metadata["region"] = profile.summary()
+    city.write(path)
+    console.print(
+        f"{path}: region {profile.id} ({profile.country_name}), values in {profile.currency} "
+        f"of {profile.price_year}"
     )

@@ -38,7 +38,7 @@ from pydantic import ValidationError as PydanticError
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.decision.expressions import parse_expression
-from resilientcity.errors import Problem, ValidationError
+from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HAZARD_UNITS
 from resilientcity.vocabulary import WARNING_LEVELS, HazardKind, WarningLevel
 
@@ -54,6 +54,7 @@ __all__ = [
     "Trigger",
     "evaluate_plans",
     "load_plans",
+    "packaged_plan_path",
     "plans_from_dict",
     "tasks_of",
 ]
@@ -321,6 +322,21 @@ def _default_paths() -> list[Path]:
     return sorted(
         Path(str(p)) for p in folder.iterdir() if p.name.endswith((".yaml", ".yml", ".json"))
     )
+
+
+def packaged_plan_path(name: str) -> Path:
+    """Path of a packaged plan file (``data/decision/plans/<name>``).
+
+    Raises
+    ------
+    DataFileError
+        No packaged plan file has this name.
+    """
+    path = Path(str(files("resilientcity") / "data" / "decision" / "plans" / name))
+    if not path.is_file():
+        known = ", ".join(p.name for p in _default_paths())
+        raise DataFileError(f"no packaged plan file {name!r} (packaged: {known})")
+    return path
 
 
 def load_plans(paths: Iterable[str | PathLike[str]] | None = None) -> PlanSet:

@@ -44,6 +44,7 @@ from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.hazard.flood import channel_mask, grid_events
 from resilientcity.hazard.ponding import ponding_depth
+from resilientcity.hazard.rainfall_table import RainfallTable
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 
@@ -226,6 +227,10 @@ class StormIntensityFormula:
             return cls.from_file(path)
 
 
+#: What the rainstorm model takes the rainfall depth from: a formula or a station's table.
+Rainfall = StormIntensityFormula | RainfallTable
+
+
 def _steps(duration_min: float, step_min: float) -> int:
     """Number of steps of ``step_min`` in ``duration_min``; the step must divide the duration."""
     count = round(duration_min / step_min)
@@ -286,7 +291,8 @@ def design_storm(
     Parameters
     ----------
     formula
-        The storm intensity formula.
+        The storm intensity formula, or a station's rainfall table (whose own runoff
+        coefficient and drainage return period are then the defaults).
     return_period_years
         Return period ``P`` (years), > 0.
     duration_min
@@ -336,7 +342,7 @@ def _model_defaults() -> dict[str, Any]:
 
 
 def rainfall_excess_mm(
-    formula: StormIntensityFormula,
+    formula: Rainfall,
     return_period_years: float,
     duration_min: float,
     runoff_coefficient: float | ArrayLike | None = None,
@@ -349,7 +355,8 @@ def rainfall_excess_mm(
     Parameters
     ----------
     formula
-        The storm intensity formula.
+        The storm intensity formula, or a station's rainfall table (whose own runoff
+        coefficient and drainage return period are then the defaults).
     return_period_years
         Return period ``T`` of the storm (years), > 0.
     duration_min
@@ -373,6 +380,15 @@ def rainfall_excess_mm(
         runoff coefficient outside [0, 1] (or NaN).
     """
     defaults = _model_defaults()
+    if isinstance(formula, RainfallTable):
+        defaults = {
+            "default_runoff_coefficient": formula.runoff_coefficient
+            if formula.runoff_coefficient is not None
+            else defaults["default_runoff_coefficient"],
+            "default_drainage_return_period_years": formula.drainage_return_period_years
+            if formula.drainage_return_period_years is not None
+            else defaults["default_drainage_return_period_years"],
+        }
     psi = np.asarray(
         defaults["default_runoff_coefficient"]
         if runoff_coefficient is None
@@ -405,7 +421,7 @@ def ponding_grids(
     city: City,
     periods: Sequence[float],
     duration_min: float,
-    formula: StormIntensityFormula | None = None,
+    formula: Rainfall | None = None,
     runoff_coefficient: float | ArrayLike | None = None,
     drainage_return_period_years: float | None = None,
 ) -> NDArray[np.float32]:
@@ -435,7 +451,7 @@ def pluvial_flood_scenario(
     city: City,
     return_period_years: float,
     duration_min: float,
-    formula: StormIntensityFormula | None = None,
+    formula: Rainfall | None = None,
     runoff_coefficient: float | ArrayLike | None = None,
     drainage_return_period_years: float | None = None,
     event_id: str | None = None,
@@ -485,7 +501,7 @@ def pluvial_flood_events(
     city: City,
     return_periods: Sequence[float] = DEFAULT_RETURN_PERIODS,
     duration_min: float = 60.0,
-    formula: StormIntensityFormula | None = None,
+    formula: Rainfall | None = None,
     runoff_coefficient: float | ArrayLike | None = None,
     drainage_return_period_years: float | None = None,
 ) -> HazardEvents:

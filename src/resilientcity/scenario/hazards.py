@@ -17,6 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from resilientcity._files import read_data_file
+from resilientcity.errors import DataFileError
 from resilientcity.hazard.earthquake import earthquake_scenario
 from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents
 from resilientcity.hazard.flood import (
@@ -26,7 +28,9 @@ from resilientcity.hazard.flood import (
     river_flood_events,
     river_flood_scenario,
 )
+from resilientcity.hazard.rainfall_table import packaged_table_path, station_table
 from resilientcity.hazard.rainstorm import (
+    Rainfall,
     StormIntensityFormula,
     pluvial_flood_events,
     ponding_grids,
@@ -61,9 +65,27 @@ class NamedEvents:
     depth_grid: NDArray[Any] | None = None
 
 
-def _stage_table(scenario: Scenario, spec: RiverFloodSpec | EventSetSpec) -> StageFrequency:
+def _stage_table(
+    city: City, scenario: Scenario, spec: RiverFloodSpec | EventSetSpec
+) -> StageFrequency:
+    """The scenario's stage-frequency table, else the city's regional profile's.
+
+    Raises
+    ------
+    DataFileError
+        Neither gives one (the message says what to give).
+    """
     path = scenario.resolve(spec.stage_frequency)
-    return StageFrequency.from_file(path) if path is not None else StageFrequency.default()
+    if path is not None:
+        return StageFrequency.from_file(path)
+    profile = city.profile
+    if profile.stage_frequency is None:
+        raise DataFileError(
+            f"no river stage-frequency table for region {profile.id} ({profile.country_name}): "
+            "give the river's own with stage_frequency: (a JSON table, see "
+            "data/hazard/changsha_stage_frequency.json) or a stage_m"
+        )
+    return StageFrequency.from_file(packaged_table_path(profile.stage_frequency))
 
 
 def _river(city: City, scenario: Scenario, spec: RiverFloodSpec) -> NamedEvents:
@@ -71,7 +93,7 @@ def _river(city: City, scenario: Scenario, spec: RiverFloodSpec) -> NamedEvents:
         stage = spec.stage_m
         name = f"river flood, stage {stage:.2f} m"
     else:
-        table = _stage_table(scenario, spec)
+        table = _stage_table(city, scenario, spec)
         period = float(spec.return_period_years or 0.0)
         stage = table.stage_for(period)
         name = f"{period:g}-year river flood, stage {stage:.2f} m"
@@ -82,12 +104,33 @@ def _river(city: City, scenario: Scenario, spec: RiverFloodSpec) -> NamedEvents:
     return NamedEvents(name, events, grid)
 
 
-def _formula(
-    scenario: Scenario, spec: PluvialFloodSpec | EventSetSpec
-) -> StormIntensityFormula | None:
-    """The scenario's storm intensity formula, or ``None`` for the packaged default."""
+def _formula(city: City, scenario: Scenario, spec: PluvialFloodSpec | EventSetSpec) -> Rainfall:
+    """The scenario's storm intensity formula, else the rainfall of the city's regional profile.
+
+    A packaged rainfall file is a storm intensity formula, or a table of stations, of which
+    the one nearest to the city's centre is taken
+    (:func:`~resilientcity.hazard.rainfall_table.station_table`).
+
+    Raises
+    ------
+    DataFileError
+        Neither gives one (the message says what to give).
+    """
     path = scenario.resolve(spec.storm_intensity)
-    return StormIntensityFormula.from_file(path) if path is not None else None
+    if path is not None:
+        return StormIntensityFormula.from_file(path)
+    profile = city.profile
+    if profile.rainfall is None:
+        raise DataFileError(
+            f"no design rainfall for region {profile.id} ({profile.country_name}): give the "
+            "city's storm intensity formula with storm_intensity: (a JSON formula, see "
+            "data/hazard/storm_intensity.json)"
+        )
+    packaged = packaged_table_path(profile.rainfall)
+    if "stations" in read_data_file(packaged, "rainfall"):
+        lon, lat = city.centre_lonlat()
+        return station_table(packaged, lon, lat)
+    return StormIntensityFormula.from_file(packaged)
 
 
 def _pluvial(city: City, scenario: Scenario, spec: PluvialFloodSpec) -> NamedEvents:
@@ -95,7 +138,7 @@ def _pluvial(city: City, scenario: Scenario, spec: PluvialFloodSpec) -> NamedEve
     swmm = scenario.resolve(spec.swmm_model)
     if swmm is not None:
         return NamedEvents(f"{name} (SWMM {swmm.name})", swmm_flood_events(swmm, city))
-    formula = _formula(scenario, spec)
+    formula = _formula(city, scenario, spec)
     grids = ponding_grids(city, [spec.return_period_years], spec.duration_min, formula)
     event_id = f"rain-T{spec.return_period_years:g}-{spec.duration_min:g}min"
     events = grid_events(city, "pluvial_flood", grids, [event_id], [0.0])
@@ -185,7 +228,7 @@ def _row(events: HazardEvents) -> np.ndarray:
 def build_event_set(city: City, scenario: Scenario, spec: EventSetSpec) -> NamedEvents:
     """The probabilistic event set of ``spec`` (for the expected annual loss)."""
     if spec.kind == "river_flood":
-        table = _stage_table(scenario, spec)
+        table = _stage_table(city, scenario, spec)
         label = f"river flood event set, {table.station or 'stage-frequency table'}"
         return NamedEvents(label, river_flood_events(city, table))
     periods = tuple(spec.return_periods_years)
@@ -193,7 +236,7 @@ def build_event_set(city: City, scenario: Scenario, spec: EventSetSpec) -> Named
         f"rainstorm event set, {spec.duration_min:g} min, "
         f"T = {', '.join(f'{t:g}' for t in periods)} years"
     )
-    formula = _formula(scenario, spec)
+    formula = _formula(city, scenario, spec)
     events = pluvial_flood_events(
         city, return_periods=periods, duration_min=spec.duration_min, formula=formula
     )

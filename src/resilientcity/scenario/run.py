@@ -27,7 +27,7 @@ from resilientcity.assessment.maturity import MaturityResult
 from resilientcity.assessment.run import AssessmentResult
 from resilientcity.decision.dispatch import DispatchPlan
 from resilientcity.decision.evacuation import EvacuationPlan
-from resilientcity.decision.plans import evaluate_plans, load_plans, tasks_of
+from resilientcity.decision.plans import evaluate_plans, load_plans, packaged_plan_path, tasks_of
 from resilientcity.decision.relief import ReliefPlan
 from resilientcity.decision.repair import compare_repair_policies
 from resilientcity.decision.summary import DecisionSummary, RepairPolicyTotals
@@ -36,6 +36,7 @@ from resilientcity.impact.engine import exceedance_curve
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
 from resilientcity.impact.summary import ImpactSummary
 from resilientcity.recovery.stage import NetworkStage, network_stage, resilience_summary
+from resilientcity.region.vulnerability import library_for
 from resilientcity.report.html import Section
 from resilientcity.scenario.assessment_stage import assessment_stage
 from resilientcity.scenario.config import Scenario
@@ -131,13 +132,21 @@ def load_city(scenario: Scenario, progress: Progress | None = None) -> City:
     return City.read(path)
 
 
-def _library(scenario: Scenario) -> VulnerabilityLibrary:
-    library = VulnerabilityLibrary.default()
+def _library(scenario: Scenario, city: City) -> VulnerabilityLibrary:
+    """The packaged curves in the conventions of the city's region, then the scenario's."""
+    library = library_for(city.profile)
     for path in scenario.impact.curves:
         resolved = scenario.resolve(path)
         assert resolved is not None
         library = library.with_curves(resolved)
     return library
+
+
+def _plan_files(scenario: Scenario, city: City) -> list[Path]:
+    """The scenario's contingency plan files, else the packaged plans of the city's region."""
+    if scenario.plans:
+        return [p for p in map(scenario.resolve, scenario.plans) if p is not None]
+    return [packaged_plan_path(name) for name in city.profile.plans]
 
 
 def _notes(kind: str, evacuated_share: float) -> tuple[str, ...]:
@@ -177,7 +186,7 @@ def run_scenario(
     """
     say = progress or (lambda _step: None)
     city = city if city is not None else load_city(scenario, say)
-    library = _library(scenario)
+    library = _library(scenario, city)
     options = scenario.impact
     hazards = []
     for spec in scenario.hazards:
@@ -268,7 +277,7 @@ def run_scenario(
         assessment = (scored, maturity)
         results = replace(results, assessment=block)
     say("decisions: contingency plans")
-    plan_set = load_plans([scenario.resolve(p) for p in scenario.plans] or None)  # type: ignore[misc]
+    plan_set = load_plans(_plan_files(scenario, city))
     seen = {"city": city.summary(), **results.to_json()}  # the blocks plans see (PLAN_BLOCKS)
     fired = evaluate_plans(plan_set, seen, warning_level=scenario.warning_level)
     tasks = tasks_of(fired, plan_set)

@@ -9,9 +9,10 @@ from typing import Annotated, Any, TypedDict, cast
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from resilientcity.errors import ValidationError
+from resilientcity.region.profile import RegionProfile, profile_of
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.roads import RoadNetwork
 from resilientcity.twin.schema import (
@@ -80,6 +81,11 @@ class CitySummary(TypedDict):
     sensors: Annotated[dict[str, int], {"key": "sensor_kind", "doc": "sensors per kind"}]
     rivers: Annotated[int, {"doc": "river centrelines"}]
     dem: Annotated[DemSummary | None, {"doc": "the DEM (null without one)"}]
+    currency: Annotated[str, {"doc": "currency of every value and loss (ISO 4217)"}]
+    region: Annotated[
+        dict[str, Any],
+        {"doc": "the regional profile (`RegionProfile`): conventions and the source of each"},
+    ]
 
 
 def _or_empty(frame: pd.DataFrame | None, empty: pd.DataFrame) -> pd.DataFrame:
@@ -197,6 +203,17 @@ class City:
         write_city(self, path)
 
     @property
+    def profile(self) -> RegionProfile:
+        """The city's regional profile (``metadata["region"]``; see :mod:`resilientcity.region`).
+
+        Raises
+        ------
+        ValidationError
+            The stored profile is not valid.
+        """
+        return profile_of(self.metadata)
+
+    @property
     def population(self) -> float:
         """Residents: occupants of residential buildings."""
         a = self.assets
@@ -222,9 +239,25 @@ class City:
             float(b[:, 3].max()),
         )
 
+    def centre_lonlat(self) -> tuple[float, float]:
+        """Longitude and latitude (WGS 84 degrees) of the centre of :meth:`extent`.
+
+        Raises
+        ------
+        ValueError
+            The city has no extent (no assets, roads or zones).
+        """
+        box = self.extent()
+        if box is None:
+            raise ValueError(f"city {self.name!r} has no extent (no assets, roads or zones)")
+        to_ll = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        lon, lat = to_ll.transform((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        return float(lon), float(lat)
+
     def summary(self) -> CitySummary:
         """Counts and totals for people: per kind and sector, people, value, network size."""
         a = self.assets
+        profile = self.profile
         by_kind = a.groupby("kind", sort=True).agg(
             count=("asset_id", "size"),
             occupants=("occupants", "sum"),
@@ -276,6 +309,8 @@ class City:
                 "min_m": float(np.nanmin(self.dem.elevation_m)),
                 "max_m": float(np.nanmax(self.dem.elevation_m)),
             },
+            "currency": profile.currency,
+            "region": profile.summary(),
         }
 
 

@@ -71,6 +71,7 @@ from pyproj import CRS
 
 from resilientcity._compat import import_optional_dependency
 from resilientcity.errors import CRSMismatch, DataFileError
+from resilientcity.region.profile import RegionProfile, region_profile
 from resilientcity.twin._osm_tags import element_ids, leading_number, tag_values
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
@@ -312,6 +313,7 @@ def _read(pyrosm: Any, source: Path, d: OsmDefaults) -> tuple[gpd.GeoDataFrame |
 def import_osm(
     path: str | PathLike[str],
     *,
+    region: str | PathLike[str] | RegionProfile,
     defaults: OsmDefaults | None = None,
     dem: DEM | None = None,
     name: str | None = None,
@@ -324,8 +326,14 @@ def import_osm(
     ----------
     path
         The ``.osm.pbf`` extract.
+    region
+        The city's regional profile, or what names it (an ISO 3166 code such as ``FI``, a
+        packaged profile, a profile file; see :func:`resilientcity.region.region_profile`):
+        currency and costs of the values, the type of low-rise housing, and what later stages
+        read (stored in ``metadata["region"]``).
     defaults
-        What to assume where the map is silent (default: ``data/osm_defaults.json``).
+        What to assume where the map is silent (default: ``data/osm_defaults.json``), in the
+        conventions of ``region`` (:meth:`OsmDefaults.for_region`).
     dem
         Ground elevation in the city's CRS (the UTM zone of the extract: read it with
         ``read_dem(path, crs)``); every asset must lie on it. ``None``: the city has no DEM.
@@ -356,7 +364,8 @@ def import_osm(
     ValidationError
         The city breaks the data contract, e.g. assets outside ``dem``.
     """
-    d = defaults if defaults is not None else OsmDefaults()
+    profile = region_profile(region)
+    d = (defaults if defaults is not None else OsmDefaults()).for_region(profile)
     say = progress or (lambda _step: None)
     if not 0 <= h3_resolution <= 15:
         raise ValueError(f"h3_resolution: expected 0 to 15, got {h3_resolution}")
@@ -381,7 +390,7 @@ def import_osm(
         raise DataFileError(
             f"OpenStreetMap extract {source.name} contains no buildings with a polygon footprint"
         )
-    assets = feature_assets(features, d)
+    assets = feature_assets(features, d, profile.housing_low_rise_type)
     road_nodes, road_edges, bridges, drops["road_edges"] = _roads(nodes, edges, crs, d)
     assets = pd.concat([assets, bridges], ignore_index=True)
 
@@ -406,6 +415,7 @@ def import_osm(
         "dependencies": "inferred: hospitals, pump stations, water plants and fire stations "
         "draw power from their nearest substation (OSM does not map feeders)",
         "osm_defaults": d.model_dump(mode="json"),
+        "region": profile.summary(),
     }
     return City(
         name=city_name,

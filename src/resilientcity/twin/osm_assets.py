@@ -35,7 +35,13 @@ KIND_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("telecom", ("exchange",), "telecom"),
 )
 #: Tags read with every building and POI besides pyrosm's defaults.
-EXTRA_TAGS = ["beds", "leisure", "power", "man_made", "telecom"]
+EXTRA_TAGS = ["beds", "leisure", "power", "man_made", "telecom", "building:material"]
+#: ``building:material`` values (OSM wiki Key:building:material) by Hazus structural family.
+_TIMBER = ("wood", "timber_framing", "log", "timber")
+_MASONRY = ("brick", "stone", "masonry", "sandstone", "limestone", "cement_block", "adobe",
+            "mud", "clay", "granite")  # fmt: skip
+_CONCRETE = ("concrete", "reinforced_concrete", "precast_concrete")
+_STEEL = ("steel", "metal")
 _HAZUS = {"hospital": "COM6", "clinic": "COM7", "fire_station": "GOV2"}
 _SECTOR_BY_USE = {
     "residential": "housing",
@@ -159,20 +165,51 @@ def _unit_value(
     return (cost * (1 + contents)).to_numpy(dtype=np.float64)
 
 
+def _material_type(material: NDArray[np.object_], storeys: NDArray[np.int64]) -> NDArray[Any]:
+    """Hazus structural type from ``building:material`` (``""`` where the tag says nothing).
+
+    OSM wiki Key:building:material values grouped by Hazus model building type (Hazus
+    Earthquake Technical Manual, table of model building types): timber → ``W1`` (wood light
+    frame); brick, stone, blocks, adobe → ``URML`` (1–2 storeys) or ``URMM`` (3+, unreinforced
+    masonry); concrete → ``C2L/C2M/C2H`` (concrete shear walls; 1–3, 4–7, 8+ storeys); steel
+    and metal → ``S1L/S1M/S1H`` (steel moment frame; same bands). Other values say nothing.
+    """
+    m = pd.Series(material).str.lower().to_numpy(dtype=object)
+    band = _select([(storeys >= 8, "H"), (storeys >= 4, "M")], "L")
+    masonry = np.isin(m, _MASONRY)
+    return _select(
+        [
+            (np.isin(m, _TIMBER), "W1"),
+            (masonry & (storeys >= 3), "URMM"),
+            (masonry, "URML"),
+            (np.isin(m, _CONCRETE), "C2" + band),
+            (np.isin(m, _STEEL), "S1" + band),
+        ],
+        "",
+    )
+
+
 def _vuln(
     kind: NDArray[np.object_],
     occ: NDArray[np.object_],
     storeys: NDArray[np.int64],
     open_space: NDArray[np.bool_],
     amenity: NDArray[np.object_],
+    material: NDArray[np.object_],
+    low_rise_type: str,
 ) -> NDArray[np.object_]:
-    """Hazus-style ``OCCUPANCY/TYPE`` ids (see the module docs); C2L/C2M/C2H: 1–3, 4–7, 8+."""
+    """Hazus-style ``OCCUPANCY/TYPE`` ids (see the module docs); C2L/C2M/C2H: 1–3, 4–7, 8+.
+
+    A building's ``building:material`` gives its type (:func:`_material_type`); without it,
+    low-rise housing takes ``low_rise_type`` (the regional profile's) and the other uses the
+    types of the storey bands.
+    """
     band = _select([(storeys >= 8, "C2H"), (storeys >= 4, "C2M")], "C2L")
     house, low = (kind == "building") & (occ == "residential"), storeys < 4
     shop = (kind == "building") & (occ == "commercial")
     special = pd.Series(kind).map(_HAZUS).fillna("").to_numpy(dtype=object) + "/" + band
     rules: list[tuple[Any, Any]] = [
-        (house & low, "RES1/URML"),
+        (house & low, "RES1/" + low_rise_type),
         (house, "RES3/" + band),
         (shop & low, "COM1/C1L"),
         (shop, "COM4/" + band),
@@ -181,10 +218,20 @@ def _vuln(
         (open_space, "OPEN/PARK"),
         (kind == "shelter", np.where(amenity == "school", "EDU1/", "EDU2/") + band),
     ]
-    return _select(rules, special)
+    vuln = _select(rules, special)
+    typed = _material_type(material, storeys)
+    use = (
+        ~open_space
+        & (typed != "")
+        & np.isin(kind, ("building", "hospital", "clinic", "fire_station", "shelter"))
+    )
+    prefix = pd.Series(vuln).str.split("/").str[0].to_numpy(dtype=object)
+    return np.where(use, prefix + "/" + typed, vuln)
 
 
-def feature_assets(f: gpd.GeoDataFrame, d: OsmDefaults) -> pd.DataFrame:
+def feature_assets(
+    f: gpd.GeoDataFrame, d: OsmDefaults, low_rise_type: str = "URML"
+) -> pd.DataFrame:
     """Buildings and facilities with the ``assets`` attributes (no zone, cell or node yet).
 
     Parameters
@@ -193,6 +240,9 @@ def feature_assets(f: gpd.GeoDataFrame, d: OsmDefaults) -> pd.DataFrame:
         Features of :func:`building_features`.
     d
         The importer's defaults.
+    low_rise_type
+        Hazus structural type of low-rise housing without ``building:material`` (the regional
+        profile's ``housing_low_rise_type``).
 
     Returns
     -------
@@ -244,7 +294,8 @@ def feature_assets(f: gpd.GeoDataFrame, d: OsmDefaults) -> pd.DataFrame:
     )
     value = np.where(hosted, 0.0, floor * _unit_value(kind, occ, storeys, d))
     value = np.where(open_space, open_area * d.open_space_cost_cny_per_m2, value)
-    vuln = _vuln(kind, occ, storeys, open_space, amenity)
+    material = tag_values(f, "building:material").to_numpy(dtype=object)
+    vuln = _vuln(kind, occ, storeys, open_space, amenity, material, low_rise_type)
     for name, spec in d.facilities.items():
         m = kind == name
         value[m], capacity[m], occupants[m], vuln[m] = (

@@ -19,6 +19,7 @@ import pydantic
 
 from resilientcity._files import read_data_file
 from resilientcity.errors import DataFileError, Problem, ValidationError
+from resilientcity.region.profile import RegionProfile
 from resilientcity.twin.schema import RoadClass
 
 __all__ = ["OsmDefaults", "packaged_defaults"]
@@ -131,6 +132,27 @@ class OsmDefaults(pydantic.BaseModel, extra="forbid", validate_default=True):
         if value <= mid:
             raise ValueError(f"more than residential_mid_min_storeys ({mid})")
         return value
+
+    def for_region(self, profile: RegionProfile) -> OsmDefaults:
+        """These defaults in the conventions of a regional profile.
+
+        The construction costs per m² become the profile's (unless these defaults were given
+        them explicitly, e.g. from a ``--defaults`` file), and the reference values of lifelines,
+        bridges and open space (CNY of the demo city) are multiplied by the profile's
+        ``reference_value_factor``. Everything else is unchanged.
+        """
+        factor = profile.reference_value_factor
+        update: dict[str, Any] = {
+            "facilities": {
+                kind: spec.model_copy(update={"value_cny": spec.value_cny * factor})
+                for kind, spec in self.facilities.items()
+            },
+            "open_space_cost_cny_per_m2": self.open_space_cost_cny_per_m2 * factor,
+            "bridge_deck_cost_cny_per_m2": self.bridge_deck_cost_cny_per_m2 * factor,
+        }
+        if "structure_cost_cny_per_m2" not in self.model_fields_set:
+            update["structure_cost_cny_per_m2"] = dict(profile.construction_cost_per_m2)
+        return self.model_copy(update=update)
 
     @classmethod
     def from_file(cls, path: str | PathLike[str]) -> OsmDefaults:

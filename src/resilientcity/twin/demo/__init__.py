@@ -22,6 +22,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 
+from resilientcity.region.profile import region_profile
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.demo.assets import assumptions, make_buildings, make_facilities
@@ -220,6 +221,7 @@ def demo_city(
             "seed": seed,
             "vertical_datum": "Changsha hydrological station datum (stages in shared/reference/changsha-hydrology.json)",
             "note": "Synthetic city placed at Changsha; districts are schematic; no real building or road is represented.",
+            "region": region_profile("CN-changsha").summary(),
         },
     )
 
