@@ -148,7 +148,7 @@ def test_summary_table_has_the_formatted_numbers(page: str, city: City) -> None:
     assert row("Road edges", f"{s['roads']['edges']:,}") in page
     assert row("Bridges on the road network (edges)", f"{s['roads']['bridges']:,}") in page
     assert row("Dependencies (dependent → supplier links)", f"{s['dependencies']:,}") in page
-    value = s["value_cny"]
+    value = s["value"]
     assert f"{value:,.0f} CNY ({value / 1e8:,.2f} 亿 CNY; {value / 1e9:,.2f} billion CNY)" in page
     for zone_type, n in s["zones"].items():
         assert row(f"Zones: {zone_type}", f"{n:,}") in page
@@ -344,11 +344,13 @@ def test_report_opens_in_headless_chromium(tmp_path: Path, page: str) -> None:
 
 
 def test_markup_helpers_escape_and_align_numbers() -> None:
-    from resilientcity.report.markup import esc, fmt_cny, fmt_num, html_table
+    from resilientcity.money import fmt_money
+    from resilientcity.report.markup import esc, fmt_num, html_table
 
     assert esc('<b a="1">') == "&lt;b a=&quot;1&quot;&gt;"
     assert (fmt_num(1234.5), fmt_num(12.34), fmt_num(3.0)) == ("1,234", "12.3", "3")
-    assert fmt_cny(2.5e8) == "250,000,000 CNY (2.50 亿 CNY; 0.25 billion CNY)"
+    assert fmt_money(2.5e8, "CNY") == "250,000,000 CNY (2.50 亿 CNY; 0.25 billion CNY)"
+    assert fmt_money(2.5e8, "EUR") == "250,000,000 EUR (250.00 M EUR; 0.25 billion EUR)"
     table = html_table(["name", "count", "note"], [["<a>", "1,200", "x"]], caption="c&d")
     assert "<caption>c&amp;d</caption>" in table
     assert '<th scope="col" class="num">count</th><th scope="col">note</th>' in table

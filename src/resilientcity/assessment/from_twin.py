@@ -20,8 +20,8 @@ The seven ``twin`` indicators of the default library, per district (zones of typ
   links carries ``backup_hours > 0`` (its own backup). A critical facility without any power
   link has no redundancy the twin can show, and counts as not redundant;
 * ``eco_eal_per_capita`` (needs a run): Σ over the run's event sets of the expected annual
-  loss of each asset (``result.eai``, CNY/year), summed over the district's assets, divided by
-  its population (CNY per resident per year);
+  loss of each asset (``result.eai``, currency units per year), summed over the district's assets, divided by
+  its population (currency units per resident per year);
 * ``inf_resilience_index`` and ``inf_recovery_time`` (need a run with its network stage): the
   district's service curve is the mean over the sectors of the levels of the columns
   ``(sector, district)`` of the run's :class:`~resilientcity.recovery.metrics.ServiceCurve`
@@ -171,7 +171,7 @@ def _power_redundancy(city: City, districts: pd.Index) -> pd.Series:
 def _eal_per_capita(
     city: City, event_sets: Sequence[EventSetImpact], population: pd.Series
 ) -> pd.Series | None:
-    """Expected annual loss per resident (CNY/year), ``None`` without event sets."""
+    """Expected annual loss per resident (currency units per year), ``None`` without event sets."""
     if not event_sets:
         return None
     zone_of = pd.Series(

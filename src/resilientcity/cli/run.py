@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 
 def print_impact(results: RunSummary) -> None:
     """Print a run's blocks: totals per hazard, resilience, decisions, assessment, EAL per set."""
+    from resilientcity.money import money_scale
+
+    divisor, unit = money_scale(results.impact.currency)
     for h in results.impact.hazards:
         console.print(
             f"[bold]{h.name}[/]: {h.assets_exposed:,.0f} assets exposed, "
-            f"loss {h.loss_cny / 1e8:,.2f} 亿 CNY, casualties {h.casualties:,.1f}, "
+            f"loss {h.loss / divisor:,.2f} {unit}, casualties {h.casualties:,.1f}, "
             f"displaced {h.displaced:,.0f}, assets down {h.assets_nonfunctional:,.1f}"
         )
     res = results.resilience
@@ -52,7 +55,7 @@ def print_impact(results: RunSummary) -> None:
     for s in results.impact.event_sets:
         console.print(
             f"[bold]{s.name}[/]: expected annual loss "
-            f"{s.expected_annual_loss / 1e8:,.3f} 亿 CNY/yr ({s.events} events)"
+            f"{s.expected_annual_loss / divisor:,.3f} {unit}/yr ({s.events} events)"
         )
 
 

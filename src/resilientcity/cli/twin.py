@@ -77,15 +77,19 @@ def twin_info(
 
 def print_summary(summary: Mapping[str, Any]) -> None:
     """Print a city summary as Rich tables."""
+    from resilientcity.money import money_scale
     from resilientcity.twin.schema import ASSET_KINDS
 
     roads = summary["roads"]
+    currency = str(summary.get("currency", ""))
+    divisor, unit_label = money_scale(currency)
     console.print(
         f"[bold]{summary['name']}[/]  ({summary['crs']}, {summary['extent_km'][0]} × {summary['extent_km'][1]} km)"
     )
     console.print(
         f"population {summary['population']:,} · assets {summary['assets']:,} · replacement value "
-        f"{summary['value_cny'] / 1e8:,.1f} 亿 CNY ({summary['value_cny'] / 1e9:,.1f} billion)"
+        f"{summary['value'] / divisor:,.1f} {unit_label} "
+        f"({summary['value'] / 1e9:,.1f} billion {currency})"
     )
     console.print(
         f"roads: {roads['nodes']:,} nodes, {roads['edges']:,} edges, {roads['length_km']:,} km, "
@@ -97,7 +101,7 @@ def print_summary(summary: Mapping[str, Any]) -> None:
         "usual sector",
         "count",
         "occupants",
-        "value (亿 CNY)",
+        f"value ({unit_label})",
         "capacity",
         title="Assets by kind",
     )
@@ -108,13 +112,13 @@ def print_summary(summary: Mapping[str, Any]) -> None:
             sector,
             f"{row['count']:,}",
             f"{row['occupants']:,.0f}",
-            f"{row['value_cny'] / 1e8:,.2f}",
+            f"{row['value'] / divisor:,.2f}",
             f"{row['capacity']:,.0f} {unit}",
         )
     console.print(table)
-    sectors = Table("sector", "count", "value (亿 CNY)", title="Assets by sector")
+    sectors = Table("sector", "count", f"value ({unit_label})", title="Assets by sector")
     for sector, row in summary["by_sector"].items():
-        sectors.add_row(sector, f"{row['count']:,}", f"{row['value_cny'] / 1e8:,.2f}")
+        sectors.add_row(sector, f"{row['count']:,}", f"{row['value'] / divisor:,.2f}")
     console.print(sectors)
 
 

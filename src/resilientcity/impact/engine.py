@@ -211,7 +211,7 @@ def damage_function_impact(
     events
         Hazard events (``events × assets`` intensities, sparse or dense).
     value
-        Value exposed of each asset (CNY), in the events' asset order.
+        Value exposed of each asset (the city's currency), in the events' asset order.
     curve_index
         Per asset, the index of its curve in ``curves`` (see
         :meth:`~resilientcity.vulnerability.VulnerabilityLibrary.assign`).
@@ -238,7 +238,7 @@ def damage_function_impact(
     Returns
     -------
     ImpactResult
-        Channel ``loss`` (CNY) and the extra channels.
+        Channel ``loss`` (the city's currency) and the extra channels.
     """
     values = np.asarray(value, dtype=np.float64)
     index = np.asarray(curve_index, dtype=np.int64)

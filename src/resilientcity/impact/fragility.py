@@ -144,7 +144,7 @@ def fragility_impact(
         repair cost ratio per state for ``loss`` (0 for ``none``), casualty rates, or 1 for the
         states in which an asset still functions. Columns past a curve's states are ignored.
     scale
-        Channel name → one scale per asset (value in CNY, occupants, 1 …); same names.
+        Channel name → one scale per asset (value in the city's currency, occupants, 1 …); same names.
     groups, chunk_events, keep_matrix, chunk_entries, threads
         As for :func:`damage_function_impact`.
     keep_states

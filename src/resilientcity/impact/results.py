@@ -27,7 +27,7 @@ ASSET_COLUMNS: dict[str, str] = {
     "asset_id": "asset id (assets.asset_id)",
     "intensity": "hazard intensity at the asset (the hazard's unit; mean over events)",
     "damage_ratio": "expected loss / replacement value (0–1)",
-    "loss_cny": "expected repair cost (CNY)",
+    "loss": "expected repair cost (the city's currency)",
     "casualties": "expected people injured or killed",
     "fatalities": "expected people killed",
     "displaced": "expected residents displaced from their homes",
@@ -46,7 +46,7 @@ class ChannelResult:
         Sum over the assets for each event (events,).
     annual
         Per asset, ``Σ_e frequency[e] × value[e, a]`` (assets,): the expected annual value
-        (for the loss, the expected annual impact in CNY per year).
+        (for the loss, the expected annual impact in currency units per year).
     group
         Per grouping name, an ``events × groups`` DataFrame of sums (index ``event_id``,
         columns the sorted group labels).
@@ -81,7 +81,7 @@ class ImpactResult:
     asset_ids
         The assets, in the order of the per-asset arrays.
     channels
-        Channel name → result; ``loss`` (CNY) is always there for damage functions.
+        Channel name → result; ``loss`` (the city's currency) is always there for damage functions.
     states
         With ``keep_states`` (fragility): ``events × assets × (1 + states)`` damage-state
         probabilities, ``none`` first (padded with 0 for curves with fewer states).
@@ -95,34 +95,34 @@ class ImpactResult:
 
     @property
     def loss(self) -> ChannelResult:
-        """The ``loss`` channel (CNY)."""
+        """The ``loss`` channel (the city's currency)."""
         if "loss" not in self.channels:
             raise KeyError(f"no 'loss' channel in this result (channels: {list(self.channels)})")
         return self.channels["loss"]
 
     @property
     def loss_per_event(self) -> NDArray[np.float64]:
-        """Total loss of each event, CNY."""
+        """Total loss of each event, in the city's currency."""
         return self.loss.per_event
 
     @property
     def eai(self) -> NDArray[np.float64]:
-        """Expected annual impact (loss) of each asset, CNY per year."""
+        """Expected annual impact (loss) of each asset, currency units per year."""
         return self.loss.annual
 
     @property
     def group_loss(self) -> dict[str, pd.DataFrame]:
-        """Per grouping name, the ``events × groups`` losses (CNY)."""
+        """Per grouping name, the ``events × groups`` losses (the city's currency)."""
         return self.loss.group
 
     @property
     def matrix(self) -> sp.csr_array | None:
-        """The ``events × assets`` loss matrix (CSR, CNY), when asked for."""
+        """The ``events × assets`` loss matrix (CSR, the city's currency), when asked for."""
         return self.loss.matrix
 
     @property
     def aai(self) -> float:
-        """Average annual impact (expected annual loss) of all assets, CNY per year."""
+        """Average annual impact (expected annual loss) of all assets, currency units per year."""
         return self.loss.total_annual
 
 
@@ -145,7 +145,7 @@ class ScenarioImpact:
     assets
         One row per asset, columns :data:`ASSET_COLUMNS`: the mean over the events.
     totals
-        City totals of the mean event: ``loss_cny``, ``casualties``, ``fatalities``,
+        City totals of the mean event: ``loss``, ``casualties``, ``fatalities``,
         ``displaced``, ``assets_exposed``, ``assets_nonfunctional`` (expected number).
     notes
         Assumptions worth showing next to the numbers.
@@ -187,5 +187,5 @@ class EventSetImpact:
 
     @property
     def expected_annual_loss(self) -> float:
-        """Expected annual loss of the set, CNY per year."""
+        """Expected annual loss of the set, currency units per year."""
         return self.result.aai

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
 
@@ -19,7 +18,7 @@ class HazardTotals:
     kind: str = field(metadata={"doc": "hazard kind (river_flood, pluvial_flood, earthquake, …)"})
     unit: str = field(metadata={"doc": "unit of the hazard intensity (m, g, m/s)"})
     events: int = field(metadata={"doc": "events (realisations) of the hazard"})
-    loss_cny: float = field(metadata={"unit": "CNY", "doc": "direct loss"})
+    loss: float = field(metadata={"unit": "currency", "doc": "direct loss"})
     casualties: float = field(metadata={"unit": "people", "doc": "expected casualties"})
     fatalities: float = field(metadata={"unit": "people", "doc": "expected fatalities"})
     displaced: float = field(metadata={"unit": "people", "doc": "expected displaced residents"})
@@ -33,7 +32,7 @@ class HazardTotals:
 class ExceedancePoint:
     """A point of an event set's loss-exceedance curve."""
 
-    loss: float = field(metadata={"unit": "CNY", "doc": "event loss"})
+    loss: float = field(metadata={"unit": "currency", "doc": "event loss"})
     exceedance_frequency: float = field(
         metadata={"unit": "1/year", "doc": "annual frequency of a loss at least this large"}
     )
@@ -47,7 +46,7 @@ class EventSetTotals:
     name: str = field(metadata={"doc": "the event set's name"})
     kind: str = field(metadata={"doc": "hazard kind of its events"})
     events: int = field(metadata={"doc": "events of the set"})
-    expected_annual_loss: float = field(metadata={"unit": "CNY/year", "doc": "EAL of the set"})
+    expected_annual_loss: float = field(metadata={"unit": "currency/year", "doc": "EAL of the set"})
     exceedance: tuple[ExceedancePoint, ...] = field(
         metadata={"doc": "loss-exceedance curve, rounded to 1e-6"}
     )
@@ -57,20 +56,22 @@ class EventSetTotals:
 class ImpactSummary:
     """The ``impact`` block: scenario totals (hazards strike together) and event-set EALs."""
 
-    total_loss: float = field(metadata={"unit": "CNY", "doc": "Σ loss over the hazards"})
+    total_loss: float = field(metadata={"unit": "currency", "doc": "Σ loss over the hazards"})
     casualties: float = field(metadata={"unit": "people", "doc": "Σ casualties"})
     fatalities: float = field(metadata={"unit": "people", "doc": "Σ fatalities"})
     displaced: float = field(metadata={"unit": "people", "doc": "Σ displaced residents"})
     expected_annual_loss: float | None = field(
-        metadata={"unit": "CNY/year", "doc": "Σ EAL over the event sets; null without any"}
+        metadata={"unit": "currency/year", "doc": "Σ EAL over the event sets; null without any"}
     )
-    currency: Literal["CNY"] = field(metadata={"doc": "currency of the losses"})
+    currency: str = field(metadata={"doc": "currency of the losses (the city's, ISO 4217)"})
     hazards: tuple[HazardTotals, ...] = field(metadata={"doc": "per hazard of the scenario"})
     event_sets: tuple[EventSetTotals, ...] = field(metadata={"doc": "per event set"})
 
     @classmethod
-    def of(cls, impacts: Sequence[ScenarioImpact], sets: Sequence[EventSetImpact]) -> ImpactSummary:
-        """The block of the scenario's impacts and event sets.
+    def of(
+        cls, impacts: Sequence[ScenarioImpact], sets: Sequence[EventSetImpact], currency: str
+    ) -> ImpactSummary:
+        """The block of the scenario's impacts and event sets (amounts in ``currency``).
 
         Scenario totals add up over the scenario's hazards (they strike together); the
         expected annual loss adds up over the event sets (independent perils).
@@ -99,12 +100,12 @@ class ImpactSummary:
             for s in sets
         )
         return cls(
-            total_loss=float(sum(i.totals["loss_cny"] for i in impacts)),
+            total_loss=float(sum(i.totals["loss"] for i in impacts)),
             casualties=float(sum(i.totals["casualties"] for i in impacts)),
             fatalities=float(sum(i.totals["fatalities"] for i in impacts)),
             displaced=float(sum(i.totals["displaced"] for i in impacts)),
             expected_annual_loss=float(sum(s.expected_annual_loss for s in sets)) if sets else None,
-            currency="CNY",
+            currency=currency,
             hazards=hazards,
             event_sets=event_sets,
         )
@@ -112,7 +113,7 @@ class ImpactSummary:
 
 _EXCEEDANCE = ["loss", "exceedance_frequency", "return_period_years"]
 _HAZARD_TOTALS = (
-    "loss_cny",
+    "loss",
     "casualties",
     "fatalities",
     "displaced",

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import shapely
 from numpy.typing import NDArray
 
+from resilientcity.money import money_scale
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.schema import ASSET_KINDS
@@ -138,15 +139,18 @@ def map_figure(city: City, max_buildings: int = MAX_BUILDINGS) -> go.Figure:
         sensors); district names as annotations.
     """
     assets = city.assets
+    currency = city.profile.currency
     ax, ay = points_xy(assets.geometry)
     is_building = (assets["kind"] == "building").to_numpy()
     aggregated = int(is_building.sum()) > max_buildings
     traces = base_traces(city, aggregated)
     b, bx, by = assets[is_building], ax[is_building], ay[is_building]
     traces += (
-        _building_cell_traces(b, bx, by, city.zones) if aggregated else _building_traces(b, bx, by)
+        _building_cell_traces(b, bx, by, city.zones, currency)
+        if aggregated
+        else _building_traces(b, bx, by, currency)
     )
-    traces += _facility_traces(assets[~is_building], ax[~is_building], ay[~is_building])
+    traces += _facility_traces(assets[~is_building], ax[~is_building], ay[~is_building], currency)
     traces += _sensor_traces(city.sensors)
     return map_layout(go.Figure(data=traces), city)
 
@@ -182,26 +186,29 @@ def map_layout(fig: go.Figure, city: City) -> go.Figure:
     return fig
 
 
-def sector_value_figure(by_sector: Mapping[str, Mapping[str, float]]) -> go.Figure:
-    """Horizontal bars of replacement value (亿 CNY) per sector, largest on top.
+def sector_value_figure(by_sector: Mapping[str, Mapping[str, float]], currency: str) -> go.Figure:
+    """Horizontal bars of replacement value (亿 CNY, M EUR …) per sector, largest on top.
 
     Parameters
     ----------
     by_sector
-        ``{sector: {"count": assets, "value_cny": CNY}}``, as in ``City.summary()["by_sector"]``.
+        ``{sector: {"count": assets, "value": amount}}``, as in ``City.summary()["by_sector"]``.
+    currency
+        The currency of the values (the city's).
     """
-    rows = sorted(by_sector.items(), key=lambda kv: float(kv[1].get("value_cny", 0.0)))
+    divisor, unit = money_scale(currency)
+    rows = sorted(by_sector.items(), key=lambda kv: float(kv[1].get("value", 0.0)))
     fig = go.Figure(
         go.Bar(
-            x=[float(v.get("value_cny", 0.0)) / 1e8 for _, v in rows],
+            x=[float(v.get("value", 0.0)) / divisor for _, v in rows],
             y=[html.escape(k) for k, _ in rows],
             customdata=[int(v.get("count", 0)) for _, v in rows],
             orientation="h",
             marker_color="#4e79a7",
-            hovertemplate="%{y}: %{x:,.1f} 亿 CNY (%{customdata:,} assets)<extra></extra>",
+            hovertemplate=f"%{{y}}: %{{x:,.1f}} {unit} (%{{customdata:,}} assets)<extra></extra>",
         )
     )
-    fig.update_layout(CHART_LAYOUT, title="Replacement value by sector", xaxis_title="亿 CNY")
+    fig.update_layout(CHART_LAYOUT, title="Replacement value by sector", xaxis_title=unit)
     return fig
 
 
@@ -405,14 +412,16 @@ def _road_traces(city: City) -> list[go.Scatter]:
     ]
 
 
-def _building_traces(b: pd.DataFrame, x: FloatArray, y: FloatArray) -> list[go.Scattergl]:
+def _building_traces(
+    b: pd.DataFrame, x: FloatArray, y: FloatArray, currency: str
+) -> list[go.Scattergl]:
     """One marker per building, one trace per occupancy."""
     frame = b[["occupancy", "storeys", "floor_area_m2", "occupants"]].assign(
-        label=_label(b["asset_id"], b["name"]), value_m=b["value_cny"] / 1e6
+        label=_label(b["asset_id"], b["name"]), value_m=b["value"] / 1e6
     )
     text = _hover(
         "{label}<br>{occupancy}, {storeys} storeys, {floor_area_m2:,.0f} m²<br>"
-        "{occupants:,.0f} occupants, {value_m:,.1f} M CNY",
+        "{occupants:,.0f} occupants, {value_m:,.1f} M " + currency,
         frame,
     )
     name = "{} buildings"
@@ -420,7 +429,7 @@ def _building_traces(b: pd.DataFrame, x: FloatArray, y: FloatArray) -> list[go.S
 
 
 def _building_cell_traces(
-    b: pd.DataFrame, x: FloatArray, y: FloatArray, zones: pd.DataFrame
+    b: pd.DataFrame, x: FloatArray, y: FloatArray, zones: pd.DataFrame, currency: str
 ) -> list[go.Scattergl]:
     """Buildings aggregated to H3 cells: markers at cell centres sized by occupants."""
     cells = zones[zones["zone_type"] == "h3"]
@@ -430,10 +439,11 @@ def _building_cell_traces(
     grid = ("grid " + gx + "," + gy).to_numpy(dtype=object)
     in_cell = b["cell_id"].isin(cells["zone_id"]).to_numpy()
     key = np.where(in_cell, b["cell_id"].to_numpy(dtype=object), grid)
-    frame = b[["occupancy", "occupants", "value_cny"]].assign(key=key, x=x, y=y)
+    frame = b[["occupancy", "occupants", "value"]].assign(key=key, x=x, y=y)
     g = frame.groupby("key", sort=True)
-    agg = g[["x", "y"]].mean().join(g[["occupants", "value_cny"]].sum()).assign(buildings=g.size())
-    agg["value_yi"] = agg["value_cny"] / 1e8
+    agg = g[["x", "y"]].mean().join(g[["occupants", "value"]].sum()).assign(buildings=g.size())
+    divisor, unit = money_scale(currency)
+    agg["value_scaled"] = agg["value"] / divisor
     known = agg.index.isin(centre.index)
     agg.loc[known, "x"] = centre.loc[agg.index[known], "cx"].to_numpy()
     agg.loc[known, "y"] = centre.loc[agg.index[known], "cy"].to_numpy()
@@ -443,7 +453,7 @@ def _building_cell_traces(
     ]
     text = _hover(
         "{key}<br>{buildings:,} buildings: {mix}<br>{occupants:,.0f} occupants, "
-        "{value_yi:,.2f} 亿 CNY",
+        "{value_scaled:,.2f} " + unit,
         agg.reset_index().astype({"key": "str"}),
     )
     occupants = agg["occupants"].to_numpy()
@@ -457,16 +467,18 @@ def _building_cell_traces(
     )
 
 
-def _facility_traces(f: pd.DataFrame, x: FloatArray, y: FloatArray) -> list[go.Scattergl]:
+def _facility_traces(
+    f: pd.DataFrame, x: FloatArray, y: FloatArray, currency: str
+) -> list[go.Scattergl]:
     """One trace per asset kind other than buildings, with capacity and its unit on hover."""
     frame = f[["kind", "sector", "capacity"]].assign(
         label=_label(f["asset_id"], f["name"]),
-        value_m=f["value_cny"] / 1e6,
+        value_m=f["value"] / 1e6,
         unit=f["kind"].map(lambda k: ASSET_KINDS.get(k, ("", ""))[1]).astype("str"),
     )
     text = _hover(
         "{label}<br>{kind} · {sector}<br>capacity {capacity:,.0f} {unit}<br>"
-        "value {value_m:,.1f} M CNY",
+        "value {value_m:,.1f} M " + currency,
         frame,
     )
     group = "facilities and infrastructure"

@@ -17,13 +17,14 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from resilientcity._files import write_text_atomic
+from resilientcity.money import fmt_money, money_scale
 from resilientcity.report.figures import (
     MAX_BUILDINGS,
     map_figure,
     sector_value_figure,
     storeys_figure,
 )
-from resilientcity.report.markup import esc, fmt_cny, fmt_num, html_table
+from resilientcity.report.markup import esc, fmt_num, html_table
 from resilientcity.twin.city import City
 from resilientcity.twin.schema import ASSET_KINDS, SENSOR_KINDS
 
@@ -149,8 +150,10 @@ def render_report(
 
     twin: Mapping[str, Any] = summary.get("city") or city.summary()
     name = str(twin.get("name", city.name))
+    currency = str(twin.get("currency") or city.profile.currency)
     figures = [("twin-map", map_figure(city, max_buildings=max_buildings))]
-    figures.append(("twin-sector-value", sector_value_figure(twin.get("by_sector", {}))))
+    by_sector = twin.get("by_sector", {})
+    figures.append(("twin-sector-value", sector_value_figure(by_sector, currency)))
     storeys = storeys_figure(city)
     if storeys is not None:
         figures.append(("twin-storeys", storeys))
@@ -160,7 +163,8 @@ def render_report(
     }
     extra = [(f"section-{i + 1}", s) for i, s in enumerate(sections)]
     timings = summary.get("timings_s") or {}
-    nav = [("twin-summary", "Summary"), ("twin-map-section", "Map"), ("twin-assets", "Assets")]
+    nav = [("twin-summary", "Summary"), ("twin-region", "Region"), ("twin-map-section", "Map")]
+    nav.append(("twin-assets", "Assets"))
     nav += [(anchor, s.title) for anchor, s in extra]
     if timings:
         nav.append(("timings", "Timings"))
@@ -187,6 +191,10 @@ def render_report(
         "<h2>The city twin at a glance</h2>",
         _summary_table(twin),
         "</section>",
+        '<section id="twin-region">',
+        "<h2>Regional profile and the defaults it gives</h2>",
+        _region_table(twin.get("region", {})),
+        "</section>",
         '<section id="twin-map-section">',
         "<h2>Map by asset kind</h2>",
         '<p class="note">Click a legend entry to show or hide its layer, a group title to '
@@ -195,8 +203,8 @@ def render_report(
         "</section>",
         '<section id="twin-assets">',
         "<h2>Assets</h2>",
-        _kind_table(twin.get("by_kind", {})),
-        _sector_table(twin.get("by_sector", {})),
+        _kind_table(twin.get("by_kind", {}), currency),
+        _sector_table(twin.get("by_sector", {}), currency),
         '<div class="charts">' + "".join(v for k, v in divs.items() if k != "twin-map") + "</div>",
         "</section>",
     ]
@@ -275,7 +283,7 @@ def _summary_table(twin: Mapping[str, Any]) -> str:
         ("Buildings", fmt_num(by_kind.get("building", {}).get("count", 0))),
         ("Population (residents)", fmt_num(twin.get("population", 0))),
         ("Occupants of all assets", fmt_num(twin.get("occupants", 0))),
-        ("Total replacement value", fmt_cny(twin.get("value_cny", 0.0))),
+        ("Total replacement value", fmt_money(twin.get("value", 0.0), twin.get("currency", ""))),
         ("Road nodes", fmt_num(roads.get("nodes", 0))),
         ("Road edges", fmt_num(roads.get("edges", 0))),
         ("Road length (km)", f"{float(roads.get('length_km', 0.0)):,.1f}"),
@@ -301,12 +309,38 @@ def _summary_table(twin: Mapping[str, Any]) -> str:
     return html_table(("Item", "Value"), rows)
 
 
-def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
+def _region_table(region: Mapping[str, Any]) -> str:
+    """Every field of the regional profile with its value and its source (or assumption)."""
+    sources = region.get("sources", {})
+    rows = []
+    for key, value in region.items():
+        if key in ("sources", "agencies") or value in ("", None, [], {}):
+            continue
+        shown = (
+            ", ".join(f"{k}: {fmt_num(v)}" for k, v in value.items())
+            if key == "construction_cost_per_m2"
+            else json.dumps(value, ensure_ascii=False)
+            if isinstance(value, (dict, list))
+            else str(value)
+        )
+        rows.append((key, shown, str(sources.get(key, ""))))
+    agencies = region.get("agencies", {})
+    if agencies:
+        listed = "; ".join(f"{k}: {v}" for k, v in agencies.items())
+        rows.append(("agencies", listed, str(sources.get("agencies", ""))))
+    caption = (
+        "What the city's regional profile says where its data are silent (resilientcity.region)"
+    )
+    return html_table(("Field", "Value", "Source or assumption"), rows, caption)
+
+
+def _kind_table(by_kind: Mapping[str, Mapping[str, float]], currency: str) -> str:
     """Count, occupants, value and capacity (with its unit) per asset kind."""
+    divisor, unit_label = money_scale(currency)
     rows = []
     for kind, v in by_kind.items():
         sector, unit = ASSET_KINDS.get(kind, ("", ""))
-        value = float(v.get("value_cny", 0.0))
+        value = float(v.get("value", 0.0))
         rows.append(
             (
                 kind,
@@ -314,7 +348,7 @@ def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
                 fmt_num(v.get("count", 0)),
                 fmt_num(v.get("occupants", 0.0)),
                 f"{value:,.0f}",
-                f"{value / 1e8:,.2f}",
+                f"{value / divisor:,.2f}",
                 fmt_num(v.get("capacity", 0.0)),
                 unit,
             )
@@ -324,8 +358,8 @@ def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
         "",
         fmt_num(sum(float(v.get("count", 0)) for v in by_kind.values())),
         fmt_num(sum(float(v.get("occupants", 0.0)) for v in by_kind.values())),
-        f"{sum(float(v.get('value_cny', 0.0)) for v in by_kind.values()):,.0f}",
-        f"{sum(float(v.get('value_cny', 0.0)) for v in by_kind.values()) / 1e8:,.2f}",
+        f"{sum(float(v.get('value', 0.0)) for v in by_kind.values()):,.0f}",
+        f"{sum(float(v.get('value', 0.0)) for v in by_kind.values()) / divisor:,.2f}",
         "",
         "",
     )
@@ -334,28 +368,29 @@ def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
         "Usual sector",
         "Count",
         "Occupants",
-        "Value (CNY)",
-        "Value (亿 CNY)",
+        f"Value ({currency})",
+        f"Value ({unit_label})",
         "Capacity",
         "Capacity unit",
     )
     return html_table(head, rows, "By asset kind", foot=total)
 
 
-def _sector_table(by_sector: Mapping[str, Mapping[str, float]]) -> str:
+def _sector_table(by_sector: Mapping[str, Mapping[str, float]], currency: str) -> str:
     """Assets, value and share of value per sector."""
-    total = sum(float(v.get("value_cny", 0.0)) for v in by_sector.values()) or 1.0
+    divisor, unit_label = money_scale(currency)
+    total = sum(float(v.get("value", 0.0)) for v in by_sector.values()) or 1.0
     rows = [
         (
             sector,
             fmt_num(v.get("count", 0)),
-            f"{float(v.get('value_cny', 0.0)):,.0f}",
-            f"{float(v.get('value_cny', 0.0)) / 1e8:,.2f}",
-            f"{100 * float(v.get('value_cny', 0.0)) / total:.1f}%",
+            f"{float(v.get('value', 0.0)):,.0f}",
+            f"{float(v.get('value', 0.0)) / divisor:,.2f}",
+            f"{100 * float(v.get('value', 0.0)) / total:.1f}%",
         )
         for sector, v in by_sector.items()
     ]
-    head = ("Sector", "Assets", "Value (CNY)", "Value (亿 CNY)", "Share of value")
+    head = ("Sector", "Assets", f"Value ({currency})", f"Value ({unit_label})", "Share of value")
     return html_table(head, rows, "By sector")
 
 

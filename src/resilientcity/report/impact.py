@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 from resilientcity.critical import critical_facilities
 from resilientcity.errors import fail
 from resilientcity.impact.results import EventSetImpact, ScenarioImpact
+from resilientcity.money import fmt_money, money_scale
 from resilientcity.network.cascade import CascadeResult
 from resilientcity.report.figures import (
     CHART_LAYOUT,
@@ -33,7 +34,7 @@ from resilientcity.report.figures import (
     points_xy,
 )
 from resilientcity.report.html import Section, figure_html
-from resilientcity.report.markup import esc, fmt_cny, fmt_num, html_table
+from resilientcity.report.markup import esc, fmt_num, html_table
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -61,7 +62,7 @@ _COLORBAR = {
 
 
 def _joined(city: City, impact: ScenarioImpact) -> pd.DataFrame:
-    cols = ["asset_id", "kind", "sector", "zone_id", "cell_id", "name", "value_cny", "occupants"]
+    cols = ["asset_id", "kind", "sector", "zone_id", "cell_id", "name", "value", "occupants"]
     base = city.assets[[c for c in cols if c in city.assets.columns]].reset_index(drop=True)
     per_asset = impact.assets.set_index("asset_id").reindex(base["asset_id"]).reset_index(drop=True)
     return pd.concat([base, per_asset], axis=1)
@@ -95,11 +96,12 @@ def damage_map_figure(
     is_building = (frame["kind"] == "building").to_numpy()
     aggregated = int(is_building.sum()) > max_buildings
     traces: list[Any] = base_traces(city, aggregated)
-    damaged = is_building & (frame["loss_cny"].to_numpy() > 0)
+    damaged = is_building & (frame["loss"].to_numpy() > 0)
+    currency = city.profile.currency
     if aggregated:
-        traces.append(_cell_damage_trace(frame[damaged], x[damaged], y[damaged]))
+        traces.append(_cell_damage_trace(frame[damaged], x[damaged], y[damaged], currency))
     else:
-        traces.append(_building_damage_trace(frame[damaged], x[damaged], y[damaged]))
+        traces.append(_building_damage_trace(frame[damaged], x[damaged], y[damaged], currency))
     facilities = ~is_building
     state = facility_state(frame, cascade)
     down = facilities & state["down"].to_numpy(dtype=bool)
@@ -161,12 +163,14 @@ def facility_state(frame: pd.DataFrame, cascade: CascadeResult | None = None) ->
     return pd.DataFrame({"down": down, "state": words}, index=frame.index)
 
 
-def _building_damage_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> go.Scattergl:
+def _building_damage_trace(
+    f: pd.DataFrame, x: np.ndarray, y: np.ndarray, currency: str
+) -> go.Scattergl:
     text = [
-        f"{html.escape(str(a))}<br>damage ratio {d:.1%}, loss {loss / 1e6:,.2f} M CNY"
+        f"{html.escape(str(a))}<br>damage ratio {d:.1%}, loss {loss / 1e6:,.2f} M {currency}"
         f"<br>intensity {i:.2f}"
         for a, d, loss, i in zip(
-            f["asset_id"], f["damage_ratio"], f["loss_cny"], f["intensity"], strict=True
+            f["asset_id"], f["damage_ratio"], f["loss"], f["intensity"], strict=True
         )
     ]
     return go.Scattergl(
@@ -189,14 +193,17 @@ def _building_damage_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> go.
     )
 
 
-def _cell_damage_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> go.Scattergl:
+def _cell_damage_trace(
+    f: pd.DataFrame, x: np.ndarray, y: np.ndarray, currency: str
+) -> go.Scattergl:
+    divisor, unit = money_scale(currency)
     g = f.assign(x=x, y=y).groupby("cell_id", sort=True)
-    agg = g[["x", "y"]].mean().join(g[["loss_cny", "value_cny"]].sum()).assign(n=g.size())
-    ratio = (agg["loss_cny"] / agg["value_cny"].where(agg["value_cny"] > 0)).fillna(0.0)
-    size = 5 + 20 * np.sqrt(agg["loss_cny"] / max(float(agg["loss_cny"].max()), 1.0))
+    agg = g[["x", "y"]].mean().join(g[["loss", "value"]].sum()).assign(n=g.size())
+    ratio = (agg["loss"] / agg["value"].where(agg["value"] > 0)).fillna(0.0)
+    size = 5 + 20 * np.sqrt(agg["loss"] / max(float(agg["loss"].max()), 1.0))
     text = [
-        f"{html.escape(str(c))}<br>{n:,} damaged buildings, loss {loss / 1e8:,.2f} 亿 CNY"
-        for c, n, loss in zip(agg.index, agg["n"], agg["loss_cny"], strict=True)
+        f"{html.escape(str(c))}<br>{n:,} damaged buildings, loss {loss / divisor:,.2f} {unit}"
+        for c, n, loss in zip(agg.index, agg["n"], agg["loss"], strict=True)
     ]
     return go.Scattergl(
         x=agg["x"].to_numpy(),
@@ -250,48 +257,52 @@ def _facility_trace(
     )
 
 
-def loss_by_figure(loss: pd.Series, title: str, top: int = 15) -> go.Figure:
-    """Horizontal bars of loss (亿 CNY) per group, largest on top (at most ``top`` groups)."""
+def loss_by_figure(loss: pd.Series, title: str, currency: str, top: int = 15) -> go.Figure:
+    """Horizontal bars of loss (亿 CNY, M EUR …) per group, largest on top (``top`` at most)."""
+    divisor, unit = money_scale(currency)
     rows = loss[loss > 0].sort_values(ascending=False).head(top).sort_values()
     fig = go.Figure(
         go.Bar(
-            x=(rows / 1e8).to_numpy(),
+            x=(rows / divisor).to_numpy(),
             y=[html.escape(str(k)) for k in rows.index],
             orientation="h",
             marker_color="#b2182b",
-            hovertemplate="%{y}: %{x:,.2f} 亿 CNY<extra></extra>",
+            hovertemplate=f"%{{y}}: %{{x:,.2f}} {unit}<extra></extra>",
         )
     )
-    fig.update_layout(CHART_LAYOUT, title=title, xaxis_title="亿 CNY")
+    fig.update_layout(CHART_LAYOUT, title=title, xaxis_title=unit)
     return fig
 
 
-def exceedance_figure(curves: Sequence[EventSetImpact]) -> go.Figure:
-    """Loss-exceedance curves: loss (亿 CNY) against return period (years, log scale)."""
+def exceedance_figure(curves: Sequence[EventSetImpact], currency: str) -> go.Figure:
+    """Loss-exceedance curves: loss (亿 CNY, M EUR …) against return period (years, log)."""
+    divisor, unit = money_scale(currency)
     fig = go.Figure()
     for s in curves:
         ex = s.exceedance[np.isfinite(s.exceedance["return_period_years"])]
         fig.add_trace(
             go.Scatter(
                 x=ex["return_period_years"].to_numpy(),
-                y=(ex["loss"] / 1e8).to_numpy(),
+                y=(ex["loss"] / divisor).to_numpy(),
                 mode="lines+markers",
                 line_shape="hv",
-                name=html.escape(f"{s.name} (EAL {s.expected_annual_loss / 1e8:,.2f} 亿 CNY/yr)"),
-                hovertemplate="T = %{x:,.0f} years: %{y:,.2f} 亿 CNY<extra></extra>",
+                name=html.escape(
+                    f"{s.name} (EAL {s.expected_annual_loss / divisor:,.2f} {unit}/yr)"
+                ),
+                hovertemplate=f"T = %{{x:,.0f}} years: %{{y:,.2f}} {unit}<extra></extra>",
             )
         )
     fig.update_layout(
         CHART_LAYOUT,
         title="Loss-exceedance curve",
         xaxis={"type": "log", "title": "return period (years)"},
-        yaxis_title="loss (亿 CNY)",
+        yaxis_title=f"loss ({unit})",
         legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.8)"},
     )
     return fig
 
 
-def _totals_table(impacts: Sequence[ScenarioImpact]) -> str:
+def _totals_table(impacts: Sequence[ScenarioImpact], currency: str) -> str:
     header = ["hazard", "events", "assets exposed", "loss", "casualties", "fatalities",
               "displaced", "assets down (expected)"]  # fmt: skip
     rows = [
@@ -299,7 +310,7 @@ def _totals_table(impacts: Sequence[ScenarioImpact]) -> str:
             i.name,
             i.events.n_events,
             fmt_num(i.totals["assets_exposed"]),
-            fmt_cny(i.totals["loss_cny"]),
+            fmt_money(i.totals["loss"], currency),
             fmt_num(i.totals["casualties"]),
             fmt_num(i.totals["fatalities"]),
             fmt_num(i.totals["displaced"]),
@@ -310,14 +321,14 @@ def _totals_table(impacts: Sequence[ScenarioImpact]) -> str:
     return html_table(header, rows, caption="Scenario totals (mean over the events of each hazard)")
 
 
-def _eal_table(sets: Sequence[EventSetImpact]) -> str:
+def _eal_table(sets: Sequence[EventSetImpact], currency: str) -> str:
     header = ["event set", "events", "Σ frequency (1/yr)", "expected annual loss"]
     rows = [
         [
             s.name,
             s.events.n_events,
             f"{s.events.frequency.sum():.4g}",
-            fmt_cny(s.expected_annual_loss),
+            fmt_money(s.expected_annual_loss, currency),
         ]
         for s in sets
     ]
@@ -338,7 +349,8 @@ def impact_section(
     stage's cascade at the moment of the event, whose facilities down every damage map shows
     (see :func:`damage_map_figure`).
     """
-    parts = [_totals_table(impacts)] if impacts else []
+    currency = city.profile.currency
+    parts = [_totals_table(impacts, currency)] if impacts else []
     for k, impact in enumerate(impacts):
         frame = _joined(city, impact)
         parts.append(f"<h3>{esc(impact.name)}</h3>")
@@ -346,20 +358,20 @@ def impact_section(
         parts.append(
             figure_html(damage_map_figure(city, impact, max_buildings, cascade), f"damage-map-{k}")
         )
-        by_sector = frame.groupby("sector", observed=True)["loss_cny"].sum()
-        by_zone = frame.groupby("zone_id", observed=True)["loss_cny"].sum()
+        by_sector = frame.groupby("sector", observed=True)["loss"].sum()
+        by_zone = frame.groupby("zone_id", observed=True)["loss"].sum()
         names = city.zones.set_index("zone_id")["name"] if "name" in city.zones else None
         if names is not None:
             by_zone.index = [
                 f"{names.get(z, z) or z} ({z})" if names.get(z) else str(z) for z in by_zone.index
             ]
         charts = [
-            figure_html(loss_by_figure(by_sector, "Loss by sector"), f"loss-sector-{k}"),
-            figure_html(loss_by_figure(by_zone, "Loss by zone"), f"loss-zone-{k}"),
+            figure_html(loss_by_figure(by_sector, "Loss by sector", currency), f"loss-sector-{k}"),
+            figure_html(loss_by_figure(by_zone, "Loss by zone", currency), f"loss-zone-{k}"),
         ]
         parts.append('<div class="charts">' + "".join(charts) + "</div>")
     if event_sets:
         parts.append("<h3>Expected annual loss</h3>")
-        parts.append(_eal_table(event_sets))
-        parts.append(figure_html(exceedance_figure(event_sets), "exceedance"))
+        parts.append(_eal_table(event_sets, currency))
+        parts.append(figure_html(exceedance_figure(event_sets, currency), "exceedance"))
     return Section("Impact: damage and loss", "\n".join(parts))

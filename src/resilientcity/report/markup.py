@@ -1,4 +1,4 @@
-"""Small HTML helpers shared by the report's sections: escaped text, numbers, CNY and tables.
+"""Small HTML helpers shared by the report's sections: escaped text, numbers and tables.
 
 Every string from data goes through :func:`esc` (or a :func:`html_table` cell, which escapes
 it), so section bodies built with these helpers are safe to insert as they are.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-__all__ = ["esc", "fmt_cny", "fmt_num", "html_table"]
+__all__ = ["esc", "fmt_num", "html_table"]
 
 
 def esc(value: object) -> str:
@@ -43,23 +43,6 @@ def fmt_num(value: float) -> str:
     """
     value = float(value)
     return f"{value:,.0f}" if abs(value) >= 100 or value.is_integer() else f"{value:,.1f}"
-
-
-def fmt_cny(value: float) -> str:
-    """A CNY amount in full, in 亿 (10⁸) and in billions.
-
-    Parameters
-    ----------
-    value
-        The amount, CNY.
-
-    Returns
-    -------
-    str
-        For example ``"123,456,789 CNY (1.23 亿 CNY; 0.12 billion CNY)"``.
-    """
-    value = float(value)
-    return f"{value:,.0f} CNY ({value / 1e8:,.2f} 亿 CNY; {value / 1e9:,.2f} billion CNY)"
 
 
 def html_table(

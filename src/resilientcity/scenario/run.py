@@ -216,7 +216,7 @@ def run_scenario(
         result = assess_impact(city.assets, named.events, library, threads=options.threads)
         curve = exceedance_curve(result.loss_per_event, named.events.frequency)
         sets.append(EventSetImpact(named.name, named.events.kind, named.events, result, curve))
-    results = RunSummary(impact=ImpactSummary.of(impacts, sets))
+    results = RunSummary(impact=ImpactSummary.of(impacts, sets, city.profile.currency))
     stage = None
     evacuation = None
     dispatch = None

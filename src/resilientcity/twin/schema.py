@@ -1,7 +1,9 @@
 """The data contract of the city digital twin: one declarative schema per layer.
 
 Each layer of a :class:`~resilientcity.twin.city.City` is a (Geo)DataFrame with a ``RangeIndex``;
-ids live in columns. Units are in column names (``value_cny``, ``length_m``, ``speed_kph``).
+ids live in columns. Units are in column names (``length_m``, ``speed_kph``), except money:
+``assets.value`` is in the city's currency, which its regional profile names
+(:attr:`resilientcity.region.RegionProfile.currency`; CNY for the demo city, EUR for Finland).
 The schemas here are the single source of truth for validation, for empty layers and for the
 docs (``docs/data-contract.md`` is written from them).
 """
@@ -180,7 +182,11 @@ ASSETS = LayerSchema(
         Column("storeys", "int", "number of storeys above ground", check="nonneg"),
         Column("floor_area_m2", "float", "gross floor area, m²", check="nonneg"),
         Column(
-            "value_cny", "float", "replacement cost of structure and contents, CNY", check="nonneg"
+            "value",
+            "float",
+            "replacement cost of structure and contents, in the city's currency (its regional "
+            "profile: metadata region.currency)",
+            check="nonneg",
         ),
         Column(
             "occupants",
