@@ -96,8 +96,8 @@ def print_summary(summary: Mapping[str, Any]) -> None:
     console.print(
         f"road components: {parts['weak']:,} weakly, {parts['strong']:,} strongly connected; "
         f"largest {parts['largest_nodes']:,} nodes, {parts['largest_km']:,} km "
-        f"(second {parts['second_nodes']:,} nodes); attached outside it: "
-        f"{parts['assets_outside']:,} assets, {parts['people_outside']:,.0f} people"
+        f"(second {parts['second_nodes']:,} nodes); assets attached outside it: "
+        f"{parts['assets_outside']:,} ({parts['people_outside']:,.0f} people)"
     )
     table = Table(
         "kind",
