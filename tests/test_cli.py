@@ -45,6 +45,26 @@ def test_twin_info_json(
     data = json.loads(stdout)
     assert data["assets"] == len(small_city.assets)
     assert data["by_kind"]["building"]["count"] == 5000
+    assert data["roads"]["components"]["strong"] == 1
+    assert data["roads"]["components"]["largest_nodes"] == len(small_city.roads.nodes)
+
+
+def test_twin_validate_warns_of_assets_cut_off_from_the_roads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_city: City
+) -> None:
+    # the tiny city's lane 2 → 3 is one-way: S1 at node 3 cannot drive back to nodes 1 and 2
+    path = tmp_path / "tiny.gpkg"
+    tiny_city.write(path)
+    code, stdout, stderr = run(["twin", "validate", str(path)], capsys)
+    assert code == 0 and "valid" in stdout
+    assert "warning" in stderr and "assets.node_id" in stderr and "(row S1)" in stderr
+    assert "1 asset (0 people) on nodes outside it" in stderr
+    code, stdout, _ = run(["twin", "info", str(path), "--json"], capsys)
+    parts = json.loads(stdout)["roads"]["components"]
+    assert (parts["weak"], parts["strong"], parts["largest_nodes"]) == (1, 2, 2)
+    assert (parts["assets_outside"], parts["second_nodes"], parts["largest_km"]) == (1, 1, 0.7)
+    code, stdout, _ = run(["twin", "info", str(path)], capsys)
+    assert "1 weakly, 2 strongly connected" in stdout and "outside it: 1 (0 people)" in stdout
 
 
 def test_twin_validate_valid_file(city_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -306,7 +306,7 @@ def test_round_trip_keeps_everything(helsinki: City, tmp_path: Path) -> None:
 
 def test_defaults_override_changes_occupants(helsinki_pbf: str, helsinki: City) -> None:
     roomy = import_osm(
-        helsinki_pbf, defaults=OsmDefaults(floor_area_per_resident_m2=73.0), region="CN"
+        helsinki_pbf, defaults=OsmDefaults(floor_area_per_resident_m2=73.0), region="FI"
     )
     before, after = helsinki.assets, roomy.assets
     residential = (before["occupancy"] == "residential").to_numpy()

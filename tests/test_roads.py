@@ -26,6 +26,7 @@ from resilientcity.network import (
     zone_accessibility,
 )
 from resilientcity.twin import DEM, City, RoadNetwork
+from resilientcity.twin.roads import attach_to_network
 
 CRS = "EPSG:32649"
 Edge = tuple[int, int, int, float, bool, str]  # edge_id, u, v, travel_min, oneway, asset_id
@@ -437,25 +438,107 @@ def test_record_flood_on_the_small_demo_city(small_city: City) -> None:
 # Bad input
 
 
-def test_a_disconnected_road_network_is_reported() -> None:
-    xy = {1: (0.0, 0.0), 2: (1000.0, 0.0), 3: (5000.0, 0.0), 4: (6000.0, 0.0), 5: (7000.0, 0.0)}
+def test_assets_cut_off_in_the_intact_network_are_reported() -> None:
+    xy = {
+        0: (-1000.0, 0.0),
+        1: (0.0, 0.0),
+        2: (1000.0, 0.0),
+        3: (5000.0, 0.0),
+        4: (6000.0, 0.0),
+        5: (7000.0, 0.0),
+    }
     edges: list[Edge] = [
-        (1, 1, 2, 1.0, False, ""),
-        (2, 3, 4, 1.0, False, ""),
-        (3, 4, 5, 1.0, True, ""),
+        (1, 0, 1, 1.0, False, ""),
+        (2, 1, 2, 1.0, False, ""),
+        (3, 3, 4, 1.0, False, ""),
+        (4, 4, 5, 1.0, True, ""),
     ]
-    assets: list[Asset] = [("B1", "building", 1, 1.0, "D1"), ("H1", "hospital", 4, 0.0, "D1")]
+    assets: list[Asset] = [("B1", "building", 1, 7.0, "D1"), ("H1", "hospital", 4, 2.0, "D1")]
     city = make_city(xy, edges, assets)
     (problem,) = road_network_problems(city)
-    # strongly connected parts: {1, 2}, {3, 4} and {5} (5 cannot drive back to 4)
-    assert problem.found == "3 components; 3 nodes outside the largest"
-    with pytest.raises(ValidationError, match="3 components") as info:
+    # strongly connected parts: {0, 1, 2}, {3, 4} and {5} (5 cannot drive back to 4)
+    assert problem.rows == ("H1",)
+    assert problem.found == (
+        "1 asset (2 people) on nodes outside it (the network has 3 strongly connected components)"
+    )
+    assert "(3 of 6 nodes)" in problem.expected
+    with pytest.raises(ValidationError, match="1 asset") as info:
         accessibility(city, edge_state(city))
-    assert info.value.problems[0].rows == ("3", "4", "5")
+    assert info.value.problems[0].rows == ("H1",)
     with pytest.raises(ValidationError, match="strongly connected"):
         has_road_access(city, edge_state(city))
     access = accessibility(city, edge_state(city), kinds=("hospital",), allow_disconnected=True)
     assert access["isolated"].tolist() == [True]
+    assert city.roads.components(city.assets) == {
+        "weak": 2,
+        "strong": 3,
+        "largest_nodes": 3,
+        "largest_km": 2.0,  # edges 1 and 2 (two-way), 1 km each
+        "second_nodes": 2,
+        "assets_outside": 1,
+        "people_outside": 2.0,
+    }
+
+
+def test_pieces_of_the_network_without_assets_are_no_problem() -> None:
+    """One-way stubs leaving the map (2 → 3) and a separate piece (4 — 5) carry no asset."""
+    xy = {
+        0: (-1000.0, 0.0),
+        1: (0.0, 0.0),
+        2: (1000.0, 0.0),
+        3: (2000.0, 0.0),
+        4: (5000.0, 0.0),
+        5: (6000.0, 0.0),
+    }
+    edges: list[Edge] = [
+        (1, 0, 1, 1.0, False, ""),
+        (2, 1, 2, 1.0, False, ""),
+        (3, 2, 3, 1.0, True, ""),
+        (4, 4, 5, 1.0, False, ""),
+    ]
+    assets: list[Asset] = [("B1", "building", 0, 7.0, "D1"), ("H1", "hospital", 2, 0.0, "D1")]
+    city = make_city(xy, edges, assets)
+    assert road_network_problems(city) == []
+    access = accessibility(city, edge_state(city), kinds=("hospital",))
+    assert access["hospital_min"].tolist() == [2.0] and not access["isolated"].any()
+    assert has_road_access(city, edge_state(city)).all()
+    parts = city.roads.components(city.assets)
+    assert (parts["weak"], parts["strong"], parts["assets_outside"]) == (
+        2,
+        3,
+        0,
+    )  # {0,1,2} {3} {4,5}
+
+
+def test_assets_are_attached_to_the_largest_strongly_connected_component() -> None:
+    """Node 3 is nearest to the asset at x = 2100 but is a dead end (one-way 2 → 3); node 9
+    lies in a separate piece: both are passed over for the nearest node of the main part."""
+    xy = {
+        0: (-1000.0, 0.0),
+        1: (0.0, 0.0),
+        2: (1000.0, 0.0),
+        3: (2000.0, 0.0),
+        8: (9000.0, 0.0),
+        9: (10000.0, 0.0),
+    }
+    edges: list[Edge] = [
+        (1, 0, 1, 1.0, False, ""),
+        (2, 1, 2, 1.0, False, ""),
+        (3, 2, 3, 1.0, True, ""),
+        (4, 8, 9, 1.0, False, ""),
+    ]
+    city = make_city(xy, edges, [("B1", "building", 0, 1.0, "D1")])
+    where = np.array([[2100.0, 0.0], [9900.0, 10.0], [-900.0, 50.0], [100.0, 0.0]])
+    assert attach_to_network(where, city.roads).tolist() == [2, 2, 0, 1]
+    assert attach_to_network(np.zeros((0, 2)), city.roads).tolist() == []
+    empty = City("no roads", CRS)
+    assert attach_to_network(where, empty.roads).tolist() == [-1, -1, -1, -1]
+    assert empty.roads.components(empty.assets)["strong"] == 0
+    assert empty.summary()["roads"]["components"]["largest_nodes"] == 0
+    # the rule agrees with a reference implementation on networkx
+    graph = nx.DiGraph([(1, 0), (0, 1), (1, 2), (2, 1), (2, 3), (8, 9), (9, 8)])
+    main = max(nx.strongly_connected_components(graph), key=len)
+    assert set(city.roads.nodes["node_id"][city.roads.largest_component()]) == main
 
 
 def test_bad_depths_are_named() -> None:

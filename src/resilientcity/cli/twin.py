@@ -96,6 +96,13 @@ def print_summary(summary: Mapping[str, Any]) -> None:
         f"{roads['bridges']} bridges · dependencies {summary['dependencies']:,} · "
         f"zones {summary['zones']} · sensors {summary['sensors']}"
     )
+    parts = roads["components"]
+    console.print(
+        f"road components: {parts['weak']:,} weakly, {parts['strong']:,} strongly connected; "
+        f"largest {parts['largest_nodes']:,} nodes, {parts['largest_km']:,} km "
+        f"(second {parts['second_nodes']:,} nodes); assets attached outside it: "
+        f"{parts['assets_outside']:,} ({parts['people_outside']:,.0f} people)"
+    )
     table = Table(
         "kind",
         "usual sector",
@@ -129,13 +136,24 @@ def twin_validate(
         bool, typer.Option("--all", help="List every offending row, not the first 10 per problem.")
     ] = False,
 ) -> None:
-    """Check a city against the data contract; exit code 1 with every problem listed."""
+    """Check a city against the data contract; exit code 1 with every problem listed.
+
+    A valid city may still get warnings (exit code 0): assets attached to road nodes outside
+    the largest strongly connected road component, cut off before any hazard.
+    """
     from resilientcity.twin.io import file_problems
+    from resilientcity.twin.validate import road_warnings
 
     city = City.read(path, validate=False)
     problems = file_problems(path) + city.problems()
     if not problems:
         console.print(f"[green]valid[/]: {path} ({len(city.assets):,} assets)")
+        for warning in road_warnings(city):
+            err_console.print(
+                f"  [yellow]warning[/]: {warning.describe(None if show_all else 10)}",
+                highlight=False,
+                soft_wrap=True,
+            )
         return
     err_console.print(
         f"[bold red]invalid[/]: {path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"

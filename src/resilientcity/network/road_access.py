@@ -6,22 +6,22 @@ building and per district; :func:`has_road_access` tells whether an asset is sti
 the main road network (used by the interdependency cascade).
 
 Travel times are those of :mod:`resilientcity.network.road_routing` (free-flow minutes divided
-by the speed factor, a vehicle at every building). An intact road network that is not strongly
-connected (a node that cannot reach, or be reached from, the rest) is reported as an error by
-:func:`accessibility` and :func:`has_road_access` instead of being silently counted as
-isolation caused by the hazard (see :func:`road_network_problems`).
+by the speed factor, a vehicle at every building). Assets attached to the intact road network
+where they cannot reach, or be reached from, the rest of it (outside its largest strongly
+connected component) are reported as an error by :func:`accessibility` and
+:func:`has_road_access` instead of being silently counted as isolation caused by the hazard
+(see :func:`road_network_problems`); pieces of the network that carry no asset are harmless.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.sparse import csgraph
 
 from resilientcity.errors import Problem, ValidationError, fail
 from resilientcity.network._ids import isin_ids
@@ -35,6 +35,8 @@ from resilientcity.network.road_routing import (
 )
 from resilientcity.network.road_state import PassabilityRules, down_assets
 from resilientcity.twin.city import City
+from resilientcity.twin.roads import largest_strong_component
+from resilientcity.twin.validate import road_warnings
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -53,29 +55,19 @@ _fail = partial(fail, what="road input")
 
 
 def road_network_problems(city: City) -> list[Problem]:
-    """Problems of the intact road network for accessibility: empty, or not strongly connected.
+    """Problems of the intact road network for accessibility: no node, or assets cut off.
 
-    The intact network must let every node reach every other (one strongly connected component
-    over all edges, one-way edges in their direction); otherwise a building could be "isolated"
-    before any hazard. The problem names the number of components and the nodes outside the
-    largest one.
+    With nothing damaged every asset must be able to drive to, and be reached from, every other:
+    an asset attached to a node outside the largest strongly connected component (one-way edges
+    in their direction) would be isolated before any hazard. The problem names those assets
+    (:func:`~resilientcity.twin.validate.road_warnings`; the OSM importer attaches assets with
+    :func:`~resilientcity.twin.roads.attach_to_network`, so it has none). A network split into
+    pieces that carry no asset, such as one-way stubs cut at the edge of an extract, is no
+    problem: nobody starts or ends a trip there.
     """
-    nodes = city.roads.nodes
-    if len(nodes) == 0:
+    if len(city.roads.nodes) == 0:
         return [Problem("road_nodes", "", "at least one road node", found="none")]
-    count, labels = csgraph.connected_components(
-        intact_graph(city), directed=True, connection="strong"
-    )
-    if count == 1:
-        return []
-    outside = labels != np.argmax(np.bincount(labels))
-    expected = (
-        "one strongly connected road network (every node reaches, and is reached from, every "
-        "other over the intact roads)"
-    )
-    ids = nodes["node_id"].to_numpy()[outside]
-    found = f"{count} components; {outside.sum():,} nodes outside the largest"
-    return [Problem("road_nodes", "node_id", expected, tuple(str(i) for i in ids), found)]
+    return road_warnings(city)
 
 
 def _require_connected(city: City, allow_disconnected: bool) -> None:
@@ -104,8 +96,8 @@ def has_road_access(
     state
         Edge states from :func:`edge_state`.
     allow_disconnected
-        Accept an intact network that is already disconnected (then assets outside its largest
-        part have no access, hazard or not); by default that raises.
+        Accept assets attached outside the largest strongly connected part of the intact
+        network (they have no access, hazard or not); by default that raises.
 
     Returns
     -------
@@ -115,14 +107,11 @@ def has_road_access(
     Raises
     ------
     ValidationError
-        The intact network is not strongly connected (unless allowed: components and nodes
-        outside the main one named); a state that does not match the edges; dangling node ids.
+        Assets attached outside the intact network's largest strongly connected part (unless
+        allowed: the assets named); a state that does not match the edges; dangling node ids.
     """
     _require_connected(city, allow_disconnected)
-    _, labels = csgraph.connected_components(
-        damaged_graph(city, state), directed=True, connection="strong"
-    )
-    main = labels == np.argmax(np.bincount(labels))
+    main = largest_strong_component(damaged_graph(city, state))
     assets = city.assets
     pos = node_positions(city, assets)
     return (pos >= 0) & main[np.maximum(pos, 0)]
@@ -150,6 +139,7 @@ def accessibility(
     kinds: Sequence[str] = DEFAULT_KINDS,
     rules: PassabilityRules | None = None,
     allow_disconnected: bool = False,
+    absent_kinds: Literal["raise", "skip"] = "raise",
 ) -> pd.DataFrame:
     """Minutes from every building to the nearest functioning facility of each kind.
 
@@ -166,7 +156,11 @@ def accessibility(
       (0 / 0) and NaN when even the intact network reaches none.
 
     A building is ``isolated`` when no functioning hospital can be reached (``hospital_min`` is
-    ``inf``); hospitals are searched for that even when ``kinds`` leaves them out.
+    ``inf``); hospitals are searched for that even when ``kinds`` leaves them out. In a city
+    without any hospital (an extract whose hospitals lie beyond its edge) and ``absent_kinds``
+    ``"skip"``, a building is isolated when its node is cut off from the largest strongly
+    connected part of the open roads (:func:`has_road_access`), the way out to the hospitals
+    of the region.
 
     Parameters
     ----------
@@ -184,8 +178,12 @@ def accessibility(
         Rules (only the functional threshold is used here); default
         :meth:`PassabilityRules.default`.
     allow_disconnected
-        Accept an intact road network that is not strongly connected (see
-        :func:`road_network_problems`); by default that raises.
+        Accept assets attached outside the largest strongly connected part of the intact road
+        network (see :func:`road_network_problems`); by default that raises.
+    absent_kinds
+        ``"raise"``: a kind (or the hospitals that define isolation) without any asset in the
+        city is an error; ``"skip"``: such kinds get no columns (and isolation follows the rule
+        above).
 
     Returns
     -------
@@ -198,7 +196,8 @@ def accessibility(
     Raises
     ------
     ValidationError
-        The intact network is not strongly connected (unless allowed); a kind without any asset;
+        Assets cut off in the intact network (unless allowed); a kind without any asset (unless
+        skipped);
         ``functional`` with unknown ids or values that are not booleans or probabilities; a state
         that does not match the edges; dangling ``node_id``.
     """
@@ -210,8 +209,9 @@ def accessibility(
     present = set(assets["kind"].unique())
     wanted = list(dict.fromkeys([*kinds, _ISOLATING_KIND]))
     absent = [k for k in wanted if k not in present]
-    if absent:
+    if absent and absent_kinds != "skip":
         _fail("assets", "kind", "at least one asset of each facility kind", absent, "none")
+    wanted = [k for k in wanted if k in present]
     intact = reversed_graph(intact_graph(city))
     buildings = assets[(assets["kind"] == "building").to_numpy(dtype=bool)]
     b_pos = node_positions(city, buildings)
@@ -238,6 +238,9 @@ def accessibility(
             out[f"{k}_detour"] = _detour(_at(cut, b_pos, np.inf), _at(before, b_pos, np.inf))
         if k == _ISOLATING_KIND:
             out["isolated"] = ~np.isfinite(_at(minutes, b_pos, np.inf).astype(np.float64))
+    if _ISOLATING_KIND not in present:
+        # the reversed graph has the same strongly connected components
+        out["isolated"] = ~_at(largest_strong_component(damaged), b_pos, False).astype(bool)
     return pd.DataFrame(out)
 
 

@@ -218,7 +218,10 @@ class ServiceModel:
             total = float(num.sum() / den.sum())
             out.append(np.append(num[1:][present] / den[1:][present], total))
             city.append(total)
-        city_level = float(np.clip(np.dot(self.city_weights, city), 0, 1)) if city else np.nan
+        # Σ w·level / Σ w, both sums in the same order: full service in every sector gives
+        # exactly 1 (the dot product of the normalised weights gave 1 − 2e-16).
+        w = self.city_weights
+        city_level = float(np.clip(np.sum(w * city) / np.sum(w), 0, 1)) if city else np.nan
         return np.concatenate([*out, [city_level]])
 
     def _served(

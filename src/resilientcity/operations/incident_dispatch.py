@@ -2,7 +2,8 @@
 
 :func:`dispatch_incidents` sends rescue teams of the twin's fire stations and hospitals
 (:func:`resilientcity.decision.dispatch.rescue_stations`) to the triaged incidents
-(:mod:`resilientcity.operations.incidents`), each placed on its nearest road node, on the roads
+(:mod:`resilientcity.operations.incidents`), each placed on its nearest road node (of the
+largest strongly connected part of the network, like the twin's assets), on the roads
 as the river floods them now (intact without an active river warning), keeping the teams
 already sent to incidents still ``dispatched`` (:func:`~resilientcity.decision.dispatch.replan`).
 """
@@ -16,8 +17,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from scipy.spatial import cKDTree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,17 +35,20 @@ from resilientcity.operations.models import (
 from resilientcity.operations.nowcast import live_road_state
 from resilientcity.operations.response import Forbidden
 from resilientcity.twin.city import City
+from resilientcity.twin.roads import attach_to_network
 
 __all__ = ["dispatch_incidents"]
 
 
 def _nearest_nodes(city: City, lon: Sequence[float], lat: Sequence[float]) -> np.ndarray:
-    """Road ``node_id`` nearest to each WGS84 point (straight line in the city's CRS)."""
-    nodes = city.roads.nodes
+    """Road ``node_id`` of each WGS84 point: the nearest of the largest strongly connected part.
+
+    Straight line in the city's CRS, by the rule of the twin's assets
+    (:func:`~resilientcity.twin.roads.attach_to_network`): an incident is never placed on a
+    one-way stub that no team can reach.
+    """
     points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(city.crs)
-    tree = cKDTree(np.column_stack([shapely.get_x(nodes.geometry), shapely.get_y(nodes.geometry)]))
-    _, where = tree.query(np.column_stack([points.x, points.y]))
-    return nodes["node_id"].to_numpy(dtype=np.int64)[np.asarray(where)]
+    return attach_to_network(np.column_stack([points.x, points.y]), city.roads)
 
 
 def _fixed_plan(dispatched: Sequence[Incident]) -> DispatchPlan | None:

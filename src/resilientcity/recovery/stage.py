@@ -9,7 +9,9 @@ From the scenario impacts to what the damage does to the city:
    expected restoration times;
 2. roads: flooded edges are slowed or closed by the compound flood depth, and road assets
    (bridges) that are damaged close their edges; travel minutes from every building to the
-   nearest functioning hospital, shelter and fire station, isolated population, detours;
+   nearest functioning hospital, shelter and fire station (the kinds the city has), isolated
+   population (no hospital reachable; in a city without hospitals, cut off from the main part
+   of the open roads), detours;
 3. the interdependency cascade at the moment of the event (backups still running), with road
    access: which assets stop and why;
 4. recovery: repairs with the crews and priority policy of the scenario, the cascade re-run at
@@ -84,8 +86,9 @@ class NetworkStage:
     metrics
         Resilience metrics per (sector, zone) of the recovery curves.
     road_problems
-        Problems of the intact road network (e.g. not strongly connected: the nodes outside
-        the main part count as isolated), reported, not hidden.
+        Problems of the intact road network (e.g. assets attached outside its largest strongly
+        connected part: they count as isolated and without road access, hazard or not),
+        reported, not hidden.
     """
 
     damaged: NDArray[np.bool_]
@@ -183,7 +186,7 @@ def network_stage(
     facility = (assets["kind"] != "building").to_numpy()
     up = pd.Series(~damaged[facility], index=ids[facility])
     edges = edge_state(city, edge_depth, up)
-    access = accessibility(city, edges, up, allow_disconnected=True)
+    access = accessibility(city, edges, up, allow_disconnected=True, absent_kinds="skip")
     zones = zone_accessibility(city, access)
     graph = DependencyGraph.build(assets, city.dependencies)
     road_access = has_road_access(city, edges, allow_disconnected=True)
@@ -275,7 +278,9 @@ class NetworkSummary:
     )
     hospitals_down: tuple[str, ...] = field(metadata={"doc": "asset ids of hospitals down"})
     road_network_problems: tuple[str, ...] = field(
-        metadata={"doc": "problems of the intact road network (e.g. not strongly connected)"}
+        metadata={
+            "doc": "problems of the intact road network (e.g. assets cut off before any damage)"
+        }
     )
 
 

@@ -14,7 +14,7 @@ from pyproj import CRS, Transformer
 from resilientcity.errors import ValidationError
 from resilientcity.region.profile import RegionProfile, profile_of
 from resilientcity.twin.dem import DEM
-from resilientcity.twin.roads import RoadNetwork
+from resilientcity.twin.roads import RoadComponents, RoadNetwork
 from resilientcity.twin.schema import (
     ASSETS,
     DEPENDENCIES,
@@ -26,7 +26,15 @@ from resilientcity.twin.schema import (
 )
 from resilientcity.twin.validate import validate_city
 
-__all__ = ["City", "CitySummary", "DemSummary", "KindTotals", "RoadTotals", "SectorTotals"]
+__all__ = [
+    "City",
+    "CitySummary",
+    "DemSummary",
+    "KindTotals",
+    "RoadComponents",
+    "RoadTotals",
+    "SectorTotals",
+]
 
 
 class KindTotals(TypedDict):
@@ -52,6 +60,9 @@ class RoadTotals(TypedDict):
     edges: Annotated[int, {"unit": "edges", "doc": "directed road edges"}]
     length_km: Annotated[float, {"unit": "km", "doc": "total edge length"}]
     bridges: Annotated[int, {"unit": "edges", "doc": "edges carried by a bridge asset"}]
+    components: Annotated[
+        RoadComponents, {"doc": "connected components; assets attached outside the largest"}
+    ]
 
 
 class DemSummary(TypedDict):
@@ -291,6 +302,7 @@ class City:
                 "edges": len(edges),
                 "length_km": round(self.roads.total_length_km, 1),
                 "bridges": int(is_bridge.sum()),
+                "components": self.roads.components(a),
             },
             "dependencies": len(self.dependencies),
             "zones": {

@@ -46,7 +46,13 @@ by :mod:`resilientcity.twin.osm_assets`):
   ``highway=motorway`` and ``junction=roundabout`` (OSM wiki Key:oneway). Ways tagged
   ``bridge`` (any value but ``no``) become one bridge asset each, a Point at their middle, valued
   at length × lanes × ``lane_width_m`` × ``bridge_deck_cost_cny_per_m2``.
-* **Links and zones**: each asset's ``node_id`` is its nearest road node (-1 without roads); one
+* **Links and zones**: each asset's ``node_id`` is the nearest road node of the largest strongly
+  connected component of the driving network (:func:`~resilientcity.twin.roads.attach_to_network`;
+  -1 without roads). An extract is clipped at its edge: one-way roads leaving it become dead ends
+  and streets joined only outside it form pieces of their own (pyrosm's Kouvola extract: 63
+  strongly connected components), so the nearest node overall could leave an asset cut off
+  before any hazard. The nodes and edges outside the largest component are kept (they are
+  roads, shown and counted); no asset hangs on them. One
   district zone ``osm-extract`` (the convex hull of everything, buffered 100 m) and H3 cells,
   with residents as population. When substations exist, every hospital, pump station, water
   plant and fire station depends on its nearest one for power: an inferred approximation, as
@@ -77,7 +83,7 @@ from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.osm_assets import EXTRA_TAGS, KIND_RULES, building_features, feature_assets
 from resilientcity.twin.osm_defaults import OsmDefaults
-from resilientcity.twin.roads import RoadNetwork
+from resilientcity.twin.roads import RoadNetwork, attach_to_network
 from resilientcity.twin.schema import (
     ASSETS,
     DEPENDENCIES,
@@ -397,9 +403,8 @@ def import_osm(
     say("zones, dependencies and validation")
     where = shapely.point_on_surface(assets["geometry"].to_numpy())
     xy = shapely.get_coordinates(where)
-    node_xy = shapely.get_coordinates(road_nodes.geometry.to_numpy())
-    node_ids = road_nodes["node_id"].to_numpy(dtype=np.int64)
-    assets["node_id"] = node_ids[nearest(xy, node_xy)] if len(node_ids) else -1
+    roads = RoadNetwork(road_nodes, road_edges)
+    assets["node_id"] = attach_to_network(xy, roads)
     assets["zone_id"] = DISTRICT_ID
     assets["cell_id"], cells = h3_cells(xy[:, 0], xy[:, 1], crs, h3_resolution)
     city_name = name or source.name.removesuffix(".pbf").removesuffix(".osm")
@@ -421,7 +426,7 @@ def import_osm(
         name=city_name,
         crs=crs,
         assets=_layer(assets, ASSETS, crs),
-        roads=RoadNetwork(road_nodes, road_edges),
+        roads=roads,
         dependencies=dependencies,
         zones=_zones(assets, cells, road_edges, city_name, crs),
         rivers=_rivers(rivers, crs, d),

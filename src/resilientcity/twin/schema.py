@@ -202,7 +202,12 @@ ASSETS = LayerSchema(
         ),
         Column("zone_id", "str", "district (zones.zone_id) the asset lies in"),
         Column("cell_id", "str", "H3 cell (zones.zone_id) the asset lies in, or empty"),
-        Column("node_id", "int", "nearest road node (road_nodes.node_id)"),
+        Column(
+            "node_id",
+            "int",
+            "road node the asset uses (road_nodes.node_id; the nearest of the largest strongly "
+            "connected component: twin.roads.attach_to_network), -1 for none",
+        ),
     ),
     ("Point", "Polygon", "MultiPolygon", "LineString", "MultiLineString"),
     "one row per physical asset of every kind",

@@ -3,6 +3,9 @@
 Each rule returns :class:`~resilientcity.errors.Problem` objects naming the layer, the column, the
 offending row ids and what was expected (the approach of osmnx's ``_validate.py``). Rules that
 need a column skip quietly when it is missing: the missing column is itself reported.
+
+:func:`road_warnings` gives what a valid city may still get wrong: assets attached to road nodes
+from which the rest of the city cannot be reached (a warning, not a broken contract).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from resilientcity.twin.schema import (
 if TYPE_CHECKING:
     from resilientcity.twin.city import City
 
-__all__ = ["check_crs", "validate_city", "validate_layer"]
+__all__ = ["check_crs", "road_warnings", "validate_city", "validate_layer"]
 
 
 def _row_ids(frame: pd.DataFrame, schema: LayerSchema, mask: NDArray[np.bool_]) -> tuple[str, ...]:
@@ -337,3 +340,39 @@ def validate_city(city: City) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def road_warnings(city: City) -> list[Problem]:
+    """Assets attached outside the largest strongly connected road component (a warning).
+
+    Such an asset cannot drive to, or be reached from, the rest of the city even with nothing
+    damaged: the network stage counts its occupants as isolated and its service as lost in
+    every scenario. Re-attach the assets with :func:`~resilientcity.twin.roads.attach_to_network`
+    (the OSM importer does). Meant for a city that meets the data contract
+    (:func:`validate_city` empty); a road network that is merely split into pieces carrying no
+    asset (one-way stubs at the edge of an extract) gets no warning.
+
+    Returns
+    -------
+    list of Problem
+        One problem naming the assets (``assets.node_id``), or none.
+    """
+    outside = city.roads.attached_outside(city.assets["node_id"].to_numpy(dtype=np.int64))
+    if not outside.any():
+        return []
+    parts = city.roads.components(city.assets)
+    count = int(outside.sum())
+    people = float(city.assets["occupants"].to_numpy(dtype=np.float64)[outside].sum())
+    return [
+        Problem(
+            "assets",
+            "node_id",
+            "a road node of the largest strongly connected road component "
+            f"({parts['largest_nodes']:,} of {len(city.roads.nodes):,} nodes), from which every "
+            "other node can be reached and back",
+            _row_ids(city.assets, ASSETS, outside),
+            f"{count:,} asset{'s' if count > 1 else ''} ({people:,.0f} people) on nodes "
+            "outside it (the "
+            f"network has {parts['strong']:,} strongly connected components)",
+        )
+    ]
