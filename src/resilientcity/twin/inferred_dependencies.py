@@ -107,11 +107,15 @@ def infer_dependencies(
     """
     ids = assets["asset_id"].to_numpy(dtype=object)
     kind = assets["kind"].to_numpy(dtype=object)
-    vuln = assets["vuln"].astype("str")
-    roofed = ~vuln.str.startswith("OPEN").to_numpy(dtype=bool)
-    none = np.zeros(len(ids))
-    rank = vuln.map(_VOLTAGE_RANK).fillna(1).to_numpy(dtype=np.int64)
+    vuln = assets["vuln"].to_numpy(dtype=object)
     substation, plant = kind == "substation", kind == "water_plant"
+    # Only shelters can be open space and only substations have a voltage: look at those.
+    roofed = np.ones(len(ids), dtype=bool)
+    shelter = np.flatnonzero(kind == "shelter")
+    roofed[shelter] = ~pd.Series(vuln[shelter], dtype="str").str.startswith("OPEN").to_numpy()
+    rank = np.ones(len(ids), dtype=np.int64)
+    rank[substation] = pd.Series(vuln[substation]).map(_VOLTAGE_RANK).fillna(1).to_numpy()
+    none = np.zeros(len(ids))
     water_site = np.isin(kind, ("pump_station", "water_storage"))
     power_users = np.isin(kind, POWER_USERS) & roofed
     parts = [
