@@ -100,7 +100,7 @@ def test_helsinki_features_by_hand(cities: dict[str, City]) -> None:
     mast = a.loc["n1682211174"]
     spec = d.facilities["telecom_mast"]
     assert (mast["kind"], mast["sector"], mast["vuln"]) == ("telecom", "communications", "CCO1")
-    assert (mast["value_cny"], mast["capacity"]) == (spec.value_cny, spec.capacity)
+    assert (mast["value"], mast["capacity"]) == (spec.value, spec.capacity)
     # Way 28888848: amenity=shelter, shelter_type=bomb_shelter (a civil-defence shelter).
     shelter = a.loc["w28888848"]
     assert shelter["kind"] == "shelter" and shelter["vuln"].startswith("GOV1/")
