@@ -271,16 +271,18 @@ def test_population_and_zones(helsinki: City) -> None:
 
 def test_dependencies_on_the_nearest_substation(helsinki: City) -> None:
     deps = helsinki.dependencies
-    # Erottajan paloasema (the fire station, relation 167018) and the one substation.
-    assert deps.to_dict("records") == [
-        {
-            "dependent_id": "r167018",
-            "supplier_id": "w644615094",
-            "service": "power",
-            "group": "power",
-            "backup_hours": 24.0,
-        }
-    ]
+    power = deps[deps["service"] == "power"]
+    # Every asset that uses power (not the substation, bridges or open-space shelters) on the
+    # one substation of the extract, w644615094.
+    a = helsinki.assets
+    users = a[~a["kind"].isin(["substation", "bridge"]) & ~a["vuln"].str.startswith("OPEN")]
+    assert sorted(power["dependent_id"]) == sorted(users["asset_id"])
+    assert (power["supplier_id"] == "w644615094").all()
+    assert (power["origin"] == "inferred: nearest substation").all()
+    # Erottajan paloasema (the fire station, relation 167018): 24 h of backup power; the
+    # telecom mast (node 1682211174): 3 h of batteries; nothing else has backup.
+    backup = power.set_index("dependent_id")["backup_hours"]
+    assert backup[backup > 0].to_dict() == {"r167018": 24.0, "n1682211174": 3.0}
 
 
 def test_metadata_credits_openstreetmap(helsinki: City) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
@@ -224,3 +225,33 @@ def test_a_scenario_on_a_twin_without_road_edges_fails_naming_the_layer(
     assert code == 1, stderr
     assert "road_edges: expected the layer road_edges" in stderr
     assert "Arrow" not in stderr and not (tmp_path / "out").exists()
+
+
+def test_a_twin_written_before_water_bodies_and_origin_reads_with_defaults(
+    tiny_city: City, tmp_path
+) -> None:
+    """Files of the first format have no water_bodies, dependencies.origin, rivers.waterway."""
+    path = tmp_path / "old.gpkg"
+    tiny_city.write(path)
+    _drop_layer(path, "water_bodies")
+    old = {"dependencies": "origin", "rivers": "waterway"}
+    for layer, column in old.items():
+        frame = pyogrio.read_dataframe(path, layer=layer).drop(columns=column)
+        _drop_layer(path, layer)
+        pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", append=False)
+    meta = pyogrio.read_dataframe(path, layer="rc_metadata")
+    layers = json.loads(meta.loc[meta["key"] == "layers", "value"].iloc[0])
+    del layers["water_bodies"]
+    for layer, column in old.items():
+        layers[layer]["columns"].remove(column)
+        del layers[layer]["dtypes"][column]
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE rc_metadata SET value = ? WHERE key = 'layers'", (json.dumps(layers),))
+    assert "water_bodies" not in {str(n) for n, _ in pyogrio.list_layers(path)}
+    back = City.read(path)
+    assert len(tiny_city.dependencies) and len(tiny_city.rivers)
+    assert (back.dependencies["origin"] == "given").all()
+    assert (back.rivers["waterway"] == "river").all()
+    assert len(back.water_bodies) == 0 and back.water_bodies.crs == back.crs
+    assert back.problems() == []
+    assert_frame_equal(back.dependencies, tiny_city.dependencies)

@@ -278,3 +278,21 @@ def test_road_nodes_without_road_edges_are_a_problem_naming_the_layer() -> None:
     assert f"joining the {len(nodes)} road nodes" in problems[0].expected
     with pytest.raises(ValidationError, match="road_edges: expected road edges"):
         City(**layers)
+
+
+def test_optional_columns_are_filled_with_their_defaults() -> None:
+    layers = tiny_layers()
+    layers["dependencies"] = layers["dependencies"].drop(columns="origin", errors="ignore")
+    layers["rivers"] = layers["rivers"].drop(columns="waterway", errors="ignore")
+    city = City(**layers)
+    assert (city.dependencies["origin"] == "given").all() and len(city.dependencies)
+    assert list(city.rivers.columns[-2:]) == ["waterway", "geometry"]
+    assert len(city.water_bodies) == 0
+
+
+def test_an_empty_origin_is_reported() -> None:
+    layers = tiny_layers()
+    deps = layers["dependencies"]
+    layers["dependencies"] = deps.assign(origin=[""] + ["given"] * (len(deps) - 1))
+    with pytest.raises(ValidationError, match=r"dependencies\.origin"):
+        City(**layers)

@@ -22,6 +22,7 @@ from resilientcity.twin.schema import (
     ROAD_EDGES,
     ROAD_NODES,
     SENSORS,
+    WATER_BODIES,
     ZONES,
 )
 from resilientcity.twin.validate import validate_city
@@ -137,6 +138,9 @@ class City:
         GeoDataFrame of river centrelines.
     dem
         Ground elevation grid, or ``None`` when the twin has none (flood models then refuse).
+    water_bodies
+        GeoDataFrame of lakes, ponds, reservoirs, basins, river areas (polygons) and the
+        coastline (lines).
     metadata
         Free key → JSON-serialisable value pairs (source, seed, attribution, …).
     """
@@ -150,6 +154,7 @@ class City:
     sensors: gpd.GeoDataFrame = None
     rivers: gpd.GeoDataFrame = None
     dem: DEM | None = None
+    water_bodies: gpd.GeoDataFrame = None
     metadata: dict[str, Any] = field(default_factory=dict)
     validate: InitVar[bool] = True
 
@@ -167,10 +172,13 @@ class City:
                 _or_empty(self.roads.nodes, ROAD_NODES.empty(crs)),
                 _or_empty(self.roads.edges, ROAD_EDGES.empty(crs)),
             )
-        self.dependencies = _or_empty(self.dependencies, DEPENDENCIES.empty())
+        self.dependencies = DEPENDENCIES.with_defaults(
+            _or_empty(self.dependencies, DEPENDENCIES.empty())
+        )
         self.zones = _or_empty(self.zones, ZONES.empty(crs))
         self.sensors = _or_empty(self.sensors, SENSORS.empty(crs))
-        self.rivers = _or_empty(self.rivers, RIVERS.empty(crs))
+        self.rivers = RIVERS.with_defaults(_or_empty(self.rivers, RIVERS.empty(crs)))
+        self.water_bodies = _or_empty(self.water_bodies, WATER_BODIES.empty(crs))
         if validate:
             problems = validate_city(self)
             if problems:
@@ -186,6 +194,7 @@ class City:
             "zones": self.zones,
             "sensors": self.sensors,
             "rivers": self.rivers,
+            "water_bodies": self.water_bodies,
         }
 
     def problems(self) -> list[Any]:

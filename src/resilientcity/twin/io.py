@@ -3,7 +3,10 @@
 Layout of the file:
 
 * one vector layer per :data:`~resilientcity.twin.schema.LAYERS` entry (``assets``,
-  ``road_nodes``, ``road_edges``, ``dependencies``, ``zones``, ``sensors``, ``rivers``);
+  ``road_nodes``, ``road_edges``, ``dependencies``, ``zones``, ``sensors``, ``rivers``,
+  ``water_bodies``); files written before a layer or an optional column existed still read:
+  the layer is empty and the column filled with its default (``dependencies.origin`` ``given``,
+  ``rivers.waterway`` ``river``);
 * the DEM as a float32 raster table ``dem`` (GeoPackage 2-D gridded coverage extension, TIFF
   tiles: lossless for float32);
 * an attribute table ``rc_metadata`` (key, JSON value): the format version, the city's name and
@@ -193,7 +196,7 @@ def file_problems(path: str | PathLike[str]) -> list[Problem]:
     """Layers missing from the GeoPackage ``path`` (empty when it has every layer it needs).
 
     A layer listed in the file's ``rc_metadata`` (a file written by :func:`write_city` lists
-    all seven) must be present, and ``road_nodes`` and ``road_edges`` go together. The layers'
+    every layer it wrote) must be present, and ``road_nodes`` and ``road_edges`` go together. The layers'
     contents are checked by :meth:`City.problems`.
 
     Raises
@@ -248,15 +251,7 @@ def read_city(path: str | PathLike[str], validate: bool = True) -> City:
             raise DataFileError(f"{source} has no 'assets' layer: not a ResilientCity twin")
         layers: dict[str, pd.DataFrame | None] = {}
         specs = meta.get("layers", {})
-        for name in (
-            "assets",
-            "road_nodes",
-            "road_edges",
-            "dependencies",
-            "zones",
-            "sensors",
-            "rivers",
-        ):
+        for name in LAYERS:
             if name not in present:
                 layers[name] = None
                 continue
@@ -282,6 +277,7 @@ def read_city(path: str | PathLike[str], validate: bool = True) -> City:
         zones=layers["zones"],
         sensors=layers["sensors"],
         rivers=layers["rivers"],
+        water_bodies=layers["water_bodies"],
         dem=dem,
         metadata=meta.get("metadata", {}),
         validate=False,

@@ -20,23 +20,51 @@ by :mod:`resilientcity.twin.osm_assets`):
   occupants = floor / ``floor_area_per_worker_m2``, value = floor × structure cost ×
   (1 + contents ratio).
 * **Facilities**, from the building's own tags or from POIs (``osm.get_pois()``; a POI that
-  is also a building is kept once, as the building): ``amenity=hospital`` → hospital,
-  ``amenity=clinic`` → clinic (capacity: numeric ``beds``, else floor area /
-  ``floor_area_per_bed_m2``), ``amenity=fire_station`` → fire_station,
-  ``amenity=school|university|college`` and ``leisure=park`` → shelter (capacity: floor area ×
-  usable share / ``shelter_m2_per_person``; parks and school grounds are open space with no
-  floor area: their area less the footprints of the buildings on them), ``power=substation``,
-  ``man_made=pumping_station|water_works`` and ``telecom=exchange`` → substation, pump_station,
-  water_plant, telecom (values from ``facilities``). A facility mapped as a point or as
-  grounds is a *site*: its capacity comes from the floor area of the buildings on its grounds,
-  else from ``site_floor_area_m2``; when it lies in or on mapped buildings they hold its value
-  and occupants (no double counting), otherwise the assumed floor area does.
+  is also a building is kept once, as the building); the first rule of
+  ``osm_assets.KIND_RULES`` a feature matches gives its kind:
+
+  - ``amenity=hospital`` → hospital, ``amenity=clinic`` → clinic (capacity: numeric ``beds``,
+    else floor area / ``floor_area_per_bed_m2``); ``amenity=fire_station`` → fire_station
+    (``fire_station_engines``); ``amenity=police`` → police_station (capacity: officers, floor
+    area / the public ``floor_area_per_worker_m2``).
+  - Shelters (capacity: floor area × usable share / ``shelter_m2_per_person``; open space, with
+    no floor area: its area less the footprints of the buildings on it):
+    ``amenity=school|university|college`` and ``leisure=park`` (as the demo city),
+    ``emergency=assembly_point`` (open space: people gather there after an earthquake or a
+    fire), and ``amenity=shelter`` only with ``shelter_type=bomb_shelter`` (a civil-defence
+    shelter, roofed). Bus stops, picnic and weather shelters (the other ``shelter_type``
+    values) hold a handful of people for minutes and are not emergency shelters. Assembly
+    points and civil-defence shelters with a numeric ``capacity=*`` (persons) take it.
+  - ``emergency=disaster_response`` (a civil-protection station) → warehouse, a relief depot
+    holding floor area × ``relief_stock_m3_per_m2`` m³ of stock. ``building=warehouse`` and
+    ``landuse=industrial`` sites are commercial stores, not relief reserves: they stay
+    industrial buildings, so a city whose map tags no disaster-response station has no relief
+    stock until the user adds its depots.
+  - Lifelines, valued from ``facilities``: ``power=plant`` → power_plant (capacity from
+    ``plant:output:electricity`` in MW, kW or GW where tagged); ``power=substation`` →
+    substation, every one (its Hazus class by the highest ``voltage=*`` value through
+    ``substation_classes_kv``: below 150 kV ESS1, to 350 kV ESS3, above ESS5; the voltages
+    are kept in its name, ``Name (110/20 kV)``); ``man_made=water_works`` → water_plant,
+    ``man_made=pumping_station`` → pump_station, ``man_made=water_tower|reservoir_covered`` →
+    water_storage, ``man_made=wastewater_plant`` → wastewater_plant; ``telecom=exchange`` →
+    telecom, and ``man_made=mast|tower`` with ``tower:type=communication`` or any
+    ``telecom=*`` → telecom (valued as ``telecom_mast``).
+  - Power lines (``power=line|minor_line``) are not imported: OSM maps them as long ways that
+    say nothing of which buildings they feed (the low-voltage network is rarely mapped), and a
+    line asset would need per-span damage the models do not compute. Dependencies come from
+    the nearest substation instead (below).
+
+  A facility mapped as a point or as grounds is a *site*: its capacity comes from the floor
+  area of the buildings on its grounds, else from ``site_floor_area_m2``; when it lies in or on
+  mapped buildings they hold its value and occupants (no double counting), otherwise the
+  assumed floor area does.
 * **Vulnerability classes** (Hazus-style ``OCCUPANCY/TYPE`` ids, as the demo city): housing
   RES1/URML (1–3 storeys), RES3/C2M (4–7), RES3/C2H (8+); commercial COM1/C1L, COM4/C2M,
-  COM4/C2H; industrial IND2/S3; public GOV1/C2M; hospital COM6, clinic COM7, fire station GOV2,
-  school EDU1 and university or college EDU2, each with C2L/C2M/C2H by the same storey bands;
-  open space OPEN/PARK; lifelines as in ``facilities``; bridges HWB5, or HWB10 when longer than
-  300 m.
+  COM4/C2H; industrial IND2/S3; public GOV1/C2M; hospital COM6, clinic COM7, fire and police
+  stations GOV2, relief warehouse COM2, school EDU1, university or college EDU2, civil-defence
+  shelter GOV1, each with C2L/C2M/C2H by the same storey bands; open space OPEN/PARK;
+  lifelines as in ``facilities`` (substations by voltage); bridges HWB5, or HWB10 when longer
+  than 300 m.
 * **Roads** (``osm.get_network("driving", nodes=True)``): nodes keep their OSM ids; edges with
   a missing node, self-loops and zero-length edges are dropped. ``highway`` maps to the schema's
   classes (``*_link`` to its road, ``living_street`` to residential, anything else to
@@ -54,9 +82,24 @@ by :mod:`resilientcity.twin.osm_assets`):
   before any hazard. The nodes and edges outside the largest component are kept (they are
   roads, shown and counted); no asset hangs on them. One
   district zone ``osm-extract`` (the convex hull of everything, buffered 100 m) and H3 cells,
-  with residents as population. When substations exist, every hospital, pump station, water
-  plant and fire station depends on its nearest one for power: an inferred approximation, as
-  OSM does not map feeders. ``rivers`` holds ``waterway`` lines of ``river_waterways``.
+  with residents as population.
+* **Dependencies**: inferred, as OSM maps no feeders, mains or cells, by the rules of
+  :mod:`resilientcity.twin.inferred_dependencies` (the demo city's, with the nearest
+  substation for its feeders): every building and facility that uses power on its nearest
+  substation, water users on the nearest pump station or water storage (else water plant),
+  emergency services on the nearest telecom site, substations on higher-voltage ones. Each
+  link's ``origin`` names its rule (``inferred: nearest substation`` …); a city without
+  substations gets no power links. Backup power: hospitals by ``hospital_backup_hours``,
+  others by ``backup_hours``.
+* **Water**: ``rivers`` holds the ``waterway`` lines of ``river_waterways`` (rivers and canals
+  by default; ``width`` else ``river_width_m``; column ``waterway``), the centrelines the flood
+  models buffer into channels. ``water_bodies`` holds the water areas as polygons:
+  ``natural=water`` (kind from ``water=lake|oxbow|lagoon`` lake, ``pond``, ``reservoir``,
+  ``basin``, ``river``, ``canal``, else ``landuse=pond|reservoir|basin``, else ``water``),
+  ``landuse=reservoir|basin`` and ``waterway=riverbank`` (river); and ``natural=coastline``
+  ways as lines (kind coastline, land on the left). Water mapped only as a point (a label)
+  is left out; areas and coastlines of the wrong geometry are counted in
+  ``metadata["dropped"]["water_bodies"]``.
 """
 
 from __future__ import annotations
@@ -78,24 +121,26 @@ from pyproj import CRS
 from resilientcity._compat import import_optional_dependency
 from resilientcity.errors import CRSMismatch, DataFileError
 from resilientcity.region.profile import RegionProfile, region_profile
-from resilientcity.twin._osm_tags import element_ids, leading_number, tag_values
+from resilientcity.twin._osm_tags import leading_number, tag_values
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
-from resilientcity.twin.osm_assets import EXTRA_TAGS, KIND_RULES, building_features, feature_assets
+from resilientcity.twin.inferred_dependencies import infer_dependencies
+from resilientcity.twin.osm_assets import EXTRA_TAGS, building_features, feature_assets, poi_filter
 from resilientcity.twin.osm_defaults import OsmDefaults
+from resilientcity.twin.osm_water import WATER_FILTER, WATER_TAGS, river_lines, water_bodies
 from resilientcity.twin.roads import RoadNetwork, attach_to_network
 from resilientcity.twin.schema import (
     ASSETS,
-    DEPENDENCIES,
     PANDAS_DTYPES,
     RIVERS,
     ROAD_CLASSES,
     ROAD_EDGES,
     ROAD_NODES,
+    WATER_BODIES,
     ZONES,
     LayerSchema,
 )
-from resilientcity.twin.spatial import h3_cells, nearest
+from resilientcity.twin.spatial import h3_cells
 
 __all__ = ["ATTRIBUTION", "DISTRICT_ID", "OsmDefaults", "import_osm"]
 
@@ -243,77 +288,35 @@ def _zones(
     return _layer(pd.concat([district, cells], ignore_index=True), ZONES, crs)
 
 
-def _dependencies(assets: pd.DataFrame, xy: NDArray[np.float64], d: OsmDefaults) -> pd.DataFrame:
-    """Power from the nearest substation for hospitals, pumps, water plants and fire stations."""
-    kind = assets["kind"].to_numpy(dtype=object)
-    subs = np.flatnonzero(kind == "substation")
-    dep = np.flatnonzero(np.isin(kind, ("hospital", "pump_station", "water_plant", "fire_station")))
-    if subs.size == 0 or dep.size == 0:
-        return DEPENDENCIES.empty()
-    supplier = subs[nearest(xy[dep], xy[subs])]
-    beds = assets["capacity"].to_numpy(dtype=np.float64)[dep]
+def _backup_hours(assets: pd.DataFrame, d: OsmDefaults) -> NDArray[np.float64]:
+    """Hours of own backup power: hospitals by beds, other kinds by ``backup_hours``."""
+    kind = assets["kind"]
     hb = d.hospital_backup_hours
-    other = pd.Series(kind[dep]).map(d.backup_hours).fillna(0.0).to_numpy(dtype=np.float64)
+    beds = assets["capacity"].to_numpy(dtype=np.float64)
     hospital = np.where(beds >= hb.large_beds, hb.large, hb.small)
-    ids = assets["asset_id"].to_numpy(dtype=object)
-    frame = pd.DataFrame(
-        {
-            "dependent_id": ids[dep],
-            "supplier_id": ids[supplier],
-            "service": "power",
-            "group": "power",
-            "backup_hours": np.where(kind[dep] == "hospital", hospital, other),
-        }
-    )
-    return _layer(frame, DEPENDENCIES, None)
-
-
-def _rivers(rivers: gpd.GeoDataFrame | None, crs: CRS, d: OsmDefaults) -> gpd.GeoDataFrame:
-    """``waterway`` lines of ``river_waterways`` with their ``width`` (else the default)."""
-    if rivers is None or len(rivers) == 0:
-        return RIVERS.empty(crs)
-    r = rivers.to_crs(crs)
-    g = r.geometry.to_numpy()
-    ok = np.isin(shapely.get_type_id(g), [1, 5]) & ~shapely.is_empty(g)
-    r = r[ok & tag_values(r, "waterway").isin(d.river_waterways).to_numpy()]
-    width = leading_number(tag_values(r, "width"))
-    frame = pd.DataFrame(
-        {
-            "river_id": element_ids(r).to_numpy(dtype=object),
-            "name": tag_values(r, "name").to_numpy(dtype=object),
-            "width_m": np.where(np.isfinite(width) & (width > 0), width, d.river_width_m),
-            "geometry": r.geometry.to_numpy(),
-        }
-    )
-    return _layer(frame, RIVERS, crs)
+    other = kind.map(d.backup_hours).fillna(0.0).to_numpy(dtype=np.float64)
+    return np.where((kind == "hospital").to_numpy(), hospital, other)
 
 
 def _read(pyrosm: Any, source: Path, d: OsmDefaults) -> tuple[gpd.GeoDataFrame | None, ...]:
-    """Buildings, facility POIs, road nodes and edges, and rivers of the extract, in WGS 84."""
-    poi_filter: dict[str, list[str]] = {}
-    for key, values, _ in KIND_RULES:
-        poi_filter.setdefault(key, []).extend(values)
+    """Buildings, facility POIs, road nodes and edges, and water of the extract, in WGS 84."""
+    water_filter = {**WATER_FILTER, "waterway": WATER_FILTER["waterway"] + d.river_waterways}
     try:
         with warnings.catch_warnings():
             # pyrosm warns (UserWarning) for every layer the extract does not have.
             warnings.filterwarnings("ignore", "Could not find any OSM data", UserWarning)
             osm = pyrosm.OSM(str(source), engine="in_memory", progress=False)
             buildings = osm.get_buildings(extra_attributes=EXTRA_TAGS)
-            pois = osm.get_pois(custom_filter=poi_filter, extra_attributes=EXTRA_TAGS)
+            pois = osm.get_pois(custom_filter=poi_filter(), extra_attributes=EXTRA_TAGS)
             network = osm.get_network("driving", nodes=True, extra_attributes=["junction"])
-            rivers = None
-            if d.river_waterways:
-                rivers = osm.get_data_by_custom_criteria(
-                    {"waterway": d.river_waterways},
-                    keep_nodes=False,
-                    keep_relations=False,
-                    extra_attributes=["width"],
-                )
+            water = osm.get_data_by_custom_criteria(
+                water_filter, keep_nodes=False, extra_attributes=WATER_TAGS
+            )
     except Exception as exc:  # pyrosm raises ValueError, its PBFException, decoder errors …
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise DataFileError(f"cannot read OpenStreetMap extract {source}: {reason}") from exc
     nodes, edges = network if isinstance(network, tuple) else (None, network)
-    return buildings, pois, nodes, edges, rivers
+    return buildings, pois, nodes, edges, water
 
 
 def import_osm(
@@ -355,8 +358,9 @@ def import_osm(
     City
         A valid city in the extract's UTM zone (metres): buildings and facilities (``asset_id``
         ``w123``/``r123``/``n123`` after the OSM element, bridges ``bridge-w123``), the driving
-        network (extra edge column ``osm_id``: the way), power dependencies inferred from the
-        nearest substation, one district and its H3 cells, rivers, no sensors. ``metadata`` holds
+        network (extra edge column ``osm_id``: the way), power, water and communications
+        dependencies inferred from the nearest suppliers (``origin`` says how), one district and
+        its H3 cells, rivers, water bodies, no sensors. ``metadata`` holds
         the source, the OSM attribution, the counts of dropped features and the defaults used.
 
     Raises
@@ -380,7 +384,7 @@ def import_osm(
         raise DataFileError(f"no such OpenStreetMap extract: {source}")
     pyrosm = import_optional_dependency("pyrosm", "importing OpenStreetMap extracts")
     say("reading OpenStreetMap extract")
-    buildings, pois, nodes, edges, rivers = _read(pyrosm, source, d)
+    buildings, pois, nodes, edges, water = _read(pyrosm, source, d)
     if buildings is None or len(buildings) == 0:
         raise DataFileError(f"OpenStreetMap extract {source.name} contains no buildings")
     crs = CRS.from_user_input(buildings.estimate_utm_crs())
@@ -408,7 +412,8 @@ def import_osm(
     assets["zone_id"] = DISTRICT_ID
     assets["cell_id"], cells = h3_cells(xy[:, 0], xy[:, 1], crs, h3_resolution)
     city_name = name or source.name.removesuffix(".pbf").removesuffix(".osm")
-    dependencies = _dependencies(assets, xy, d)
+    dependencies = infer_dependencies(assets, xy, _backup_hours(assets, d))
+    bodies, drops["water_bodies"] = water_bodies(water, crs)
     if any(drops.values()):
         logger.info("%s: dropped %s", source.name, drops)
     metadata: dict[str, Any] = {
@@ -417,8 +422,8 @@ def import_osm(
         "attribution": ATTRIBUTION,
         "license": "Open Database Licence 1.0 (https://opendatacommons.org/licenses/odbl/1-0/)",
         "dropped": drops,
-        "dependencies": "inferred: hospitals, pump stations, water plants and fire stations "
-        "draw power from their nearest substation (OSM does not map feeders)",
+        "dependencies": "inferred from the nearest suppliers (OSM does not map feeders, mains "
+        "or cells): the rule of each link is in dependencies.origin",
         "osm_defaults": d.model_dump(mode="json"),
         "region": profile.summary(),
     }
@@ -429,7 +434,8 @@ def import_osm(
         roads=roads,
         dependencies=dependencies,
         zones=_zones(assets, cells, road_edges, city_name, crs),
-        rivers=_rivers(rivers, crs, d),
+        rivers=_layer(river_lines(water, crs, d), RIVERS, crs),
+        water_bodies=_layer(bodies, WATER_BODIES, crs),
         dem=dem,
         metadata=metadata,
     )

@@ -7,6 +7,7 @@ vulnerability classes) are described in :mod:`resilientcity.twin.osm`; the numbe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import geopandas as gpd
@@ -20,29 +21,60 @@ from resilientcity.twin._osm_tags import element_ids, leading_number, tag_values
 from resilientcity.twin.osm_defaults import FACILITY_KINDS, SITE_KINDS, OsmDefaults
 from resilientcity.twin.schema import ASSET_KINDS
 
-__all__ = ["EXTRA_TAGS", "KIND_RULES", "building_features", "feature_assets"]
+__all__ = [
+    "EXTRA_TAGS",
+    "KIND_OF_LABEL",
+    "KIND_RULES",
+    "building_features",
+    "feature_assets",
+    "poi_filter",
+]
 
-#: (tag, values, asset kind): the first rule a feature matches gives its kind.
-KIND_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("amenity", ("hospital",), "hospital"),
-    ("amenity", ("clinic",), "clinic"),
-    ("amenity", ("fire_station",), "fire_station"),
-    ("amenity", ("school", "university", "college"), "shelter"),
-    ("leisure", ("park",), "shelter"),
-    ("power", ("substation",), "substation"),
-    ("man_made", ("water_works",), "water_plant"),
-    ("man_made", ("pumping_station",), "pump_station"),
-    ("telecom", ("exchange",), "telecom"),
+Rule = tuple[str, tuple[str, ...], str, tuple[str, tuple[str, ...]] | None]
+#: (tag, values, label, condition): the first rule a feature matches gives its label; the
+#: optional condition is a second (tag, values) it must also have (values ``()``: any value).
+#: The label is the asset kind, but for those of :data:`KIND_OF_LABEL`.
+KIND_RULES: tuple[Rule, ...] = (
+    ("amenity", ("hospital",), "hospital", None),
+    ("amenity", ("clinic",), "clinic", None),
+    ("amenity", ("fire_station",), "fire_station", None),
+    ("amenity", ("police",), "police_station", None),
+    ("amenity", ("school", "university", "college"), "shelter", None),
+    ("leisure", ("park",), "shelter", None),
+    ("emergency", ("assembly_point",), "shelter", None),
+    ("amenity", ("shelter",), "shelter", ("shelter_type", ("bomb_shelter",))),
+    ("emergency", ("disaster_response",), "warehouse", None),
+    ("power", ("plant",), "power_plant", None),
+    ("power", ("substation",), "substation", None),
+    ("man_made", ("water_works",), "water_plant", None),
+    ("man_made", ("pumping_station",), "pump_station", None),
+    ("man_made", ("water_tower", "reservoir_covered"), "water_storage", None),
+    ("man_made", ("wastewater_plant",), "wastewater_plant", None),
+    ("telecom", ("exchange",), "telecom", None),
+    ("man_made", ("mast", "tower"), "telecom_mast", ("tower:type", ("communication",))),
+    ("man_made", ("mast", "tower"), "telecom_mast", ("telecom", ())),
 )
+#: Rule labels that are not asset kinds: the kind they import as.
+KIND_OF_LABEL = {"telecom_mast": "telecom"}
 #: Tags read with every building and POI besides pyrosm's defaults.
-EXTRA_TAGS = ["beds", "leisure", "power", "man_made", "telecom", "building:material"]
+EXTRA_TAGS = [
+    "beds", "capacity", "leisure", "power", "man_made", "telecom", "emergency", "shelter_type",
+    "tower:type", "voltage", "plant:output:electricity", "building:material",
+]  # fmt: skip
 #: ``building:material`` values (OSM wiki Key:building:material) by Hazus structural family.
 _TIMBER = ("wood", "timber_framing", "log", "timber")
 _MASONRY = ("brick", "stone", "masonry", "sandstone", "limestone", "cement_block", "adobe",
             "mud", "clay", "granite")  # fmt: skip
 _CONCRETE = ("concrete", "reinforced_concrete", "precast_concrete")
 _STEEL = ("steel", "metal")
-_HAZUS = {"hospital": "COM6", "clinic": "COM7", "fire_station": "GOV2"}
+_HAZUS = {
+    "hospital": "COM6",
+    "clinic": "COM7",
+    "fire_station": "GOV2",
+    "police_station": "GOV2",
+    "warehouse": "COM2",
+}
+_POWER_UNITS = {"kw": 1e-3, "mw": 1.0, "gw": 1e3}
 _SECTOR_BY_USE = {
     "residential": "housing",
     "commercial": "economy",
@@ -57,10 +89,66 @@ def _select(rules: list[tuple[Any, Any]], default: Any) -> NDArray[np.object_]:
     return np.asarray(choice, dtype=object)
 
 
+def _has(frame: pd.DataFrame, key: str, values: tuple[str, ...]) -> NDArray[np.bool_]:
+    """Whether each feature's ``key`` is one of ``values`` (any non-empty value for ``()``)."""
+    tag = tag_values(frame, key)
+    return (tag.isin(values) if values else tag != "").to_numpy(dtype=bool)
+
+
 def _classify(frame: pd.DataFrame) -> NDArray[np.object_]:
-    return _select(
-        [(tag_values(frame, k).isin(v).to_numpy(), kind) for k, v, kind in KIND_RULES], "building"
+    """The label of each feature: of the first rule of :data:`KIND_RULES` it matches."""
+    rules: list[tuple[Any, Any]] = []
+    for key, values, label, condition in KIND_RULES:
+        match = _has(frame, key, values)
+        if condition is not None:
+            match &= _has(frame, *condition)
+        rules.append((match, label))
+    return _select(rules, "building")
+
+
+def poi_filter() -> dict[str, list[str]]:
+    """The pyrosm ``custom_filter`` of the facility POIs: every tag value of :data:`KIND_RULES`."""
+    wanted: dict[str, list[str]] = {}
+    for key, values, _, _ in KIND_RULES:
+        wanted.setdefault(key, [])
+        wanted[key] += [v for v in values if v not in wanted[key]]
+    return wanted
+
+
+def _substation_class(frame: pd.DataFrame, d: OsmDefaults) -> NDArray[np.object_]:
+    """Hazus class by the highest ``voltage`` (V, ``;``-separated) in ``substation_classes_kv``."""
+    parts = tag_values(frame, "voltage").str.split(";", expand=True)
+    kv = np.full(len(frame), np.nan)
+    for col in parts.columns:
+        kv = np.fmax(kv, leading_number(parts[col].fillna("").str.strip()) / 1000.0)
+    bands = sorted(d.substation_classes_kv.items(), key=lambda item: -item[1])
+    return _select([(kv >= low, cls) for cls, low in bands], d.facilities["substation"].vuln)
+
+
+def _with_voltage(name: NDArray[np.object_], voltage: NDArray[np.object_]) -> NDArray[np.object_]:
+    """``Name (110 kV)`` from the ``voltage`` tag (volts, ``;``-separated): the name keeps it."""
+    kv = (
+        pd.Series(voltage)
+        .str.split(";")
+        .map(lambda parts: "/".join(f"{float(p) / 1000:g}" for p in parts if _is_number(p)))
     )
+    label = pd.Series(np.where(kv != "", "(" + kv + " kV)", ""), dtype="str")
+    joined = pd.Series(name, dtype="str").str.cat(label, sep=" ").str.strip()
+    return joined.to_numpy(dtype=object)
+
+
+def _is_number(text: str) -> bool:
+    return bool(re.fullmatch(r"\s*\d+(\.\d+)?\s*", text))
+
+
+def _output_mw(frame: pd.DataFrame) -> NDArray[np.float64]:
+    """``plant:output:electricity`` in MW (``kW``, ``MW``, ``GW``; a bare number is MW)."""
+    parts = tag_values(frame, "plant:output:electricity").str.extract(
+        r"^(\d+(?:\.\d+)?)\s*([kMG]W)?", flags=re.IGNORECASE
+    )
+    number = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=np.float64)
+    factor = parts[1].fillna("MW").str.lower().map(_POWER_UNITS).to_numpy(dtype=np.float64)
+    return number * factor
 
 
 def _occupancy(frame: pd.DataFrame, d: OsmDefaults) -> NDArray[np.object_]:
@@ -216,14 +304,29 @@ def _vuln(
         ((kind == "building") & (occ == "industrial"), "IND2/S3"),
         (kind == "building", "GOV1/C2M"),
         (open_space, "OPEN/PARK"),
-        (kind == "shelter", np.where(amenity == "school", "EDU1/", "EDU2/") + band),
+        (
+            kind == "shelter",
+            _select([(amenity == "school", "EDU1/"), (amenity == "shelter", "GOV1/")], "EDU2/")
+            + band,
+        ),
     ]
     vuln = _select(rules, special)
     typed = _material_type(material, storeys)
     use = (
         ~open_space
         & (typed != "")
-        & np.isin(kind, ("building", "hospital", "clinic", "fire_station", "shelter"))
+        & np.isin(
+            kind,
+            (
+                "building",
+                "hospital",
+                "clinic",
+                "fire_station",
+                "police_station",
+                "shelter",
+                "warehouse",
+            ),
+        )
     )
     prefix = pd.Series(vuln).str.split("/").str[0].to_numpy(dtype=object)
     return np.where(use, prefix + "/" + typed, vuln)
@@ -251,21 +354,24 @@ def feature_assets(
         ``cell_id`` and ``node_id`` (see :mod:`resilientcity.twin.osm` for the rules).
     """
     geom = f.geometry.to_numpy()
-    kind = _classify(f)
+    kind = _classify(f)  # rule labels; asset kinds at the end (KIND_OF_LABEL)
     is_bldg = f["_building"].to_numpy(dtype=bool)
     is_point = shapely.get_type_id(geom) == 0
     area = shapely.area(geom)
     amenity = tag_values(f, "amenity").to_numpy(dtype=object)
     occ = _occupancy(f, d)
-    unoccupied = (kind == "building") & tag_values(f, "building").isin(d.unoccupied_building_tags)
-    unoccupied = unoccupied.to_numpy(dtype=bool)
+    # Nobody lives or works in these structures (a bunker that is a shelter included).
+    empty = tag_values(f, "building").isin(d.unoccupied_building_tags).to_numpy(dtype=bool)
+    unoccupied = (kind == "building") & empty
     storeys = np.where(is_bldg, _storeys(f, occ, unoccupied, d), 0)
     floor = np.where(is_bldg, area * storeys, 0.0)
 
     # Sites: facilities mapped as points or grounds; the buildings in or on them hold their
     # value and occupants, and the floor area they serve from.
     site = ~is_bldg & np.isin(kind, SITE_KINDS)
-    open_space = site & (kind == "shelter") & (~is_point | (amenity == ""))
+    # Parks, assembly points and school grounds are open space; bomb shelters are not.
+    grounds = ~is_point & (amenity != "shelter")
+    open_space = site & (kind == "shelter") & (grounds | (amenity == ""))
     floor_on, area_on, inside = _hosting(geom, is_bldg, floor, site & ~is_point, site & is_point)
     hosted = inside | (site & ~is_point & ~open_space & (floor_on > 0))
     assumed = pd.Series(kind).map(d.site_floor_area_m2).fillna(0.0).to_numpy(dtype=np.float64)
@@ -281,15 +387,31 @@ def feature_assets(
     capacity = np.where(residential, floor / d.floor_area_per_resident_m2, floor / per_worker)
     occupants = np.where(residential, capacity * d.residential_occupancy_rate, capacity)
     capacity[unoccupied] = 0.0
-    occupants[unoccupied | hosted | open_space] = 0.0
+    occupants[empty | hosted | open_space] = 0.0
     open_area = np.where(is_point, assumed, np.maximum(area - area_on, 0.0))
     share = d.shelter_usable_share
     shelter = np.where(open_space, open_area * share["open_space"], served * share["building"])
+    shelter = np.floor(shelter / d.shelter_m2_per_person)
+    tagged = leading_number(tag_values(f, "capacity"))
+    emergency = (amenity == "shelter") | (tag_values(f, "emergency") == "assembly_point")
+    shelter = np.where(emergency & np.isfinite(tagged), tagged, shelter)
     beds = leading_number(tag_values(f, "beds"))
     beds = np.where(np.isfinite(beds), beds, served / d.floor_area_per_bed_m2)
     capacity = np.select(
-        [np.isin(kind, ("hospital", "clinic")), kind == "fire_station", kind == "shelter"],
-        [beds, d.fire_station_engines, np.floor(shelter / d.shelter_m2_per_person)],
+        [
+            np.isin(kind, ("hospital", "clinic")),
+            kind == "fire_station",
+            kind == "police_station",
+            kind == "shelter",
+            kind == "warehouse",
+        ],
+        [
+            beds,
+            d.fire_station_engines,
+            served / d.floor_area_per_worker_m2["public"],
+            shelter,
+            served * d.relief_stock_m3_per_m2,
+        ],
         capacity,
     )
     value = np.where(hosted, 0.0, floor * _unit_value(kind, occ, storeys, d))
@@ -304,6 +426,16 @@ def feature_assets(
             spec.occupants,
             spec.vuln,
         )
+    substation = kind == "substation"
+    vuln[substation] = _substation_class(f[substation], d)
+    names = tag_values(f, "name").to_numpy(dtype=object)
+    voltage = tag_values(f, "voltage").to_numpy(dtype=object)
+    with_kv = substation & (voltage != "")
+    names[with_kv] = _with_voltage(names[with_kv], voltage[with_kv])
+    plant = kind == "power_plant"
+    output = _output_mw(f)
+    capacity[plant] = np.where(np.isfinite(output[plant]), output[plant], capacity[plant])
+    kind = pd.Series(kind).replace(KIND_OF_LABEL).to_numpy(dtype=object)
     usual = {k: sector for k, (sector, _) in ASSET_KINDS.items()}
     sector = np.where(
         kind == "building", pd.Series(occ).map(_SECTOR_BY_USE), pd.Series(kind).map(usual)
@@ -313,7 +445,7 @@ def feature_assets(
             "asset_id": element_ids(f).to_numpy(dtype=object),
             "kind": kind,
             "sector": sector,
-            "name": tag_values(f, "name").to_numpy(dtype=object),
+            "name": names,
             "occupancy": occ,
             "storeys": storeys,
             "floor_area_m2": floor,

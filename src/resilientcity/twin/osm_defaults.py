@@ -26,9 +26,16 @@ __all__ = ["OsmDefaults", "packaged_defaults"]
 
 Use = Literal["residential", "commercial", "industrial", "public"]
 WorkUse = Literal["commercial", "industrial", "public"]
-SiteKind = Literal["hospital", "clinic", "fire_station", "shelter"]
-FacilityKind = Literal["substation", "pump_station", "water_plant", "telecom"]
-BackupKind = Literal["fire_station", "pump_station", "water_plant"]
+SiteKind = Literal["hospital", "clinic", "fire_station", "police_station", "shelter", "warehouse"]
+FacilityKind = Literal[
+    "substation", "power_plant", "pump_station", "water_plant", "water_storage",
+    "wastewater_plant", "telecom", "telecom_mast",
+]  # fmt: skip
+BackupKind = Literal[
+    "fire_station", "police_station", "pump_station", "water_plant", "water_storage",
+    "wastewater_plant", "telecom",
+]  # fmt: skip
+SubstationClass = Literal["ESS1", "ESS3", "ESS5"]
 CostClass = Literal[
     "residential_low", "residential_mid", "residential_high", "commercial", "industrial", "public",
     "medical"
@@ -117,6 +124,8 @@ class OsmDefaults(pydantic.BaseModel, extra="forbid", validate_default=True):
     backup_hours: dict[BackupKind, NonNegative] = _packaged("backup_hours")
     river_waterways: list[str] = _packaged("river_waterways")
     river_width_m: Positive = _packaged("river_width_m")
+    substation_classes_kv: dict[SubstationClass, NonNegative] = _packaged("substation_classes_kv")
+    relief_stock_m3_per_m2: NonNegative = _packaged("relief_stock_m3_per_m2")
 
     @pydantic.model_validator(mode="before")
     @classmethod

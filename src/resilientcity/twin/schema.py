@@ -49,6 +49,7 @@ ASSET_KINDS: dict[str, tuple[str, str]] = {
     "water_plant": ("water", "m3/day"),
     "pump_station": ("water", "m3/h"),
     "wastewater_plant": ("water", "m3/day"),
+    "water_storage": ("water", "m3 stored"),
     "bridge": ("transport", "lanes"),
     "road_segment": ("transport", "lanes"),
     "telecom": ("communications", "subscribers"),
@@ -70,6 +71,7 @@ AssetKind = Literal[
     "water_plant",
     "pump_station",
     "wastewater_plant",
+    "water_storage",
     "bridge",
     "road_segment",
     "telecom",
@@ -81,6 +83,11 @@ OCCUPANCIES: frozenset[str] = frozenset(get_args(Occupancy))
 
 Service = Literal["power", "water", "communications", "access", "gas", "fuel"]
 SERVICES: frozenset[str] = frozenset(get_args(Service))
+
+WaterKind = Literal[
+    "lake", "pond", "reservoir", "basin", "river", "canal", "water", "coastline"
+]  # fmt: skip
+WATER_KINDS: frozenset[str] = frozenset(get_args(WaterKind))
 
 ZoneType = Literal["district", "subdistrict", "community", "h3", "custom"]
 ZONE_TYPES: frozenset[str] = frozenset(get_args(ZoneType))
@@ -114,6 +121,8 @@ class Column:
 
     ``check`` names the value rule: ``""`` (none), ``"finite"``, ``"nonneg"`` (finite and
     >= 0) or ``"positive"`` (finite and > 0). ``allowed`` restricts a ``str`` column to a set.
+    A column with a ``default`` is optional: a layer without it (an older file, a user's table)
+    gets it filled with the default (:meth:`LayerSchema.with_defaults`).
     """
 
     name: str
@@ -122,6 +131,7 @@ class Column:
     check: Literal["", "finite", "nonneg", "positive"] = ""
     allowed: frozenset[str] | None = None
     nonempty: bool = False
+    default: str | float | None = None
 
     @property
     def expected(self) -> str:
@@ -156,6 +166,25 @@ class LayerSchema:
             if col.name == name:
                 return col
         raise KeyError(name)
+
+    def with_defaults(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with every missing optional column added, filled with its default.
+
+        The frame itself is returned when nothing is missing; otherwise a shallow copy with the
+        columns appended in schema order after the existing ones (before a geometry column).
+        """
+        if not isinstance(frame, pd.DataFrame):
+            return frame  # validation reports it
+        missing = [c for c in self.columns if c.default is not None and c.name not in frame]
+        if not missing:
+            return frame
+        out = frame.copy(deep=False)
+        position = len(out.columns) - int(isinstance(out, gpd.GeoDataFrame))
+        for col in missing:
+            values = pd.Series(col.default, index=out.index, dtype=PANDAS_DTYPES[col.dtype])
+            out.insert(position, col.name, values)
+            position += 1
+        return out
 
     def empty(self, crs: CRS | None = None) -> pd.DataFrame:
         """An empty frame with every column of the schema in its dtype."""
@@ -260,6 +289,14 @@ DEPENDENCIES = LayerSchema(
         Column(
             "backup_hours", "float", "hours the dependent runs on its own backup", check="nonneg"
         ),
+        Column(
+            "origin",
+            "str",
+            "where the link comes from: `given` (in the data) or `inferred: <rule>` (guessed "
+            "by an importer, e.g. `inferred: nearest substation`); optional, default `given`",
+            nonempty=True,
+            default="given",
+        ),
     ),
     (),
     "which asset needs which other asset, with redundancy groups and backup",
@@ -301,13 +338,35 @@ RIVERS = LayerSchema(
         Column("river_id", "str", "unique id", nonempty=True),
         Column("name", "str", "name, may be empty"),
         Column("width_m", "float", "typical width of the main channel, m", check="positive"),
+        Column(
+            "waterway",
+            "str",
+            "kind of watercourse (OSM `waterway=*`: river, canal, stream …); optional, "
+            "default `river`",
+            nonempty=True,
+            default="river",
+        ),
     ),
     ("LineString", "MultiLineString"),
     "river centrelines (the flood models find the channel from them)",
 )
 
+WATER_BODIES = LayerSchema(
+    "water_bodies",
+    "water_id",
+    (
+        Column("water_id", "str", "unique id", nonempty=True),
+        Column("kind", "str", "what the water is", allowed=WATER_KINDS),
+        Column("name", "str", "name, may be empty"),
+    ),
+    ("Polygon", "MultiPolygon", "LineString", "MultiLineString"),
+    "standing and open water (lakes, ponds, reservoirs, basins, river and canal areas: "
+    "polygons) and the coastline (lines, land on the left); optional, empty in older files",
+)
+
 LAYERS: dict[str, LayerSchema] = {
-    s.name: s for s in (ASSETS, ROAD_NODES, ROAD_EDGES, DEPENDENCIES, ZONES, SENSORS, RIVERS)
+    s.name: s
+    for s in (ASSETS, ROAD_NODES, ROAD_EDGES, DEPENDENCIES, ZONES, SENSORS, RIVERS, WATER_BODIES)
 }
 
 
@@ -319,7 +378,8 @@ def contract_markdown() -> str:
         "Generated from `resilientcity.twin.schema` by `contract_markdown()`; do not edit by hand.",
         "Every layer has a `RangeIndex`; ids live in columns. Spatial layers share the city's",
         "projected, metric CRS. `check` is the value rule: `nonneg` finite and >= 0, `positive`",
-        "finite and > 0.",
+        "finite and > 0. A column marked optional may be left out: it is filled with its",
+        "default when the city is built (files written before it existed still read).",
         "",
     ]
     for schema in LAYERS.values():

@@ -217,6 +217,8 @@ def validate_layer(
         return [Problem(schema.name, "", "a DataFrame", found=type(frame).__name__)]
     problems: list[Problem] = []
     for col in schema.columns:
+        if col.name not in frame.columns and col.default is not None:
+            continue  # optional: City fills it with the default
         if col.name not in frame.columns:
             problems.append(
                 Problem(
