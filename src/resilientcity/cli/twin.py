@@ -171,6 +171,7 @@ def print_population(report: PopulationReport) -> None:
         f"of {report['raster_total']:,.0f} over the city (before: {report['residents_before']:,.0f}"
         f" from floor area; now {report['residents_after']:,.0f})",
         highlight=False,
+        soft_wrap=True,
     )
     if report["unplaced"] > 0:
         err_console.print(
@@ -178,6 +179,7 @@ def print_population(report: PopulationReport) -> None:
             f"({report['unplaced_share']:.1%}) of {report['unplaced_cells']:,} cells without "
             "residential buildings are not placed (recorded in the metadata)",
             highlight=False,
+            soft_wrap=True,
         )
     if report["floor_outside_share"] > 0:
         err_console.print(
@@ -186,6 +188,7 @@ def print_population(report: PopulationReport) -> None:
             f"on cells without data ({report['buildings_outside']:,} buildings wholly); it keeps "
             f"its floor-area estimate ({report['residents_outside']:,.0f} residents)",
             highlight=False,
+            soft_wrap=True,
         )
 
 

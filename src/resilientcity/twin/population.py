@@ -279,7 +279,7 @@ def disaggregate(
         People per cell, in any CRS.
     area
         The city's area in the assets' CRS (default :func:`city_area` of the assets); the
-        buffered hull of the assets is always part of it.
+        convex hull of the assets is always part of it, so that it holds every footprint.
 
     Returns
     -------
@@ -304,7 +304,8 @@ def disaggregate(
         & ~(shapely.is_missing(geoms_all) | shapely.is_empty(geoms_all))
     )
     floor = floor_all[chosen]
-    area = city_area(assets) if area is None else shapely.union(area, city_area(assets))
+    hull = _hull(shapely.get_coordinates(geoms_all))
+    area = hull.buffer(AREA_BUFFER_M) if area is None else shapely.union(area, hull)
     to_grid = gpd.GeoSeries(
         np.append(geoms_all[chosen], shapely.segmentize(area, 50.0)), crs=assets.crs
     )

@@ -81,10 +81,15 @@ def _open_band(
         with rasterio.open(source) as src:
             if src.crs is None:
                 raise DataFileError(f"{source} has no coordinate reference system")
-            src_crs = CRS.from_wkt(src.crs.to_wkt())
+            epsg = src.crs.to_epsg()  # GeoTIFF keys lose the EPSG name of many CRSs
+            src_crs = CRS.from_epsg(epsg) if epsg else CRS.from_wkt(src.crs.to_wkt())
+            t = src.transform
             window = None if over is None else _window(source, src, src_crs, *over)
             data = src.read(band, window=window, masked=True).astype(np.float64).filled(np.nan)
-            transform = src.transform if window is None else src.window_transform(window)
+            transform = src.transform
+            if window is not None:  # north-up (checked); rasterio's window_transform warns
+                col, row = window.col_off, window.row_off
+                transform = Affine(t.a, 0.0, t.c + col * t.a, 0.0, t.e, t.f + row * t.e)
             bounds = tuple(src.bounds) if window is None else _bounds(transform, data.shape)
     except DataFileError:
         raise
