@@ -51,6 +51,10 @@ by :mod:`resilientcity.twin.osm_assets`):
   with residents as population. When substations exist, every hospital, pump station, water
   plant and fire station depends on its nearest one for power: an inferred approximation, as
   OSM does not map feeders. ``rivers`` holds ``waterway`` lines of ``river_waterways``.
+
+A population raster replaces the floor-area estimate of residents afterwards
+(:func:`resilientcity.twin.city_rasters.attach_population`, ``twin import-osm --population``):
+see :mod:`resilientcity.twin.population` for the rule.
 """
 
 from __future__ import annotations
