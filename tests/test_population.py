@@ -217,8 +217,9 @@ def covering(city: City, crs: str, res: float, margin: int = 3) -> tuple[Affine,
     return Affine(res, 0.0, left - margin * res, 0.0, -res, top + margin * res), (rows, cols)
 
 
-#: Cell sizes of the three rasters: 3 arc-seconds (as WorldPop), 100 m and 250 m.
-RASTERS = {"EPSG:4326": 3 / 3600, UTM: 100.0, "EPSG:3067": 250.0}
+#: Cell sizes of the rasters: 3 arc-seconds (as WorldPop), 100 m, 250 m, and 100 m in World
+#: Mollweide (as GHS-POP, a CRS without an EPSG code).
+RASTERS = {"EPSG:4326": 3 / 3600, UTM: 100.0, "EPSG:3067": 250.0, "ESRI:54009": 100.0}
 
 
 def test_kouvola_is_in_the_utm_zone_of_the_rasters(kouvola: City) -> None:

@@ -168,8 +168,8 @@ def print_population(report: PopulationReport) -> None:
     """Print what a population raster gave: residents placed, unplaced, off the raster."""
     console.print(
         f"residents from {report['source']} ({report['crs']}): {report['placed']:,.0f} placed "
-        f"of {report['raster_total']:,.0f} over the city (before: {report['residents_before']:,.0f}"
-        f" from floor area; now {report['residents_after']:,.0f})",
+        f"of {report['raster_total']:,.0f} over the city (residents before "
+        f"{report['residents_before']:,.0f}, now {report['residents_after']:,.0f})",
         highlight=False,
         soft_wrap=True,
     )

@@ -243,10 +243,9 @@ def _overlay(
         rows, cols = r0[idx] + k // width[idx], c0[idx] + k % width[idx]
         cut = _area_in_cells(geoms, idx, rows, cols, t)
         total = np.bincount(np.searchsorted(chunk, idx), cut, minlength=len(chunk))
-        share = np.divide(
-            cut, total[np.searchsorted(chunk, idx)], where=cut > 0, out=np.zeros_like(cut)
-        )
-        flat = total[np.searchsorted(chunk, idx)] <= 0  # no area (a line): its first cell
+        total = total[np.searchsorted(chunk, idx)]
+        share = np.divide(cut, total, where=cut > 0, out=np.zeros_like(cut))
+        flat = total <= 0  # no area (a line): its first cell
         share[flat & (k == 0)] = 1.0
         parts.append((idx, rows, cols, share))
         start = stop
