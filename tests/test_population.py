@@ -197,7 +197,7 @@ def kouvola() -> City:
     pyrosm = pytest.importorskip("pyrosm")
     from resilientcity.twin.osm import import_osm
 
-    return import_osm(pyrosm.get_data("test_pbf"))
+    return import_osm(pyrosm.get_data("test_pbf"), region="FI")
 
 
 @pytest.fixture(scope="module")
@@ -379,7 +379,7 @@ def test_import_osm_with_population_and_a_dem_in_other_crss(
     dem_t, dem_shape = covering(kouvola, "EPSG:3067", 50.0)
     dem = write_tif(tmp_path / "dem.tif", np.full(dem_shape, 80.0), dem_t, "EPSG:3067", -9999.0)
     out = tmp_path / "k.gpkg"
-    argv = ["twin", "import-osm", pyrosm.get_data("test_pbf"), "-o", str(out)]
+    argv = ["twin", "import-osm", pyrosm.get_data("test_pbf"), "--region", "FI", "-o", str(out)]
     code, stdout, err = run_cli([*argv, "--dem", str(dem), "--population", str(people)], capsys)
     assert code == 0, err
     city = City.read(out)
@@ -399,7 +399,17 @@ def test_a_dem_that_misses_part_of_the_city_is_refused(
     with pytest.raises(DataFileError, match=r"half\.tif does not cover the city: [\d,]+ of its"):
         attach_dem(kouvola, dem)
     out = tmp_path / "k.gpkg"
-    argv = ["twin", "import-osm", pyrosm.get_data("test_pbf"), "-o", str(out), "--dem", str(dem)]
+    argv = [
+        "twin",
+        "import-osm",
+        pyrosm.get_data("test_pbf"),
+        "--region",
+        "FI",
+        "-o",
+        str(out),
+        "--dem",
+        str(dem),
+    ]
     code, _, err = run_cli(argv, capsys)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "half.tif" in err
     assert "%" in err and not out.exists()
