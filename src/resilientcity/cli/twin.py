@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -14,6 +13,9 @@ from rich.table import Table
 from resilientcity.cli._console import console, err_console, step_progress
 from resilientcity.twin.city import City
 from resilientcity.twin.demo import DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from resilientcity.twin.population import PopulationReport, PopulationUnit
 
 twin_app = typer.Typer(
     help="Build, inspect, validate and import city digital twins.", no_args_is_help=True
@@ -165,6 +167,49 @@ def twin_validate(
     raise typer.Exit(1)
 
 
+PopulationUnitOption = Annotated[
+    str,
+    typer.Option(
+        "--population-unit",
+        help="count: people per cell (WorldPop ppp, GHS-POP); per_km2: people per km².",
+    ),
+]
+
+
+def _check_unit(unit: str, option: str) -> PopulationUnit:
+    if unit not in ("count", "per_km2"):
+        raise typer.BadParameter(f"expected count or per_km2, got {unit!r}", param_hint=option)
+    return cast("PopulationUnit", unit)
+
+
+def print_population(report: PopulationReport) -> None:
+    """Print what a population raster gave: residents placed, unplaced, off the raster."""
+    console.print(
+        f"residents from {report['source']} ({report['crs']}): {report['placed']:,.0f} placed "
+        f"of {report['raster_total']:,.0f} over the city (residents before "
+        f"{report['residents_before']:,.0f}, now {report['residents_after']:,.0f})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if report["unplaced"] > 0:
+        err_console.print(
+            f"[yellow]warning:[/] {report['unplaced']:,.0f} people "
+            f"({report['unplaced_share']:.1%}) of {report['unplaced_cells']:,} cells without "
+            "residential buildings are not placed (recorded in the metadata)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if report["floor_outside_share"] > 0:
+        err_console.print(
+            f"[yellow]warning:[/] {report['source']} covers the city only in part: "
+            f"{report['floor_outside_share']:.1%} of the residential floor area lies outside it or "
+            f"on cells without data ({report['buildings_outside']:,} buildings wholly); it keeps "
+            f"its floor-area estimate ({report['residents_outside']:,.0f} residents)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @twin_app.command("import-osm")
 def twin_import_osm(
     pbf: Annotated[Path, typer.Argument(help="OpenStreetMap extract (.osm.pbf).")],
@@ -186,22 +231,38 @@ def twin_import_osm(
         Path | None,
         typer.Option("--dem", help="Elevation raster (GeoTIFF), reprojected to the city's CRS."),
     ] = None,
+    population: Annotated[
+        Path | None,
+        typer.Option(
+            "--population",
+            help="Population raster (GeoTIFF, any CRS): residents shared among the residential "
+            "buildings of each cell by floor area.",
+        ),
+    ] = None,
+    population_unit: PopulationUnitOption = "count",
     name: Annotated[
         str | None, typer.Option("--name", help="City name (default: the file name).")
     ] = None,
 ) -> None:
     """Build a city twin from a local OpenStreetMap extract (© OpenStreetMap contributors, ODbL)."""
+    from resilientcity.twin.city_rasters import attach_dem, attach_population
     from resilientcity.twin.osm import OsmDefaults, import_osm
-    from resilientcity.twin.raster import read_dem
 
+    unit = _check_unit(population_unit, "--population-unit")
     options = OsmDefaults.from_file(defaults) if defaults is not None else None
-    with step_progress(4 if dem is None else 5) as bar:
+    report = None
+    with step_progress(4 + (dem is not None) + (population is not None)) as bar:
         city = import_osm(pbf, region=region, defaults=options, name=name, progress=bar.step)
         if dem is not None:
             bar.step("reading DEM")
-            city = dataclasses.replace(city, dem=read_dem(dem, city.crs))
+            city = attach_dem(city, dem)
+        if population is not None:
+            bar.step("residents from population raster")
+            city, report = attach_population(city, population, unit)
         bar.step("writing GeoPackage")
         city.write(out)
+    if report is not None:
+        print_population(report)
     console.print(
         f"wrote {out}: {len(city.assets):,} assets, {len(city.roads.edges):,} road edges, population {city.population:,.0f}"
     )
@@ -236,3 +297,27 @@ def twin_region(
         f"{path}: region {profile.id} ({profile.country_name}), values in {profile.currency} "
         f"of {profile.price_year}"
     )
+
+
+@twin_app.command("population")
+def twin_population(
+    path: Annotated[Path, typer.Argument(help="City GeoPackage.")],
+    raster: Annotated[Path, typer.Argument(help="Population raster (GeoTIFF, any CRS).")],
+    unit: Annotated[
+        str,
+        typer.Option(
+            "--unit", help="count: people per cell (WorldPop ppp, GHS-POP); per_km2: per km²."
+        ),
+    ] = "count",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="GeoPackage to write (default: PATH).")
+    ] = None,
+) -> None:
+    """Residents of a city from a population raster, shared among homes by floor area."""
+    from resilientcity.twin.city_rasters import attach_population
+
+    city, report = attach_population(City.read(path), raster, _check_unit(unit, "--unit"))
+    target = out if out is not None else path
+    city.write(target)
+    print_population(report)
+    console.print(f"wrote {target}: population {city.population:,.0f}")

@@ -100,6 +100,10 @@ by :mod:`resilientcity.twin.osm_assets`):
   ways as lines (kind coastline, land on the left). Water mapped only as a point (a label)
   is left out; areas and coastlines of the wrong geometry are counted in
   ``metadata["dropped"]["water_bodies"]``.
+
+A population raster replaces the floor-area estimate of residents afterwards
+(:func:`resilientcity.twin.city_rasters.attach_population`, ``twin import-osm --population``):
+see :mod:`resilientcity.twin.population` for the rule.
 """
 
 from __future__ import annotations
