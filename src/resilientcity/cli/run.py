@@ -36,7 +36,11 @@ def print_impact(results: RunSummary) -> None:
         console.print(
             f"[bold]decisions[/]: {decision.evacuated:,.0f} sheltered, "
             f"{decision.unsheltered:,.0f} not; rescue "
-            + (f"{response:,.1f} min mean response" if response is not None else "not needed")
+            + (
+                f"{response:,.1f} min mean response"
+                if response is not None
+                else ("skipped" if decision.incidents is None else "not needed")
+            )
             + (f"; relief fill {fill:.0%}" if fill is not None else "")
             + f"; plans: {', '.join(decision.plans_fired) or 'none'}"
         )
@@ -54,6 +58,10 @@ def print_impact(results: RunSummary) -> None:
             f"[bold]{s.name}[/]: expected annual loss "
             f"{s.expected_annual_loss / 1e8:,.3f} 亿 CNY/yr ({s.events} events)"
         )
+    for stage, reason in results.skipped.items():
+        console.print(f"[yellow]skipped[/] {stage}: {reason}")
+    for stage, lacking in results.limited.items():
+        console.print(f"[yellow]in part[/] {stage}: {lacking}")
 
 
 def run(

@@ -132,6 +132,7 @@ def twin_validate(
     problems = file_problems(path) + city.problems()
     if not problems:
         console.print(f"[green]valid[/]: {path} ({len(city.assets):,} assets)")
+        _print_capabilities(city)
         return
     err_console.print(
         f"[bold red]invalid[/]: {path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
@@ -141,6 +142,26 @@ def twin_validate(
             f"  - {problem.describe(None if show_all else 10)}", highlight=False, soft_wrap=True
         )
     raise typer.Exit(1)
+
+
+def _print_capabilities(city: City) -> None:
+    """Warn about the stages a valid city cannot run, or runs in part, and the unmeasured sectors."""
+    from resilientcity.network.service import sectors_without_assets
+    from resilientcity.scenario.capabilities import city_capabilities
+
+    lines = []
+    for stage, cap in city_capabilities(city).items():
+        name = stage.replace("_", " ")
+        if cap.missing is not None:
+            lines.append(f"cannot run {name}: {cap.missing}")
+        elif cap.lacking is not None:
+            lines.append(f"runs {name} in part: {cap.lacking}")
+    lines += [
+        f"service of {sector.replace('_', ' ')} not measured: {why}"
+        for sector, why in sectors_without_assets(city.assets, city.roads.edges).items()
+    ]
+    for line in lines:
+        err_console.print(f"[yellow]warning[/]: {line}", highlight=False, soft_wrap=True)
 
 
 @twin_app.command("import-osm")

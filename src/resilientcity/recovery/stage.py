@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from resilientcity.critical import critical_facilities
 from resilientcity.impact.results import ScenarioImpact
 from resilientcity.network import (
+    DEFAULT_KINDS,
     accessibility,
     edge_flood_depth,
     edge_state,
@@ -41,7 +42,7 @@ from resilientcity.network import (
     zone_accessibility,
 )
 from resilientcity.network.cascade import CascadeResult, DependencyGraph
-from resilientcity.network.service import ServiceModel
+from resilientcity.network.service import ServiceModel, sectors_without_assets
 from resilientcity.recovery.metrics import ServiceCurve
 from resilientcity.recovery.simulation import (
     RecoveryResult,
@@ -86,6 +87,9 @@ class NetworkStage:
     road_problems
         Problems of the intact road network (e.g. not strongly connected: the nodes outside
         the main part count as isolated), reported, not hidden.
+    isolation_measured
+        Whether ``access`` measures isolation (no hospital reachable): not in a city without a
+        hospital, where ``access`` holds the buildings with ``isolated`` false and no minutes.
     """
 
     damaged: NDArray[np.bool_]
@@ -98,6 +102,7 @@ class NetworkStage:
     recovery: RecoveryResult
     metrics: pd.DataFrame
     road_problems: tuple[str, ...] = ()
+    isolation_measured: bool = True
 
     @property
     def curve(self) -> ServiceCurve:
@@ -183,7 +188,7 @@ def network_stage(
     facility = (assets["kind"] != "building").to_numpy()
     up = pd.Series(~damaged[facility], index=ids[facility])
     edges = edge_state(city, edge_depth, up)
-    access = accessibility(city, edges, up, allow_disconnected=True)
+    access = _accessibility(city, edges, up)
     zones = zone_accessibility(city, access)
     graph = DependencyGraph.build(assets, city.dependencies)
     road_access = has_road_access(city, edges, allow_disconnected=True)
@@ -221,6 +226,28 @@ def network_stage(
         recovery,
         recovery.curve.metrics(),
         tuple(p.describe() for p in problems),
+        isolation_measured=bool((assets["kind"] == "hospital").any()),
+    )
+
+
+def _accessibility(city: City, edges: pd.DataFrame, up: pd.Series) -> pd.DataFrame:
+    """:func:`~resilientcity.network.road_access.accessibility` to the facility kinds present.
+
+    A city without a hospital cannot say who is isolated (no hospital reachable): its
+    buildings get ``isolated`` false and no minutes (``NetworkStage.isolation_measured``).
+    """
+    kinds = set(city.assets["kind"].astype(str).unique())
+    if "hospital" in kinds:
+        present = [k for k in DEFAULT_KINDS if k in kinds]
+        return accessibility(city, edges, up, kinds=present, allow_disconnected=True)
+    buildings = city.assets[(city.assets["kind"] == "building").to_numpy(dtype=bool)]
+    return pd.DataFrame(
+        {
+            "asset_id": buildings["asset_id"].array.astype("str"),
+            "zone_id": buildings["zone_id"].array.astype("str"),
+            "occupants": buildings["occupants"].to_numpy(dtype=np.float64),
+            "isolated": np.zeros(len(buildings), dtype=bool),
+        }
     )
 
 
@@ -256,7 +283,15 @@ class ResilienceSummary(ResilienceMetrics):
 
     days: float = field(metadata={"unit": "days", "doc": "simulated span"})
     sectors: dict[str, ResilienceMetrics] = field(
-        metadata={"key": "sector", "doc": "per sector (all zones)"}
+        metadata={"key": "sector", "doc": "per sector (all zones) the city has assets to measure"}
+    )
+    sectors_without_assets: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "key": "sector",
+            "doc": "the sectors not measured, with the reason (no assets: no service level, "
+            "not 100 %); absent from `sectors` and from the city's level",
+        },
     )
 
 
@@ -270,8 +305,12 @@ class NetworkSummary:
         metadata={"unit": "assets", "doc": "down at t = 0 without damage of their own"}
     )
     roads_closed: int = field(metadata={"unit": "edges", "doc": "road edges closed at t = 0"})
-    isolated_people: float = field(
-        metadata={"unit": "people", "doc": "occupants of buildings cut off from the roads"}
+    isolated_people: float | None = field(
+        metadata={
+            "unit": "people",
+            "doc": "occupants of buildings with no hospital reachable (null: the city has no "
+            "hospital, not measured)",
+        }
     )
     hospitals_down: tuple[str, ...] = field(metadata={"doc": "asset ids of hospitals down"})
     road_network_problems: tuple[str, ...] = field(
@@ -303,13 +342,14 @@ def resilience_summary(stage: NetworkStage, city: City) -> tuple[ResilienceSumma
         **{f.name: getattr(city_metrics, f.name) for f in fields(ResilienceMetrics)},
         days=float(stage.curve.times[-1]),
         sectors=sectors,
+        sectors_without_assets=sectors_without_assets(city.assets, city.roads.edges),
     )
     network = NetworkSummary(
         assets_damaged=int(stage.damaged.sum()),
         assets_down=int((~frame["functional"]).sum()),
         assets_down_by_cascade=int((~frame["functional"] & ~frame["damaged"]).sum()),
         roads_closed=int((~stage.edges["open"]).sum()),
-        isolated_people=float(occupants[isolated].sum()),
+        isolated_people=float(occupants[isolated].sum()) if stage.isolation_measured else None,
         hospitals_down=tuple(sorted(frame["asset_id"].to_numpy(dtype=str)[hospitals].tolist())),
         road_network_problems=stage.road_problems,
     )
