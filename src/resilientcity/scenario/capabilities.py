@@ -126,7 +126,7 @@ def city_capabilities(city: City) -> dict[Stage, Capability]:
         )
     elif network.runs and unmeasured:
         names = _join([k.replace("_", " ") for k in unmeasured])
-        network = Capability(lacking=f"no {names}: the minutes to it are not measured")
+        network = Capability(lacking=f"no {names}: the minutes to that kind are not measured")
     after_network = f"needs the network stage ({network.missing})" if not network.runs else None
     evacuation = Capability(after_network or (None if "shelter" in kinds else "no shelter"))
     stations = [k for k in ("fire_station", "hospital") if k in kinds]
