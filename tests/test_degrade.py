@@ -212,3 +212,24 @@ def test_a_baseline_run_of_the_demo_city_has_no_damage(small_city: City) -> None
     assert decision["incidents"] == 0 and decision["evacuated"] == 0
     assert decision["unsheltered"] == 0 and decision["plans_fired"] == []
     assert run.network is not None and not np.any(run.network.damaged)
+
+
+@pytest.mark.parametrize(
+    ("keys", "said"),
+    [
+        ({}, "skipped"),
+        ({"incidents": 0, "incidents_unserved": 0}, "not needed"),
+        ({"incidents": 310, "incidents_unserved": 310}, "none served, 310 of 310 unserved"),
+        (
+            {"incidents": 5, "incidents_unserved": 1, "mean_response_min": 7.25},
+            "7.2 min mean response, 1 of 5 unserved",
+        ),
+    ],
+)
+def test_the_cli_says_whether_rescue_was_skipped_needed_or_served(
+    keys: dict[str, Any], said: str
+) -> None:
+    from resilientcity.cli.run import _rescue
+    from resilientcity.decision.summary import DecisionSummary
+
+    assert _rescue(DecisionSummary(**keys)) == said

@@ -10,7 +10,19 @@ import typer
 from resilientcity.cli._console import console, step_progress
 
 if TYPE_CHECKING:
+    from resilientcity.decision.summary import DecisionSummary
     from resilientcity.summary import RunSummary
+
+
+def _rescue(decision: DecisionSummary) -> str:
+    """The rescue dispatch in a few words: skipped, not needed, or served and unserved."""
+    if decision.incidents is None:
+        return "skipped"
+    if not decision.incidents:
+        return "not needed"
+    response = decision.mean_response_min
+    served = f"{response:,.1f} min mean response" if response is not None else "none served"
+    return f"{served}, {decision.incidents_unserved or 0:,} of {decision.incidents:,} unserved"
 
 
 def print_impact(results: RunSummary) -> None:
@@ -31,16 +43,11 @@ def print_impact(results: RunSummary) -> None:
         )
     decision = results.decision
     if decision.evacuated is not None and decision.unsheltered is not None:
-        response = decision.mean_response_min
         fill = decision.relief_fill_rate
         console.print(
             f"[bold]decisions[/]: {decision.evacuated:,.0f} sheltered, "
             f"{decision.unsheltered:,.0f} not; rescue "
-            + (
-                f"{response:,.1f} min mean response"
-                if response is not None
-                else ("skipped" if decision.incidents is None else "not needed")
-            )
+            + _rescue(decision)
             + (f"; relief fill {fill:.0%}" if fill is not None else "")
             + f"; plans: {', '.join(decision.plans_fired) or 'none'}"
         )
