@@ -68,8 +68,28 @@ def test_twin_validate_warns_of_assets_cut_off_from_the_roads(
 
 
 def test_twin_validate_valid_file(city_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, stdout, _ = run(["twin", "validate", str(city_file)], capsys)
+    code, stdout, stderr = run(["twin", "validate", str(city_file)], capsys)
     assert code == 0 and "valid" in stdout
+    assert "warning" not in stderr  # the demo city runs every stage
+
+
+def test_twin_validate_warns_what_an_imported_city_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyrosm = pytest.importorskip("pyrosm")
+    out = tmp_path / "kouvola.gpkg"
+    args = ["twin", "import-osm", pyrosm.get_data("test_pbf"), "--region", "FI", "-o", str(out)]
+    assert run(args, capsys)[0] == 0
+    code, stdout, stderr = run(["twin", "validate", str(out)], capsys)
+    assert code == 0 and "valid" in stdout  # warnings, not errors
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning: ")]
+    assert "warning: cannot run river flood: no DEM (ground elevation)" in warnings
+    assert "warning: cannot run relief: no warehouse (the relief stock)" in warnings
+    assert any(line.startswith("warning: runs network in part: no hospital") for line in warnings)
+    assert (
+        "warning: service of energy not measured: no energy assets (substation, feeder, "
+        "power plant)" in warnings
+    )
 
 
 def test_twin_validate_lists_every_problem_and_exits_1(

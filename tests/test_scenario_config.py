@@ -31,6 +31,14 @@ def test_every_documented_example_is_a_valid_scenario(path: Path) -> None:
     assert scenario.base_dir == path.parent
 
 
+def test_hazards_may_be_empty_for_a_baseline_run_but_not_left_out() -> None:
+    assert scenario_from_dict(_minimal(hazards=[])).hazards == []
+    data = _minimal()
+    del data["hazards"]
+    with pytest.raises(ValidationError, match="hazards: expected Field required"):
+        scenario_from_dict(data)
+
+
 def test_there_is_an_example_per_hazard() -> None:
     kinds = {h.kind for p in EXAMPLES for h in load_scenario(p).hazards}
     assert kinds == {"river_flood", "pluvial_flood", "earthquake", "wind", "raster"}
@@ -49,7 +57,7 @@ def test_paths_resolve_against_the_scenario_folder(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
-        ({"hazards": []}, "hazards", "at least 1"),
+        ({"hazards": {"kind": "wind"}}, "hazards", "a valid list"),
         ({"hazards": [{"kind": "tsunami"}]}, "hazards[0]", "river_flood"),
         ({"hazards": [{"kind": "river_flood"}]}, "hazards[0].river_flood", "exactly one of"),
         (

@@ -43,6 +43,8 @@ class RunSummary:
     network: NetworkSummary | None = None
     decision: DecisionSummary = field(default_factory=DecisionSummary)
     assessment: AssessmentSummary | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    limited: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The blocks as JSON-ready dicts; a stage that did not run has no block."""
@@ -69,6 +71,20 @@ class SummaryFile:
     decision: DecisionSummary = field(metadata={"doc": "the decision stages and the plans"})
     assessment: AssessmentSummary | None = field(
         metadata={"doc": "the district assessment (absent without `assessment:`)"}
+    )
+    skipped: dict[str, str] = field(
+        metadata={
+            "key": "stage",
+            "doc": "what the scenario asked for that the city cannot run, with the reason in "
+            "words (`hazards[i]`, `event_sets[i]`, network, evacuation, dispatch, relief, "
+            "repair_policies, assessment); empty when nothing was skipped",
+        }
+    )
+    limited: dict[str, str] = field(
+        metadata={
+            "key": "stage",
+            "doc": "stages that ran without part of their inputs, with what they lacked",
+        }
     )
     timings_s: dict[str, float] = field(
         metadata={"key": "step", "unit": "s", "doc": "seconds per step"}
@@ -100,6 +116,8 @@ class SummaryFile:
             network=run.network,
             decision=run.decision,
             assessment=run.assessment,
+            skipped=run.skipped,
+            limited=run.limited,
             timings_s=timings,
             outputs=outputs,
         )
@@ -161,7 +179,8 @@ def summary_markdown() -> str:
         "Every scenario run (`resilientcity run`, `resilientcity demo`, the service's runs) writes",
         "it. A list's items are written `path[]`, a mapping's keys `path.<key>`. A block of a",
         "stage that did not run (`resilience`, `network` without the network stage, `assessment`",
-        "without `assessment:` in the scenario) is absent; nullable values are `null` when",
+        "without `assessment:` in the scenario) is absent; a stage the scenario asked for that the",
+        "city cannot run is named in `skipped` with the reason; nullable values are `null` when",
         "undefined. Contingency plans' `when:` paths are checked against this schema when the",
         "plan file is loaded; plans see the blocks "
         + ", ".join(f"`{b}`" for b in PLAN_BLOCKS)

@@ -10,7 +10,19 @@ import typer
 from resilientcity.cli._console import console, step_progress
 
 if TYPE_CHECKING:
+    from resilientcity.decision.summary import DecisionSummary
     from resilientcity.summary import RunSummary
+
+
+def _rescue(decision: DecisionSummary) -> str:
+    """The rescue dispatch in a few words: skipped, not needed, or served and unserved."""
+    if decision.incidents is None:
+        return "skipped"
+    if not decision.incidents:
+        return "not needed"
+    response = decision.mean_response_min
+    served = f"{response:,.1f} min mean response" if response is not None else "none served"
+    return f"{served}, {decision.incidents_unserved or 0:,} of {decision.incidents:,} unserved"
 
 
 def print_impact(results: RunSummary) -> None:
@@ -34,12 +46,11 @@ def print_impact(results: RunSummary) -> None:
         )
     decision = results.decision
     if decision.evacuated is not None and decision.unsheltered is not None:
-        response = decision.mean_response_min
         fill = decision.relief_fill_rate
         console.print(
             f"[bold]decisions[/]: {decision.evacuated:,.0f} sheltered, "
             f"{decision.unsheltered:,.0f} not; rescue "
-            + (f"{response:,.1f} min mean response" if response is not None else "not needed")
+            + _rescue(decision)
             + (f"; relief fill {fill:.0%}" if fill is not None else "")
             + f"; plans: {', '.join(decision.plans_fired) or 'none'}"
         )
@@ -57,6 +68,10 @@ def print_impact(results: RunSummary) -> None:
             f"[bold]{s.name}[/]: expected annual loss "
             f"{s.expected_annual_loss / divisor:,.3f} {unit}/yr ({s.events} events)"
         )
+    for stage, reason in results.skipped.items():
+        console.print(f"[yellow]skipped[/] {stage}: {reason}")
+    for stage, lacking in results.limited.items():
+        console.print(f"[yellow]in part[/] {stage}: {lacking}")
 
 
 def run(

@@ -156,6 +156,7 @@ def twin_validate(
                 highlight=False,
                 soft_wrap=True,
             )
+        _print_capabilities(city)
         return
     err_console.print(
         f"[bold red]invalid[/]: {path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
@@ -208,6 +209,26 @@ def print_population(report: PopulationReport) -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _print_capabilities(city: City) -> None:
+    """Warn about the stages a valid city cannot run, or runs in part, and the unmeasured sectors."""
+    from resilientcity.network.service import sectors_without_assets
+    from resilientcity.scenario.capabilities import city_capabilities
+
+    lines = []
+    for stage, cap in city_capabilities(city).items():
+        name = stage.replace("_", " ")
+        if cap.missing is not None:
+            lines.append(f"cannot run {name}: {cap.missing}")
+        elif cap.lacking is not None:
+            lines.append(f"runs {name} in part: {cap.lacking}")
+    lines += [
+        f"service of {sector.replace('_', ' ')} not measured: {why}"
+        for sector, why in sectors_without_assets(city.assets, city.roads.edges).items()
+    ]
+    for line in lines:
+        err_console.print(f"[yellow]warning[/]: {line}", highlight=False, soft_wrap=True)
 
 
 @twin_app.command("import-osm")

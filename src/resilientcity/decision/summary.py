@@ -47,7 +47,8 @@ class DecisionSummary:
     """The ``decision`` block: rescue, evacuation, relief, repair policies and plans.
 
     Every key but ``plans_fired`` and ``tasks`` is ``null`` when the scenario's decisions are
-    switched off (``decisions.enabled: false``, or no network stage).
+    switched off (``decisions.enabled: false``, or no network stage); the keys of a stage the
+    city cannot run (``skipped`` in ``summary.json``) are ``null`` too.
     """
 
     mean_response_min: float | None = field(

@@ -25,7 +25,10 @@ city-wide only.
 a building on a working feeder has power even when the building itself is damaged; housing
 counts the people whose homes are not damaged (the displaced are the others). When every
 weight of a sector is zero (e.g. capacities unknown), each asset weighs one. A zone without
-any asset of a sector has no level for it (no row); a city without any has no such sector.
+any asset of a sector has no level for it (no row); a city without any has no such sector,
+and energy and water are not measured in a city without any of their supply assets
+(:data:`SUPPLY_KINDS`: a building there would count as supplied by nothing, a level of 1 that
+says nothing). :func:`sectors_without_assets` names the sectors a city leaves out and why.
 
 The **city level** (sector ``"city"``, zone ``"all"``) is the weighted mean of the sectors'
 city-wide levels, with equal weights unless ``weights`` are given (weights of sectors that are
@@ -51,8 +54,10 @@ __all__ = [
     "ALL_ZONES",
     "CITY",
     "SECTOR_ORDER",
+    "SUPPLY_KINDS",
     "ServiceModel",
     "recovery_defaults",
+    "sectors_without_assets",
     "service_levels",
 ]
 
@@ -70,6 +75,21 @@ SECTOR_ORDER: tuple[str, ...] = (
     "transport",
     "housing",
 )
+#: Sectors measured at the buildings and the asset kinds that supply them (``twin.schema``).
+SUPPLY_KINDS: dict[str, tuple[str, ...]] = {
+    "energy": ("substation", "feeder", "power_plant"),
+    "water": ("water_plant", "pump_station"),
+}
+#: What each other sector is measured on, for the reason it is left out.
+_MEASURED_ON: dict[str, str] = {
+    "energy": "building",
+    "water": "building",
+    "medical": "hospital or clinic",
+    "public_services": "shelter",
+    "communications": "telecom site",
+    "transport": "bridge or road edge",
+    "housing": "residential building",
+}
 _DEFAULTS = "data/recovery/recovery_defaults.json"
 
 
@@ -153,11 +173,11 @@ class ServiceModel:
             _fail(", ".join(missing), "the assets columns " + ", ".join(need))
         zone_codes, zones = pd.factorize(assets["zone_id"].astype(str))
         zone_codes = np.where(assets["zone_id"].astype(str).to_numpy() == "", -1, zone_codes)
-        sectors = [s for s in _sectors(assets, zone_codes, medical_by_access) if s.members.size]
+        sectors = _sectors(assets, zone_codes, medical_by_access, edges)
+        absent = _absent(assets, sectors)
+        sectors = [s for s in sectors if s.name not in absent]
         edge_assets = None
         if edges is not None:
-            sectors = [s for s in sectors if s.name != "transport"]
-            sectors.append(_edge_sector(edges))
             ids = pd.Index(assets["asset_id"].astype(str))
             edge_assets = ids.get_indexer(pd.Index(edges["asset_id"].astype(str)))
         order = {name: i for i, name in enumerate(SECTOR_ORDER)}
@@ -276,8 +296,12 @@ class ServiceModel:
 
 
 def _sectors(
-    assets: pd.DataFrame, zone: NDArray[np.intp], medical_by_access: bool
+    assets: pd.DataFrame,
+    zone: NDArray[np.intp],
+    medical_by_access: bool,
+    edges: pd.DataFrame | None = None,
 ) -> list[_Sector]:
+    """Every sector (some perhaps without members); transport on the ``edges`` when given."""
     kind = assets["kind"].astype(str).to_numpy()
     building = kind == "building"
     residential = building & (assets["occupancy"].astype(str).to_numpy() == "residential")
@@ -305,6 +329,44 @@ def _sectors(
             w = np.ones(members.size)
         by_access = medical_by_access and name == "medical"
         out.append(_Sector(name, members, w, zone[members], by_access))
+    if edges is not None:
+        out = [s for s in out if s.name != "transport"]
+        out.append(_edge_sector(edges))
+    return out
+
+
+def sectors_without_assets(
+    assets: pd.DataFrame, edges: pd.DataFrame | None = None, medical_by_access: bool = False
+) -> dict[str, str]:
+    """The sectors of :data:`SECTOR_ORDER` the city has no assets to measure, and why.
+
+    Parameters
+    ----------
+    assets, edges, medical_by_access
+        As :meth:`ServiceModel.build` takes them.
+
+    Returns
+    -------
+    dict
+        Sector → reason in words (``"no energy assets (substation, feeder or power plant)"``),
+        in sector order: the sectors :class:`ServiceModel` leaves out.
+    """
+    zone = np.zeros(len(assets), dtype=np.intp)
+    return _absent(assets, _sectors(assets, zone, medical_by_access, edges))
+
+
+def _absent(assets: pd.DataFrame, sectors: list[_Sector]) -> dict[str, str]:
+    kind = assets["kind"].astype(str).to_numpy()
+    size = {s.name: s.members.size for s in sectors}
+    out: dict[str, str] = {}
+    for name in SECTOR_ORDER:
+        supply = SUPPLY_KINDS.get(name)
+        if supply is not None and not np.isin(kind, supply).any():
+            what = ", ".join(k.replace("_", " ") for k in supply)
+            out[name] = f"no {name} assets ({what})"
+        elif size.get(name, 0) == 0:
+            by_access = name == "medical" and any(s.by_access for s in sectors)
+            out[name] = f"no {'building' if by_access else _MEASURED_ON[name]}"
     return out
 
 
@@ -342,7 +404,7 @@ def _city_weights(sectors: list[_Sector], weights: Mapping[str, float] | None) -
                 "finite weights >= 0, not all 0 over the sectors present",
                 repr(dict(weights)),
             )
-    return w / w.sum() if w.size else w
+    return w
 
 
 def service_levels(

@@ -43,7 +43,7 @@ from resilientcity.network import (
     zone_accessibility,
 )
 from resilientcity.network.cascade import CascadeResult, DependencyGraph
-from resilientcity.network.service import ServiceModel
+from resilientcity.network.service import ServiceModel, sectors_without_assets
 from resilientcity.recovery.metrics import ServiceCurve
 from resilientcity.recovery.simulation import (
     RecoveryResult,
@@ -259,7 +259,15 @@ class ResilienceSummary(ResilienceMetrics):
 
     days: float = field(metadata={"unit": "days", "doc": "simulated span"})
     sectors: dict[str, ResilienceMetrics] = field(
-        metadata={"key": "sector", "doc": "per sector (all zones)"}
+        metadata={"key": "sector", "doc": "per sector (all zones) the city has assets to measure"}
+    )
+    sectors_without_assets: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "key": "sector",
+            "doc": "the sectors not measured, with the reason (no assets: no service level, "
+            "not 100 %); absent from `sectors` and from the city's level",
+        },
     )
 
 
@@ -273,8 +281,12 @@ class NetworkSummary:
         metadata={"unit": "assets", "doc": "down at t = 0 without damage of their own"}
     )
     roads_closed: int = field(metadata={"unit": "edges", "doc": "road edges closed at t = 0"})
-    isolated_people: float = field(
-        metadata={"unit": "people", "doc": "occupants of buildings cut off from the roads"}
+    isolated_people: float | None = field(
+        metadata={
+            "unit": "people",
+            "doc": "occupants of buildings with no hospital reachable (null: the city has no "
+            "hospital, not measured)",
+        }
     )
     hospitals_down: tuple[str, ...] = field(metadata={"doc": "asset ids of hospitals down"})
     road_network_problems: tuple[str, ...] = field(
@@ -308,6 +320,7 @@ def resilience_summary(stage: NetworkStage, city: City) -> tuple[ResilienceSumma
         **{f.name: getattr(city_metrics, f.name) for f in fields(ResilienceMetrics)},
         days=float(stage.curve.times[-1]),
         sectors=sectors,
+        sectors_without_assets=sectors_without_assets(city.assets, city.roads.edges),
     )
     network = NetworkSummary(
         assets_damaged=int(stage.damaged.sum()),

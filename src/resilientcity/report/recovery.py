@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from resilientcity.critical import critical_facilities
+from resilientcity.network.service import sectors_without_assets
 from resilientcity.recovery.stage import NetworkStage
 from resilientcity.report.figures import (
     CHART_LAYOUT,
@@ -205,7 +206,7 @@ def _why_table(city: City, stage: NetworkStage) -> str:
     )
 
 
-def _levels_table(stage: NetworkStage) -> str:
+def _levels_table(stage: NetworkStage, absent: Mapping[str, str]) -> str:
     m = stage.metrics
     t0 = stage.levels[stage.levels["zone"] == "all"].set_index("sector")["level"]
     rows = []
@@ -224,6 +225,8 @@ def _levels_table(stage: NetworkStage) -> str:
                 f"{row['resilience_index']:.3f}",
             ]
         )
+    rows += [[s.replace("_", " "), f"not measured: {why}", "–", "–", "–", "–"]
+             for s, why in absent.items()]  # fmt: skip
     return html_table(
         ["sector", "level at t = 0", "robustness (min)", "rapidity (days to 95 %)",
          "resilience loss (days)", "resilience index"],
@@ -266,13 +269,21 @@ def recovery_section(
     """
     isolated = stage.access["isolated"].to_numpy(dtype=bool)
     people = float(stage.access["occupants"].to_numpy()[isolated].sum())
+    has_hospital = bool((city.assets["kind"] == "hospital").any())
+    cut_off = (
+        f"{fmt_num(people)} people with no functioning hospital reachable by road"
+        if has_hospital
+        else f"{fmt_num(people)} people cut off from the main part of the open roads (the city "
+        "has no hospital)"
+    )
+    absent = sectors_without_assets(city.assets, city.roads.edges)
     frame = stage.cascade.frame()
     parts = [
         '<p class="note">At the moment of the event: '
         f"{int(stage.damaged.sum()):,} assets damaged, "
         f"{int((~frame['functional'] & ~frame['damaged']).sum()):,} more down through their "
         f"dependencies, {int((~stage.edges['open']).sum()):,} road edges closed, "
-        f"{fmt_num(people)} people with no functioning hospital reachable by road. "
+        f"{cut_off}. "
         "Flood water on the roads is assumed to recede before repairs start: the recovery "
         "closes only the edges of damaged road assets.</p>",
         *(f'<p class="note">Road network: {esc(p)}</p>' for p in stage.road_problems),
@@ -281,7 +292,7 @@ def recovery_section(
         _why_table(city, stage),
         "<h3>Recovery</h3>",
         figure_html(recovery_figure(stage), "recovery-curves"),
-        _levels_table(stage),
+        _levels_table(stage, absent),
     ]
     if policies:
         parts.append(_policies_table(policies))

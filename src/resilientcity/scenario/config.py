@@ -239,7 +239,9 @@ class Scenario(_Spec):
     name: str = Field(min_length=1)
     description: str = ""
     city: CitySpec
-    hazards: list[HazardSpec] = Field(min_length=1)
+    hazards: list[HazardSpec] = Field(
+        description="the hazards that strike together; empty: a baseline run with no damage"
+    )
     event_sets: list[EventSetSpec] = Field(default_factory=list)
     impact: ImpactOptions = ImpactOptions()
     recovery: RecoveryOptions = RecoveryOptions()

@@ -82,7 +82,7 @@ def dispatch_stage(
     of incidents would take minutes.
     """
     frames = [incidents_from_impact(city, impact) for impact in impacts]
-    incidents = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    incidents = pd.concat(frames, ignore_index=True) if frames else _no_incidents()
     if len(frames) > 1:  # the same building hit by two hazards is one incident
         incidents = incidents.drop_duplicates("incident_id")
     total = len(incidents)
@@ -97,26 +97,46 @@ def dispatch_stage(
     return dispatch_teams(incidents, stations, minutes), total
 
 
+def _no_incidents() -> pd.DataFrame:
+    """The incidents of no hazard (a baseline run): the columns of ``incidents_from_impact``."""
+    return pd.DataFrame(
+        {
+            "incident_id": pd.Series(dtype=str),
+            "asset_id": pd.Series(dtype=str),
+            "node_id": pd.Series(dtype=np.int64),
+            "priority": pd.Series(dtype=np.float64),
+            "teams_needed": pd.Series(dtype=np.int64),
+            "cause": pd.Series(dtype=str),
+        }
+    )
+
+
 def decision_summary(
-    plan: EvacuationPlan, dispatch: DispatchPlan | None = None, incidents_total: int | None = None
+    plan: EvacuationPlan | None,
+    dispatch: DispatchPlan | None = None,
+    incidents_total: int | None = None,
 ) -> dict[str, Any]:
     """The evacuation and rescue keys of the ``decision`` block of ``summary.json``.
 
     Keyword arguments of :class:`~resilientcity.decision.summary.DecisionSummary` (people;
-    minutes).
+    minutes). Without ``plan`` (the evacuation was skipped) the evacuation keys are left out
+    (``null``); without ``dispatch`` (skipped) the rescue keys.
     """
+    rescue: dict[str, Any] = {}
+    if dispatch is not None:
+        response = float(dispatch.totals["mean_response_min"])
+        planned = len(dispatch.incidents)
+        total = incidents_total if incidents_total is not None else planned
+        rescue = {
+            "mean_response_min": response if np.isfinite(response) else None,
+            "incidents": total,
+            "incidents_planned": planned,
+            "incidents_unserved": int(dispatch.totals["unserved"]) + (total - planned),
+        }
+    if plan is None:
+        return rescue
     t = plan.totals
     mean = float(t["mean_travel_min"])
-    response = float(dispatch.totals["mean_response_min"]) if dispatch is not None else np.nan
-    planned = len(dispatch.incidents) if dispatch is not None else 0
-    total = incidents_total if incidents_total is not None else planned
-    unserved = int(dispatch.totals["unserved"]) if dispatch is not None else 0
-    rescue = {
-        "mean_response_min": response if np.isfinite(response) else None,
-        "incidents": total,
-        "incidents_planned": planned,
-        "incidents_unserved": unserved + (total - planned),
-    }
     return {
         **rescue,
         "evacuated": float(t["sheltered"]),

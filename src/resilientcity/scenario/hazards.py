@@ -50,7 +50,14 @@ from resilientcity.scenario.config import (
 )
 from resilientcity.twin.city import City
 
-__all__ = ["FLOOD_KINDS", "NamedEvents", "build_event_set", "build_hazard", "compound_floods"]
+__all__ = [
+    "FLOOD_KINDS",
+    "NamedEvents",
+    "build_event_set",
+    "build_hazard",
+    "compound_floods",
+    "missing_table",
+]
 
 #: Hazard kinds whose intensity is a water depth (m) and that combine into a compound flood.
 FLOOD_KINDS = ("river_flood", "pluvial_flood")
@@ -78,14 +85,10 @@ def _stage_table(
     path = scenario.resolve(spec.stage_frequency)
     if path is not None:
         return StageFrequency.from_file(path)
-    profile = city.profile
-    if profile.stage_frequency is None:
-        raise DataFileError(
-            f"no river stage-frequency table for region {profile.id} ({profile.country_name}): "
-            "give the river's own with stage_frequency: (a JSON table, see "
-            "data/hazard/changsha_stage_frequency.json) or a stage_m"
-        )
-    return StageFrequency.from_file(packaged_table_path(profile.stage_frequency))
+    missing = missing_table(city, scenario, spec)
+    if missing is not None or city.profile.stage_frequency is None:
+        raise DataFileError(missing or "no stage-frequency table")
+    return StageFrequency.from_file(packaged_table_path(city.profile.stage_frequency))
 
 
 def _river(city: City, scenario: Scenario, spec: RiverFloodSpec) -> NamedEvents:
@@ -104,6 +107,31 @@ def _river(city: City, scenario: Scenario, spec: RiverFloodSpec) -> NamedEvents:
     return NamedEvents(name, events, grid)
 
 
+def missing_table(city: City, scenario: Scenario, spec: HazardSpec | EventSetSpec) -> str | None:
+    """Why a flood hazard or event set lacks its table (``None``: it has what it needs).
+
+    A river flood of a return period (and the river event set) needs a stage-frequency table,
+    a rainstorm (without a SWMM model) a storm formula or rainfall table: the scenario's own
+    file, else the city's regional profile's.
+    """
+    profile = city.profile
+    where = f"region {profile.id} ({profile.country_name})"
+    river = spec.kind == "river_flood" and getattr(spec, "stage_m", None) is None
+    if river and spec.stage_frequency is None and profile.stage_frequency is None:  # type: ignore[union-attr]
+        return (
+            f"no river stage-frequency table for {where}: give the river's own with "
+            "stage_frequency: (a JSON table like data/hazard/changsha_stage_frequency.json) "
+            "or a stage_m"
+        )
+    pluvial = spec.kind == "pluvial_flood" and getattr(spec, "swmm_model", None) is None
+    if pluvial and spec.storm_intensity is None and profile.rainfall is None:  # type: ignore[union-attr]
+        return (
+            f"no design rainfall for {where}: give the city's storm intensity formula with "
+            "storm_intensity: (a JSON formula like data/hazard/storm_intensity.json)"
+        )
+    return None
+
+
 def _formula(city: City, scenario: Scenario, spec: PluvialFloodSpec | EventSetSpec) -> Rainfall:
     """The scenario's storm intensity formula, else the rainfall of the city's regional profile.
 
@@ -119,14 +147,10 @@ def _formula(city: City, scenario: Scenario, spec: PluvialFloodSpec | EventSetSp
     path = scenario.resolve(spec.storm_intensity)
     if path is not None:
         return StormIntensityFormula.from_file(path)
-    profile = city.profile
-    if profile.rainfall is None:
-        raise DataFileError(
-            f"no design rainfall for region {profile.id} ({profile.country_name}): give the "
-            "city's storm intensity formula with storm_intensity: (a JSON formula, see "
-            "data/hazard/storm_intensity.json)"
-        )
-    packaged = packaged_table_path(profile.rainfall)
+    missing = missing_table(city, scenario, spec)
+    if missing is not None or city.profile.rainfall is None:
+        raise DataFileError(missing or "no design rainfall")
+    packaged = packaged_table_path(city.profile.rainfall)
     if "stations" in read_data_file(packaged, "rainfall"):
         lon, lat = city.centre_lonlat()
         return station_table(packaged, lon, lat)

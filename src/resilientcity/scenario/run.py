@@ -39,6 +39,7 @@ from resilientcity.recovery.stage import NetworkStage, network_stage, resilience
 from resilientcity.region.vulnerability import library_for
 from resilientcity.report.html import Section
 from resilientcity.scenario.assessment_stage import assessment_stage
+from resilientcity.scenario.capabilities import Stage, city_capabilities, hazard_stage
 from resilientcity.scenario.config import Scenario
 from resilientcity.scenario.decision_stage import (
     decision_summary,
@@ -49,6 +50,7 @@ from resilientcity.scenario.hazards import (
     build_event_set,
     build_hazard,
     compound_floods,
+    missing_table,
 )
 from resilientcity.scenario.relief_stage import relief_stage, relief_summary
 from resilientcity.summary import RunSummary, SummaryFile
@@ -186,10 +188,30 @@ def run_scenario(
     """
     say = progress or (lambda _step: None)
     city = city if city is not None else load_city(scenario, say)
+    can = city_capabilities(city)
+    skipped: dict[str, str] = {}
+    limited: dict[str, str] = {}
+
+    def runs(stage: Stage, key: str | None = None, what: str = "") -> bool:
+        """Whether the city can run ``stage``; note it in ``skipped`` or ``limited``."""
+        cap = can[stage]
+        if not cap.runs:
+            skipped[key or stage] = f"{what}{cap.missing}"
+        elif cap.lacking is not None:
+            limited[key or stage] = cap.lacking
+        return cap.runs
+
     library = _library(scenario, city)
     options = scenario.impact
     hazards = []
-    for spec in scenario.hazards:
+    for i, spec in enumerate(scenario.hazards):
+        need = hazard_stage(spec.kind, getattr(spec, "vs30", None))
+        what = f"{spec.kind.replace('_', ' ')}: "
+        if need is not None and not runs(need, f"hazards[{i}]", what):
+            continue
+        if (lacks := missing_table(city, scenario, spec)) is not None:
+            skipped[f"hazards[{i}]"] = what + lacks
+            continue
         say(f"hazard: {spec.kind.replace('_', ' ')}")
         hazards.append(build_hazard(city, scenario, spec))
     impacts = []
@@ -209,7 +231,13 @@ def run_scenario(
             )
         )
     sets = []
-    for set_spec in scenario.event_sets:
+    for i, set_spec in enumerate(scenario.event_sets):
+        what = f"{set_spec.kind.replace('_', ' ')} event set: "
+        if not runs(set_spec.kind, f"event_sets[{i}]", what):
+            continue
+        if (lacks := missing_table(city, scenario, set_spec)) is not None:
+            skipped[f"event_sets[{i}]"] = what + lacks
+            continue
         say(f"event set: {set_spec.kind.replace('_', ' ')}")
         named = build_event_set(city, scenario, set_spec)
         say(f"impact: {named.name}")
@@ -221,7 +249,7 @@ def run_scenario(
     evacuation = None
     dispatch = None
     relief = None
-    if scenario.recovery.enabled:
+    if scenario.recovery.enabled and runs("network"):
         say("networks, cascade and recovery")
         grids = [h.depth_grid for h in combined if h.depth_grid is not None]
         rec = scenario.recovery
@@ -239,18 +267,22 @@ def run_scenario(
         )
         resilience, network = resilience_summary(stage, city)
         results = replace(results, resilience=resilience, network=network)
-    if stage is not None and scenario.decisions_run:
+    if scenario.decisions_run:
         decide = scenario.decisions
-        say("decisions: evacuation")
-        evacuation = evacuation_stage(city, impacts, stage)
-        say("decisions: rescue dispatch")
-        dispatch, incidents_total = dispatch_stage(
-            city, impacts, stage, max_incidents=decide.max_dispatch_incidents
-        )
-        say("decisions: relief distribution")
-        relief = relief_stage(city, stage, evacuation, days=decide.relief_days)
+        incidents_total = None
+        if runs("evacuation") and stage is not None:
+            say("decisions: evacuation")
+            evacuation = evacuation_stage(city, impacts, stage)
+        if runs("dispatch") and stage is not None:
+            say("decisions: rescue dispatch")
+            dispatch, incidents_total = dispatch_stage(
+                city, impacts, stage, max_incidents=decide.max_dispatch_incidents
+            )
+        if runs("relief") and stage is not None and evacuation is not None:
+            say("decisions: relief distribution")
+            relief = relief_stage(city, stage, evacuation, days=decide.relief_days)
         policies = None
-        if scenario.recovery.compare_policies:
+        if scenario.recovery.compare_policies and runs("repair_policies") and stage is not None:
             say("decisions: repair policies")
             table = compare_repair_policies(
                 city.assets,
@@ -264,18 +296,19 @@ def run_scenario(
             policies = RepairPolicyTotals.rows(table)
         decision = DecisionSummary(
             **decision_summary(evacuation, dispatch, incidents_total),
-            **relief_summary(relief),
+            **(relief_summary(relief) if relief is not None else {}),
             repair_policies=policies,
         )
         results = replace(results, decision=decision)
     assessment = None
-    if scenario.assessment is not None:
+    if scenario.assessment is not None and runs("assessment"):
         say("assessment of the districts")
         scored, maturity, block = assessment_stage(
             city, scenario, sets, stage.curve if stage is not None else None
         )
         assessment = (scored, maturity)
         results = replace(results, assessment=block)
+    results = replace(results, skipped=skipped, limited=limited)
     say("decisions: contingency plans")
     plan_set = load_plans(_plan_files(scenario, city))
     seen = {"city": city.summary(), **results.to_json()}  # the blocks plans see (PLAN_BLOCKS)
@@ -369,6 +402,7 @@ def _write_output_set(
     from resilientcity.report.impact import impact_section
     from resilientcity.report.recovery import recovery_section
     from resilientcity.report.relief import relief_section
+    from resilientcity.report.skipped import skipped_section
 
     say = progress or (lambda _step: None)
     outputs = {
@@ -402,7 +436,9 @@ def _write_output_set(
     write_json(outputs["summary"], summary)
     say("writing report.html")
     cascade = None if run.network is None else run.network.cascade
-    sections = [impact_section(run.city, run.impacts, run.event_sets, cascade=cascade)]
+    skipped = skipped_section(run.results.skipped, run.results.limited)
+    sections = [] if skipped is None else [skipped]
+    sections.append(impact_section(run.city, run.impacts, run.event_sets, cascade=cascade))
     if run.network is not None:
         policies = run.results.decision.repair_policies
         records = to_json(policies) if policies is not None else None
