@@ -464,3 +464,21 @@ def test_add_asset_defaults_per_kind_are_valid_everywhere(small_city: City) -> N
         row = add_asset(small_city, kind, lon, lat, values=values).city.assets.iloc[-1]
         assert row["vuln"] and "{" not in row["vuln"] and not row["vuln"].startswith("/"), kind
         assert row["value_cny"] > 0, kind
+
+
+def test_the_documented_example_merges_onto_the_kouvola_import(
+    kouvola: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = Path(__file__).parents[1] / "docs"
+    twin = tmp_path / "kouvola.gpkg"
+    kouvola.write(twin)
+    argv = ["twin", "merge", str(twin), str(docs / "examples" / "hospitals.csv")]
+    code, out, err = run_cli(
+        argv + ["--mapping", str(docs / "examples" / "hospitals-mapping.yaml")], capsys
+    )
+    assert code == 0, err
+    assert "merged 3 rows of hospitals.csv into assets" in out
+    new = City.read(twin).assets.set_index("asset_id").loc[["KV-H1", "KV-H2", "KV-F1"]]
+    assert new["kind"].tolist() == ["hospital", "clinic", "fire_station"]
+    assert new["storeys"].tolist() == [4, 2, 3]  # the last one empty: default_storeys.public
+    assert "twin merge" in (docs / "merge.md").read_text("utf-8")
