@@ -364,21 +364,8 @@ def test_twin_add_from_the_command_line(
     twin = tmp_path / "city.gpkg"
     kouvola.write(twin)
     lon, lat = centre_lonlat(kouvola)
-    argv = [
-        "twin",
-        "add",
-        str(twin),
-        "--kind",
-        "hospital",
-        "--lonlat",
-        f"{lon},{lat}",
-        "--name",
-        "Uusi",
-        "--capacity",
-        "300",
-        "--storeys",
-        "4",
-    ]
+    add = ["twin", "add", str(twin), "--kind", "hospital", "--lonlat", f"{lon},{lat}"]
+    argv = [*add, "--name", "Uusi", "--capacity", "300", "--storeys", "4"]
     code, out, err = run_cli(argv, capsys)
     assert code == 0, err
     assert "added hospital hospital-1 (capacity 300, value 120,000,000 CNY" in out
@@ -392,19 +379,7 @@ def test_twin_add_from_the_command_line(
     )
     assert row["floor_area_m2"] == 10000.0 and row["occupants"] == 500.0
     before = sha(twin)
-    bad = [
-        "twin",
-        "add",
-        str(twin),
-        "--kind",
-        "hospital",
-        "--lonlat",
-        f"{lon},{lat}",
-        "--id",
-        "hospital-1",
-        "--capacity",
-        "-1",
-    ]
+    bad = [*add, "--id", "hospital-1", "--capacity", "-1"]
     code, _, err = run_cli(bad, capsys)
     assert code == 1 and sha(twin) == before
     assert (
@@ -420,8 +395,7 @@ def test_twin_add_from_the_command_line(
     )
     assert (
         code == 1
-        and "twin add.columns.floor_area_m2: expected a floor area for a building given as a point"
-        in err
+        and "twin add.--floor-area: expected a floor area for a building given as a point" in err
     )
     code, _, err = run_cli(
         ["twin", "add", str(twin), "--kind", "clinic", "--lonlat", "north"], capsys

@@ -137,14 +137,7 @@ def _assets(
     city: City, rows: SourceRows, rules: dict[str, ColumnRule], replace: bool, d: OsmDefaults
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The user's assets in the contract, and the H3 cell zones they add."""
-    given = {
-        name: rows.values(rule, ASSETS.column(name))
-        for name, rule in rules.items()
-        if name != "asset_id"
-    }
-    ids = rows.ids(
-        rules.get("asset_id"), "asset_id", pd.Index(city.assets["asset_id"]), replace, "assets"
-    )
+    given, ids = rows.with_ids(rules, ASSETS, pd.Index(city.assets["asset_id"]), replace)
     require(rows, rules, "kind", given.get("kind"))
     geometry = rows.locations(city, ASSETS)
     if "kind" in given:
@@ -186,14 +179,7 @@ def _floor_for_point_buildings(
 def _sensors(
     city: City, rows: SourceRows, rules: dict[str, ColumnRule], replace: bool, assets: pd.Index
 ) -> pd.DataFrame:
-    given = {
-        name: rows.values(rule, SENSORS.column(name))
-        for name, rule in rules.items()
-        if name != "sensor_id"
-    }
-    ids = rows.ids(
-        rules.get("sensor_id"), "sensor_id", pd.Index(city.sensors["sensor_id"]), replace, "sensors"
-    )
+    given, ids = rows.with_ids(rules, SENSORS, pd.Index(city.sensors["sensor_id"]), replace)
     require(rows, rules, "kind", given.get("kind"))
     check_asset_ids(rows, rules, given, "asset_id", assets)
     geometry = rows.locations(city, SENSORS)
@@ -348,8 +334,9 @@ def add_asset(
     defaults
         The importer's defaults (default: packaged).
     """
-    given = {k: v for k, v in (values or {}).items() if v is not None} | {"kind": kind}
-    if "asset_id" not in given:
+    # every option is mapped, so that a problem names it even when it was left out
+    given = dict.fromkeys(ADD_OPTIONS) | (values or {}) | {"kind": kind}
+    if given["asset_id"] is None:
         taken = set(city.assets["asset_id"])
         given["asset_id"] = next(
             f"{kind}-{n}" for n in range(1, len(taken) + 2) if f"{kind}-{n}" not in taken

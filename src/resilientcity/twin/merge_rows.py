@@ -145,6 +145,19 @@ class SourceRows:
             )
         return ids
 
+    def with_ids(
+        self, rules: dict[str, ColumnRule], schema: LayerSchema, existing: pd.Index, replace: bool
+    ) -> tuple[dict[str, pd.Series], pd.Series]:
+        """The mapped columns of ``schema`` but its id column, and the rows' ids (:meth:`ids`)."""
+        id_column = schema.id_column
+        assert id_column is not None
+        given = {
+            name: self.values(rule, schema.column(name))
+            for name, rule in rules.items()
+            if name != id_column
+        }
+        return given, self.ids(rules.get(id_column), id_column, existing, replace, schema.name)
+
     def locations(self, city: City, schema: LayerSchema) -> NDArray[np.object_]:
         """The shapes in the city's CRS, each checked for type, extent and DEM."""
         name, geometry = self.table.name, self.table.geometry
