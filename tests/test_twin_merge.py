@@ -456,3 +456,29 @@ def test_the_documented_example_merges_onto_the_kouvola_import(
     assert new["kind"].tolist() == ["hospital", "clinic", "fire_station"]
     assert new["storeys"].tolist() == [4, 2, 3]  # the last one empty: default_storeys.public
     assert "twin merge" in (docs / "merge.md").read_text("utf-8")
+
+
+def test_building_footprints_take_the_importer_formulas(kouvola: City, tmp_path: Path) -> None:
+    xmin, ymin, xmax, ymax = kouvola.extent()  # type: ignore[misc]
+    x, y = (xmin + xmax) / 2, (ymin + ymax) / 2
+    footprints = gpd.GeoDataFrame(
+        {"rakennus": ["R1", "R2"], "kerrokset": [None, 9]},
+        geometry=[shapely.box(x, y, x + 20, y + 30), shapely.box(x + 50, y, x + 60, y + 10)],
+        crs=kouvola.crs,
+    )
+    footprints.to_file(tmp_path / "b.gpkg")
+    text = "columns:\n  asset_id: rakennus\n  kind: {value: building}\n  storeys: kerrokset\n"
+    merged = merge_file(kouvola, tmp_path / "b.gpkg", write_mapping(tmp_path, text)).city
+    r1, r2 = (merged.assets.set_index("asset_id").loc[i] for i in ("R1", "R2"))
+    # R1: 600 m² footprint × 3 storeys (default_storeys.residential) = 1,800 m² of housing:
+    # 1,800 / 36.5 m² per resident × 0.9 occupied; 2,000 CNY/m² (low-rise) × 1.5 (contents)
+    assert (r1["occupancy"], r1["sector"], r1["storeys"]) == ("residential", "housing", 3)
+    assert r1["floor_area_m2"] == pytest.approx(1800.0)
+    assert r1["occupants"] == pytest.approx(1800.0 / 36.5 * 0.9)
+    assert r1["capacity"] == pytest.approx(1800.0 / 36.5)
+    assert r1["value_cny"] == pytest.approx(1800.0 * 2000.0 * 1.5)
+    assert r1["vuln"] == "RES1/URML"
+    # R2: 100 m² × 9 storeys: mid-rise cost (4–9 storeys, 3,000 CNY/m²), Hazus band C2H (8+)
+    assert r2["floor_area_m2"] == pytest.approx(900.0)
+    assert r2["value_cny"] == pytest.approx(900.0 * 3000.0 * 1.5)
+    assert r2["vuln"] == "RES3/C2H"
