@@ -139,7 +139,7 @@ def test_a_hospital_row_checked_by_hand(kouvola: City, tmp_path: Path) -> None:
     assert row["kind"] == "hospital" and row["sector"] == "medical"
     assert row["occupancy"] == "public" and row["storeys"] == 4
     assert row["floor_area_m2"] == pytest.approx(8000.0)
-    assert row["value_cny"] == pytest.approx(8000.0 * 6000.0 * 2.0)
+    assert row["value"] == pytest.approx(8000.0 * 6000.0 * 2.0)
     assert row["occupants"] == pytest.approx(400.0)
     assert row["capacity"] == pytest.approx(250.0)
     assert row["vuln"] == "COM6/C2M"
@@ -432,12 +432,12 @@ def test_add_asset_defaults_per_kind_are_valid_everywhere(small_city: City) -> N
     from resilientcity.twin.schema import ASSET_KINDS
 
     for kind in ASSET_KINDS:
-        if kind in ("bridge", "road_segment"):  # valued by length and lanes: give value_cny
+        if kind in ("bridge", "road_segment"):  # valued by length and lanes: give value
             continue
         values = {"floor_area_m2": 500.0} if kind == "building" else {}
         row = add_asset(small_city, kind, lon, lat, values=values).city.assets.iloc[-1]
         assert row["vuln"] and "{" not in row["vuln"] and not row["vuln"].startswith("/"), kind
-        assert row["value_cny"] > 0, kind
+        assert row["value"] > 0, kind
 
 
 def test_the_documented_example_merges_onto_the_kouvola_import(
@@ -476,9 +476,9 @@ def test_building_footprints_take_the_importer_formulas(kouvola: City, tmp_path:
     assert r1["floor_area_m2"] == pytest.approx(1800.0)
     assert r1["occupants"] == pytest.approx(1800.0 / 36.5 * 0.9)
     assert r1["capacity"] == pytest.approx(1800.0 / 36.5)
-    assert r1["value_cny"] == pytest.approx(1800.0 * 2000.0 * 1.5)
+    assert r1["value"] == pytest.approx(1800.0 * 2000.0 * 1.5)
     assert r1["vuln"] == "RES1/URML"
     # R2: 100 m² × 9 storeys: mid-rise cost (4–9 storeys, 3,000 CNY/m²), Hazus band C2H (8+)
     assert r2["floor_area_m2"] == pytest.approx(900.0)
-    assert r2["value_cny"] == pytest.approx(900.0 * 3000.0 * 1.5)
+    assert r2["value"] == pytest.approx(900.0 * 3000.0 * 1.5)
     assert r2["vuln"] == "RES3/C2H"

@@ -56,7 +56,7 @@ from resilientcity.twin.spatial import h3_cells, nearest
 __all__ = ["ADD_OPTIONS", "MergeResult", "add_asset", "merge_file", "merge_table", "road_node_of"]
 
 #: The ``twin add`` option of each contract column whose option is not ``--<column>``.
-ADD_OPTIONS = {"asset_id": "--id", "floor_area_m2": "--floor-area", "value_cny": "--value"}
+ADD_OPTIONS = {"asset_id": "--id", "floor_area_m2": "--floor-area", "value": "--value"}
 
 
 @dataclass(frozen=True)
@@ -327,7 +327,7 @@ def add_asset(
         Its location, degrees.
     values
         Contract columns given by the user (``asset_id``, ``name``, ``capacity``, ``storeys``,
-        ``floor_area_m2``, ``value_cny``, ``occupants`` …); the others take the defaults. The
+        ``floor_area_m2``, ``value``, ``occupants`` …); the others take the defaults. The
         id defaults to ``<kind>-<n>``, the first number not taken.
     replace
         Replace the asset with the same ``asset_id`` instead of refusing it.

@@ -11,7 +11,7 @@ before it (a value the user gives always wins):
 * ``floor_area_m2``: a polygon's footprint × storeys; for a point or line,
   ``site_floor_area_m2`` (hospital, clinic, fire station) or the kind's ``floor_area_m2``; 0
   for lifelines and shelters.
-* ``value_cny``: a lifeline's value (``facilities``, or the kind's ``value_cny``); for a shelter
+* ``value``: a lifeline's value (``facilities``, or the kind's ``value``); for a shelter
   its open area (the polygon's, else ``site_floor_area_m2.shelter``) ×
   ``open_space_cost_cny_per_m2``; otherwise floor area × structure cost × (1 + contents ratio)
   as the importer's.
@@ -50,7 +50,7 @@ DEFAULTED_COLUMNS = (
     "occupancy",
     "storeys",
     "floor_area_m2",
-    "value_cny",
+    "value",
     "occupants",
     "capacity",
     "vuln",
@@ -143,10 +143,10 @@ def fill_asset_defaults(
     open_area = np.where(polygon, area, d.site_floor_area_m2["shelter"])
     unit_value = _unit_value(kind, occ, storeys, d)
     value_default = np.where(shelter, open_area * d.open_space_cost_cny_per_m2, floor * unit_value)
-    fixed_value = _per_kind(kind, "value_cny", d)
+    fixed_value = _per_kind(kind, "value", d)
     value_default = np.where(np.isfinite(fixed_value), fixed_value, value_default)
     value_default[lifeline & ~np.isfinite(fixed_value)] = 0.0
-    value = _keep(frame, "value_cny", value_default).astype(np.float64)
+    value = _keep(frame, "value", value_default).astype(np.float64)
 
     residential = occ == "residential"
     per_worker = (
@@ -203,7 +203,7 @@ def fill_asset_defaults(
         occupancy=occ,
         storeys=storeys,
         floor_area_m2=floor,
-        value_cny=value,
+        value=value,
         occupants=occupants,
         capacity=capacity,
         vuln=vuln,
