@@ -342,3 +342,125 @@ def twin_population(
     city.write(target)
     print_population(report)
     console.print(f"wrote {target}: population {city.population:,.0f}")
+
+
+LayerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--layer", help="assets, sensors or dependencies (default: the mapping's, else assets)."
+    ),
+]
+ReplaceOption = Annotated[
+    bool,
+    typer.Option(
+        "--replace",
+        help="Replace rows with the same ids (dependencies: the whole table) instead of refusing.",
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="GeoPackage to write (default: the city file itself)."),
+]
+
+
+@twin_app.command("merge")
+def twin_merge(
+    city_path: Annotated[Path, typer.Argument(help="City GeoPackage.")],
+    source: Annotated[
+        Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, GeoParquet or CSV.")
+    ],
+    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="Column mapping (YAML).")],
+    layer: LayerOption = None,
+    replace: ReplaceOption = False,
+    out: OutOption = None,
+    source_layer: Annotated[
+        str | None, typer.Option("--source-layer", help="Layer of a file with several.")
+    ] = None,
+) -> None:
+    """Add the rows of your own file (assets, sensors or dependencies) to a city twin."""
+    from resilientcity.twin.merge import merge_file
+
+    if layer is not None and layer not in ("assets", "sensors", "dependencies"):
+        raise typer.BadParameter(
+            f"expected assets, sensors or dependencies, got {layer!r}", param_hint="--layer"
+        )
+    city = City.read(city_path)
+    result = merge_file(
+        city,
+        source,
+        mapping,
+        layer=layer,  # type: ignore[arg-type]
+        replace=replace,
+        source_layer=source_layer,
+    )
+    target = out or city_path
+    result.city.write(target)
+    replaced = f" ({result.replaced:,} replaced)" if result.replaced else ""
+    console.print(
+        f"merged {result.added:,} rows of {source.name} into {result.layer}{replaced}: wrote {target}"
+    )
+
+
+def _lonlat(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        lon, lat = (float(p) for p in parts)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected LON,LAT in degrees (e.g. 24.94,60.17), got {text!r}", param_hint="--lonlat"
+        ) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise typer.BadParameter(
+            f"expected -180 <= LON <= 180 and -90 <= LAT <= 90, got {text!r}",
+            param_hint="--lonlat",
+        )
+    return lon, lat
+
+
+@twin_app.command("add")
+def twin_add(
+    city_path: Annotated[Path, typer.Argument(help="City GeoPackage.")],
+    kind: Annotated[str, typer.Option("--kind", help="Asset kind (hospital, shelter, …).")],
+    lonlat: Annotated[str, typer.Option("--lonlat", help="LON,LAT in degrees (WGS 84).")],
+    name: Annotated[str | None, typer.Option("--name", help="Name.")] = None,
+    asset_id: Annotated[
+        str | None, typer.Option("--id", help="Asset id (default: <kind>-<n>).")
+    ] = None,
+    capacity: Annotated[
+        float | None, typer.Option("--capacity", help="Capacity in the kind's unit (beds, …).")
+    ] = None,
+    storeys: Annotated[int | None, typer.Option("--storeys", help="Storeys above ground.")] = None,
+    floor_area: Annotated[
+        float | None, typer.Option("--floor-area", help="Gross floor area, m².")
+    ] = None,
+    value: Annotated[
+        float | None, typer.Option("--value", help="Replacement value, in the city's currency.")
+    ] = None,
+    occupants: Annotated[
+        float | None, typer.Option("--occupants", help="People normally inside.")
+    ] = None,
+    replace: ReplaceOption = False,
+    out: OutOption = None,
+) -> None:
+    """Add one facility at a location, with the defaults and checks of ``twin merge``."""
+    from resilientcity.twin.merge import add_asset
+
+    lon, lat = _lonlat(lonlat)
+    city = City.read(city_path)
+    values = {
+        "asset_id": asset_id,
+        "name": name,
+        "capacity": capacity,
+        "storeys": storeys,
+        "floor_area_m2": floor_area,
+        "value": value,
+        "occupants": occupants,
+    }
+    result = add_asset(city, kind, lon, lat, values=values, replace=replace)
+    target = out or city_path
+    result.city.write(target)
+    row = result.city.assets.iloc[-1]
+    console.print(
+        f"added {row['kind']} {row['asset_id']} (capacity {row['capacity']:,.0f}, value "
+        f"{row['value']:,.0f} {city.profile.currency}, road node {row['node_id']}): wrote {target}"
+    )
