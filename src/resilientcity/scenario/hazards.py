@@ -17,7 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from resilientcity._files import read_data_file
 from resilientcity.errors import DataFileError
 from resilientcity.hazard.earthquake import earthquake_scenario
 from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents
@@ -28,10 +27,11 @@ from resilientcity.hazard.flood import (
     river_flood_events,
     river_flood_scenario,
 )
-from resilientcity.hazard.rainfall_table import packaged_table_path, station_table
+from resilientcity.hazard.rainfall_table import packaged_table_path
 from resilientcity.hazard.rainstorm import (
     Rainfall,
     StormIntensityFormula,
+    packaged_rainfall,
     pluvial_flood_events,
     ponding_grids,
 )
@@ -126,11 +126,7 @@ def _formula(city: City, scenario: Scenario, spec: PluvialFloodSpec | EventSetSp
             "city's storm intensity formula with storm_intensity: (a JSON formula, see "
             "data/hazard/storm_intensity.json)"
         )
-    packaged = packaged_table_path(profile.rainfall)
-    if "stations" in read_data_file(packaged, "rainfall"):
-        lon, lat = city.centre_lonlat()
-        return station_table(packaged, lon, lat)
-    return StormIntensityFormula.from_file(packaged)
+    return packaged_rainfall(profile.rainfall, *city.centre_lonlat())
 
 
 def _pluvial(city: City, scenario: Scenario, spec: PluvialFloodSpec) -> NamedEvents:
