@@ -59,7 +59,7 @@ def _asset(city: City, k: int, x: float, y: float) -> dict[str, Any]:
         "lon": round(float(lon), 6),
         "lat": round(float(lat), 6),
         "value": float(row["value_cny"]),
-        "currency": "CNY",
+        "currency": city.profile.currency,
     }
     out.update({c: row[c] for c in _ASSET_FIELDS if c in row.index})
     return dict(json_ready(out, 6))

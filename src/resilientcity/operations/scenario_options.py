@@ -88,8 +88,11 @@ _DEMO_EPICENTRE = (113.10, 28.10)
 _TRACK_START = datetime(2026, 7, 20)
 #: The demo's track (lon, lat, hours after the start, central pressure hPa, environmental
 #: pressure hPa, radius of maximum wind km): from the south-east over Changsha.
-_DEMO_TRACK = ((114.60, 26.60, 0, 970, 1008, 40), (113.40, 27.80, 12, 975, 1008, 45),
+_DEMO_TRACK = ((114.60, 26.60, 0, 970, 1008, 40), (114.00, 27.20, 6, 972, 1008, 42),
+               (113.40, 27.80, 12, 975, 1008, 45), (112.90, 28.30, 18, 978, 1008, 48),
                (112.40, 28.80, 24, 982, 1008, 50))  # fmt: skip
+#: The points of the demo track that :func:`default_track` moves over a city.
+_MOVED = (0, 2, 4)
 
 
 def _hazard_unavailable(reason: str, detail: str) -> dict[str, Any]:
@@ -218,7 +221,9 @@ def default_track(lon: float, lat: float) -> list[list[Any]]:
     steps = ((1.2, -1.2), (0.0, 0.0), (-1.0, 1.0))
     return [
         [round(lon + dx, 2), round(lat + dy, 2), _time(hours), pc, pe, rmax]
-        for (dx, dy), (*_, hours, pc, pe, rmax) in zip(steps, _DEMO_TRACK, strict=True)
+        for (dx, dy), (*_, hours, pc, pe, rmax) in zip(
+            steps, (_DEMO_TRACK[k] for k in _MOVED), strict=True
+        )
     ]
 
 
