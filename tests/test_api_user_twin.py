@@ -143,7 +143,7 @@ def test_a_river_flood_and_an_earthquake_run_on_the_user_twin(user) -> None:
 
 
 def test_a_twin_without_dem_offers_no_flood_and_says_why(bare) -> None:
-    client, h, city = bare
+    client, h, _city = bare
     hazards = client.get("/api/scenarios/options", headers=h).json()["hazards"]
     assert {k: (v["available"], v.get("reason")) for k, v in hazards.items()} == {
         "river_flood": (False, "no_dem"),
