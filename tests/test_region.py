@@ -195,13 +195,13 @@ def test_an_imported_finnish_city_is_valued_in_euro_with_finnish_housing(kouvola
     assert (low["vuln"] == "RES1/W1").all() and len(low) > 0
     # value = floor × residential cost (JRC FIN) × (1 + 0.5 contents, Hazus)
     row = low.iloc[0]
-    assert row["value_cny"] == pytest.approx(row["floor_area_m2"] * FIN[0] * 1.5)
+    assert row["value"] == pytest.approx(row["floor_area_m2"] * FIN[0] * 1.5)
     bridge = a[a["kind"] == "bridge"].iloc[0]
     d = OsmDefaults()
     factor = FIN[1] / 4500
     edges = kouvola.roads.edges
     span = edges[edges["asset_id"] == bridge["asset_id"]]
-    assert bridge["value_cny"] == pytest.approx(
+    assert bridge["value"] == pytest.approx(
         span["length_m"].sum() * bridge["capacity"] * d.lane_width_m
         * d.bridge_deck_cost_cny_per_m2 * factor,
         rel=1e-6,

@@ -317,7 +317,7 @@ def feature_assets(
             "occupancy": occ,
             "storeys": storeys,
             "floor_area_m2": floor,
-            "value_cny": value,
+            "value": value,
             "occupants": occupants,
             "capacity": capacity,
             "vuln": vuln,
