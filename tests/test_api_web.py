@@ -113,8 +113,9 @@ def test_base_map_contract(client, small_city):
     assert zipped.num_bytes_downloaded < len(raw.content) / 3
     body = raw.json()
     assert set(body) == {
-        "crs", "bounds", "aggregated", "layers", "districts", "to_lonlat", "features"
+        "crs", "currency", "bounds", "aggregated", "layers", "districts", "to_lonlat", "features"
     }  # fmt: skip
+    assert body["currency"] == "CNY"  # the demo city's regional profile
     assert body["crs"] == small_city.crs.to_string() and body["aggregated"] is False
     west, south, east, north = body["bounds"]
     assert 100 < west < east < 120 and 20 < south < north < 35  # the demo city is in Hunan
@@ -266,8 +267,9 @@ def test_scenario_requests_are_checked(client, tokens):
         client.post("/api/scenarios", json=body, headers=auth(tokens["public"])).status_code == 403
     )
     h = auth(tokens["analyst"])
-    high = client.post("/api/scenarios", json={**body, "stage_m": 75}, headers=h)
+    high = client.post("/api/scenarios", json={**body, "stage_m": 300}, headers=h)
     assert high.status_code == 422 and high.json()["detail"][0]["loc"][-1] == "stage_m"
+    assert "the ground elevations of" in high.json()["detail"][0]["msg"]  # the demo DEM's range
     unknown = client.post("/api/scenarios", json={"hazard": "meteor"}, headers=h)
     assert unknown.status_code == 422 and "'hazard'" in unknown.json()["detail"][0]["msg"]
     far = {"hazard": "earthquake", "magnitude": 6.0, "x": 0.0, "y": 0.0}

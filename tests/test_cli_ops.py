@@ -236,11 +236,19 @@ def test_serve_names_a_bad_twin_in_one_line_before_starting(
     db = f"sqlite:///{tmp_path / 'ops.db'}"
     absent = tmp_path / "absent.gpkg"
     code, _, err = run_cli(["serve", "--twin", str(absent), "--db", db], capsys)
-    assert code == 1 and _one_line(err) == f"error: no such file: {absent}"
+    made_by = "made by `resilientcity twin import-osm` or `twin demo`"
+    assert code == 1 and _one_line(err) == (
+        f"error: --twin: no such file: {absent} (a twin GeoPackage, {made_by})"
+    )
+    code, _, err = run_cli(["serve", "--twin", str(tmp_path), "--db", db], capsys)
+    assert code == 1 and _one_line(err) == (
+        f"error: --twin: expected a twin GeoPackage (.gpkg, {made_by}), found a folder: {tmp_path}"
+    )
     broken = tmp_path / "broken.gpkg"
     broken.write_text("not a GeoPackage")
     code, _, err = run_cli(["serve", "--twin", str(broken), "--db", db], capsys)
-    assert code == 1 and "broken.gpkg is not a readable GeoPackage" in _one_line(err)
+    assert code == 1 and _one_line(err).startswith("error: --twin: ")
+    assert "broken.gpkg is not a readable GeoPackage" in _one_line(err)
     for workers in ("1", "2"):
         code, _, err = run_cli(
             ["serve", "--db", "sqlite:////nonexistent/folder/ops.db", "--workers", workers],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import subprocess
 import threading
@@ -56,11 +57,12 @@ def _locs(exc: PydanticError) -> list[tuple[Any, ...]]:
 
 
 def test_requests_are_validated_field_by_field():
+    # what holds for any city here; the city's own ranges: test_requests_outside_the_city...
     with pytest.raises(PydanticError) as stage:
-        REQUEST.validate_python({"hazard": "river_flood", "stage_m": 61})
+        REQUEST.validate_python({"hazard": "river_flood", "stage_m": float("nan")})
     assert _locs(stage.value) == [("river_flood", "stage_m")]
     with pytest.raises(PydanticError) as period:
-        REQUEST.validate_python({"hazard": "rainstorm", "return_period": 1.5})
+        REQUEST.validate_python({"hazard": "rainstorm", "return_period": 1.0})
     assert _locs(period.value) == [("rainstorm", "return_period")]
     with pytest.raises(PydanticError) as magnitude:
         REQUEST.validate_python({"hazard": "earthquake", "magnitude": 9, "lon": 113, "lat": 28})
@@ -127,6 +129,27 @@ def test_requests_become_the_demo_scenario_with_one_hazard(small_city, tmp_path)
     assert [(p.layer, p.column, p.rows) for p in order.value.problems] == [
         ("body", "track.time", ("#1",))
     ]
+
+
+def test_requests_outside_the_citys_ranges_are_refused_by_scenario_for(small_city, tmp_path):
+    base = demo_scenario("small")
+    dem = small_city.dem.elevation_m
+    low, high = math.floor(float(dem.min()) * 100) / 100, math.ceil(float(dem.max()) * 100) / 100
+    with pytest.raises(ValidationError) as stage:
+        scenario_for(RiverFloodRequest(hazard="river_flood", stage_m=high + 1), base, small_city,
+                     tmp_path)  # fmt: skip
+    [problem] = stage.value.problems
+    assert (problem.layer, problem.column) == ("body", "stage_m")
+    assert f"from {low:g} to {high:g} m" in problem.expected
+    # the demo's storm intensity formula: 2 to 1,000 years, 0.25 to 24 hours
+    with pytest.raises(ValidationError) as period:
+        scenario_for(RainstormRequest(hazard="rainstorm", return_period=1.5), base, small_city,
+                     tmp_path)  # fmt: skip
+    assert [p.column for p in period.value.problems] == ["return_period"]
+    assert "from 2 to 1000 years" in period.value.problems[0].expected
+    default = scenario_for(RainstormRequest(hazard="rainstorm", return_period=10), base,
+                           small_city, tmp_path)  # fmt: skip
+    assert default.hazards[0].duration_min == 120.0  # the form's default, 2 h
 
 
 def test_a_river_flood_runs_to_done_with_layers_and_recovery(small_city, jobs):

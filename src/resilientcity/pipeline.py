@@ -8,18 +8,18 @@ assessment and the contingency plans, every stage set by ``data/scenarios/demo.y
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from resilientcity._files import check_output_folder
-from resilientcity.scenario.config import Scenario
+from resilientcity.scenario.config import CitySpec, HazardSpec, Scenario
 from resilientcity.summary import RunSummary
 from resilientcity.twin.city import City
 from resilientcity.twin.demo import DEFAULT_SEED, demo_city
 
-__all__ = ["DEMO_EXTRA_STEPS", "DemoResult", "demo_scenario", "run_demo"]
+__all__ = ["DEMO_EXTRA_STEPS", "DemoResult", "demo_scenario", "run_demo", "twin_scenario"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,41 @@ def demo_scenario(size: str = "small", seed: int = DEFAULT_SEED) -> Scenario:
     # city, 20 s for the default one): the large city leaves it out.
     recovery = scenario.recovery.model_copy(update={"compare_policies": size != "large"})
     return scenario.model_copy(update={"city": city, "recovery": recovery})
+
+
+def twin_scenario(
+    path: str | os.PathLike[str],
+    hazards: Sequence[HazardSpec],
+    name: str,
+    description: str = "",
+) -> Scenario:
+    """A scenario of ``hazards`` on the user's twin at ``path`` (the service's on a user city).
+
+    The stages' options are the defaults (those of the demo scenario, which sets none but the
+    city's); unlike :func:`demo_scenario` it has no event sets and no ``assessment:`` block (the
+    demo's typed-in table describes the demo's districts, not the user's), and its plans are
+    those of the city's regional profile.
+
+    Parameters
+    ----------
+    path
+        The twin's GeoPackage.
+    hazards
+        The hazards that strike together (at least one).
+    name, description
+        The scenario's name and what it is.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        No hazard.
+    """
+    return Scenario(
+        name=name,
+        description=description,
+        city=CitySpec(path=Path(path)),
+        hazards=list(hazards),
+    )
 
 
 #: Progress steps of :func:`run_demo` after the city's own (for a progress bar).

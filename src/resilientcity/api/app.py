@@ -3,7 +3,7 @@
 :func:`create_app` builds it around one :class:`~resilientcity.operations.service.Service`. At
 start-up the store is migrated (Alembic) and, when it has no sensors and
 ``settings.seed_demo`` is on, filled from the city (the demo city of ``settings.city_size``, or
-the twin folder ``settings.twin``) with the example warning rules and the contingency plans.
+the twin GeoPackage ``settings.twin``) with the example warning rules and the contingency plans.
 The city is kept on ``app.state.city`` (nowcast, incident bounding box) and the service on
 ``app.state.service``. While the app runs, a background thread computes nowcasts and escalates
 overdue tasks (:class:`~resilientcity.operations.workers.BackgroundWorkers`), plan activation,
@@ -47,7 +47,7 @@ operator (one agency), analyst (read-only), public. Times are ISO 8601 in UTC.
 
 
 def load_city(settings: ServiceSettings) -> City:
-    """The city of the service: the twin folder ``settings.twin``, or the demo city."""
+    """The city of the service: the twin GeoPackage ``settings.twin``, or the demo city."""
     if settings.twin is not None:
         return City.read(settings.twin)
     from resilientcity.twin.demo import demo_city
@@ -76,7 +76,7 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
         The city, when it was given or built for seeding.
     """
     from resilientcity.decision.plans import load_plans, packaged_plan_path
-    from resilientcity.operations.seed import seed_store
+    from resilientcity.operations.seed import region_agencies, seed_store
     from resilientcity.warning import example_rules
 
     service.db.upgrade()
@@ -88,6 +88,7 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
                 city.sensors,
                 example_rules(),
                 load_plans([packaged_plan_path(n) for n in city.profile.plans]),
+                region_agencies(city.profile),
             )
         service.datastreams_changed()
     return city

@@ -3,11 +3,15 @@
 ``GET /api/resilience`` (any token): the assessment of the city and its districts
 (:func:`~resilientcity.scenario.assessment_stage.run_assessment` of the latest finished
 scenario run, or of the demo's default scenario run once on the city when none has finished
-yet), cached per city and run.
+yet), cached per city and run. On a user's twin (``serve --twin``) there is no demo baseline
+(the demo's river flood and its typed-in district table describe the demo city): the
+assessment is that of the latest run whose scenario has an ``assessment:`` block, else the
+answer says it is unavailable and why (``{"available": false, "reason", "detail"}``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -70,6 +74,12 @@ class _Resilience:
 
         return self._items.get(city, build, key=run_id or "")
 
+    def cached(
+        self, city: City, build: Callable[[City], dict[str, Any]], key: str
+    ) -> dict[str, Any]:
+        """A JSON built once per city and run id."""
+        return self._items.get(city, build, key=key)
+
 
 _RESILIENCE = _Resilience()
 
@@ -84,6 +94,41 @@ def resilience(
     default scenario run once on the city); a run whose scenario has no ``assessment:`` block
     (or no maturity answers) is assessed with the demo scenario's block
     (:func:`~resilientcity.scenario.assessment_stage.run_assessment`); ``trend`` scores the
-    years of the block's typed-in district table on one scale.
+    years of the block's typed-in district table on one scale. On a user's twin: the latest
+    run's own assessment, else ``available: false`` with the reason.
     """
-    return _RESILIENCE.get(city, jobs, service.settings.city_size)
+    if service.settings.twin is not None:
+        return _twin_resilience(city, jobs)
+    return {"available": True, **_RESILIENCE.get(city, jobs, service.settings.city_size)}
+
+
+def _twin_resilience(city: City, jobs: ScenarioJobs) -> dict[str, Any]:
+    """The assessment of the latest run on a user's twin, when it has one, or why there is none."""
+    from resilientcity.scenario.assessment_stage import typed_trend
+
+    latest = jobs.latest_run()
+    assessed = latest is not None and latest[1].city is city and latest[1].assessment is not None
+    if latest is None or not assessed:
+        return {
+            "available": False,
+            "reason": "no_assessment_table",
+            "detail": f"the district assessment of {city.name} needs the city's own typed-in "
+            "indicator table (a scenario's assessment: block; the demo's describes the demo "
+            "districts) and a run of that scenario",
+        }
+    run_id, run = latest
+    assert run.assessment is not None
+    result, maturity = run.assessment
+    if maturity is None:
+        return {
+            "available": False,
+            "reason": "no_maturity_answers",
+            "detail": f"the assessment of run {run_id} has no maturity answers",
+        }
+
+    def build(city: City) -> dict[str, Any]:
+        trend = typed_trend(city, run.scenario)
+        source = {"scenario_id": run_id, "name": run.scenario.name}
+        return {**resilience_json(result, maturity, trend), "run": source}
+
+    return {"available": True, **_RESILIENCE.cached(city, build, run_id)}

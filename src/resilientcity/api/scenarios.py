@@ -3,26 +3,36 @@
 ``POST /api/scenarios`` (admin, analyst, operator) queues a run of one hazard on the service's
 city and answers 202 with the job's id; ``GET /api/scenarios/{id}`` gives its status, progress
 and, once done, its result (summary, map layers, losses, evacuation, relief, recovery curves);
-``GET /api/scenarios`` lists the runs kept, newest first (any token). The runs are worked off
+``GET /api/scenarios`` lists the runs kept, newest first (any token);
+``GET /api/scenarios/options`` (any token) says which hazards the city can run, with the ranges
+and defaults of each field, made from the city's own data
+(:func:`~resilientcity.operations.scenario_options.scenario_options`; requests are checked
+against the same). On the demo city a run is the demo's scenario with the requested hazard; on
+a user's twin (``serve --twin``) :func:`~resilientcity.pipeline.twin_scenario`. The runs are worked off
 one at a time by :class:`~resilientcity.operations.scenario_jobs.ScenarioJobs` (kept on
 ``app.state.scenario_jobs`` by :func:`resilientcity.api.web.install_web`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path as PathType
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request, status
 
 from resilientcity.api.auth import Authenticated, ServiceDep, require
+from resilientcity.api.city_cache import CityCache
 from resilientcity.api.errors import too_many_requests
 from resilientcity.operations.access import Principal, audit
 from resilientcity.operations.scenario_jobs import QueueFull, ScenarioJobs
+from resilientcity.operations.scenario_options import scenario_options
 from resilientcity.operations.scenario_requests import ScenarioRequest
+from resilientcity.operations.service import ServiceSettings
 from resilientcity.pipeline import demo_scenario
+from resilientcity.scenario.config import Scenario
 from resilientcity.twin.city import City
 
-__all__ = ["get_jobs", "router"]
+__all__ = ["city_options", "get_jobs", "router"]
 
 router = APIRouter(tags=["scenarios"])
 
@@ -63,6 +73,19 @@ def service_city(request: Request) -> City:
 Jobs = Annotated[ScenarioJobs, Depends(get_jobs)]
 ServiceCity = Annotated[City, Depends(service_city)]
 
+_OPTIONS: CityCache[dict[str, Any]] = CityCache(size=4)
+
+
+def city_options(city: City, settings: ServiceSettings) -> dict[str, Any]:
+    """The scenario options of the service's city (the demo's defaults without a twin), cached."""
+    demo = settings.twin is None
+    return _OPTIONS.get(city, lambda c: scenario_options(c, demo=demo), key=demo)
+
+
+def _base(settings: ServiceSettings) -> Scenario | PathType:
+    """The demo's scenario, or the twin's path (:func:`resilientcity.pipeline.twin_scenario`)."""
+    return demo_scenario(settings.city_size) if settings.twin is None else settings.twin
+
 
 @router.post("/api/scenarios", status_code=status.HTTP_202_ACCEPTED)
 def post_scenario(
@@ -74,8 +97,9 @@ def post_scenario(
 ) -> dict[str, Any]:
     """Queue a scenario run of one hazard on the city (runs one at a time, in order)."""
     owner = principal.name if principal.user_id is None else str(principal.user_id)
+    settings = service.settings
     try:
-        job = jobs.submit(body, demo_scenario(service.settings.city_size), city, owner)
+        job = jobs.submit(body, _base(settings), city, owner, city_options(city, settings))
     except QueueFull as exc:
         raise too_many_requests(str(exc), exc.retry_after_s) from None
     with service.db.write() as session:
@@ -87,6 +111,18 @@ def post_scenario(
 def list_scenarios(principal: Authenticated, jobs: Jobs) -> list[dict[str, Any]]:
     """The runs kept in this process, newest first (without their results)."""
     return [job.state(with_result=False) for job in jobs.jobs()]
+
+
+@router.get("/api/scenarios/options")
+def get_options(principal: Authenticated, service: ServiceDep, city: ServiceCity) -> dict[str, Any]:
+    """The hazards the city can run (or why not), each field's range and default.
+
+    Ranges come from the city's own data: the river stage from its DEM's ground elevations
+    (river flood only with a DEM and rivers), the rainstorm's return periods and durations from
+    its region's rainfall (with a DEM), the earthquake's default epicentre at the city's centre
+    and a default windstorm track across it. ``POST /api/scenarios`` refuses what lies outside.
+    """
+    return city_options(city, service.settings)
 
 
 @router.get("/api/scenarios/{job_id}")

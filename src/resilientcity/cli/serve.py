@@ -19,7 +19,8 @@ from resilientcity.operations.db import DEFAULT_URL, normalise_url
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from resilientcity.operations.service import Service
+    from resilientcity.operations.service import Service, ServiceSettings
+    from resilientcity.twin import City
 
 #: The ports a TCP server or client may use.
 PORTS = range(1, 65536)
@@ -67,6 +68,20 @@ def _store_url(url: str) -> str:
     return url
 
 
+def _twin_path(path: Path | None) -> Path | None:
+    """The ``--twin`` option checked: an existing file (a twin GeoPackage), else one line."""
+    if path is None:
+        return None
+    made_by = "made by `resilientcity twin import-osm` or `twin demo`"
+    if path.is_dir():
+        raise ResilientCityError(
+            f"--twin: expected a twin GeoPackage (.gpkg, {made_by}), found a folder: {path}"
+        )
+    if not path.is_file():
+        raise ResilientCityError(f"--twin: no such file: {path} (a twin GeoPackage, {made_by})")
+    return path
+
+
 DbOption = Annotated[
     str,
     typer.Option(
@@ -96,8 +111,10 @@ def serve(
         Path | None,
         typer.Option(
             "--twin",
-            help="A twin folder to seed from instead of the demo city.",
+            help="The city: a twin GeoPackage (twin import-osm, twin demo) instead of the "
+            "demo city; the scenario form takes its ranges and defaults from it.",
             envvar="RESILIENTCITY_TWIN",
+            callback=_twin_path,
         ),
     ] = None,
     no_seed: Annotated[
@@ -126,7 +143,7 @@ def serve(
     """Run the operations service: REST API (docs at /docs), warnings, plans, incidents."""
     import uvicorn
 
-    from resilientcity.api.app import create_app, load_city, prepare_store
+    from resilientcity.api.app import create_app, prepare_store
     from resilientcity.operations.mqtt import start_mqtt
     from resilientcity.operations.service import Service, ServiceSettings
 
@@ -142,7 +159,7 @@ def serve(
     try:
         # the twin is read and the store prepared before the server starts, so that a bad twin
         # or an unusable store is one line and exit code 1 (not a traceback from the server)
-        city = load_city(settings) if twin is not None else None
+        city = _read_twin(settings) if twin is not None else None
         city = prepare_store(service, city)
     except BaseException:
         service.db.dispose()
@@ -161,6 +178,17 @@ def serve(
     else:
         del city  # each worker reads its own
         _serve_workers(service, options, workers)
+
+
+def _read_twin(settings: ServiceSettings) -> City:
+    """The twin of ``--twin``; an unreadable or invalid file is one line naming the option."""
+    from resilientcity.api.app import load_city
+    from resilientcity.errors import DataFileError
+
+    try:
+        return load_city(settings)
+    except DataFileError as exc:
+        raise ResilientCityError(f"--twin: {exc}") from None
 
 
 def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> dict[str, Any]:

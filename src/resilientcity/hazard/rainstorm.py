@@ -44,7 +44,7 @@ from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HazardEvents
 from resilientcity.hazard.flood import channel_mask, grid_events
 from resilientcity.hazard.ponding import ponding_depth
-from resilientcity.hazard.rainfall_table import RainfallTable
+from resilientcity.hazard.rainfall_table import RainfallTable, packaged_table_path, station_table
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 
@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_RETURN_PERIODS",
     "StormIntensityFormula",
     "design_storm",
+    "packaged_rainfall",
     "pluvial_flood_events",
     "pluvial_flood_scenario",
     "ponding_grids",
@@ -229,6 +230,24 @@ class StormIntensityFormula:
 
 #: What the rainstorm model takes the rainfall depth from: a formula or a station's table.
 Rainfall = StormIntensityFormula | RainfallTable
+
+
+def packaged_rainfall(name: str, lon: float, lat: float) -> Rainfall:
+    """A packaged rainfall file (``data/hazard/<name>``) as the rainfall of a place.
+
+    The file is a storm intensity formula, or a table of stations, of which the one nearest to
+    ``(lon, lat)`` (WGS 84 degrees) is taken
+    (:func:`~resilientcity.hazard.rainfall_table.station_table`).
+
+    Raises
+    ------
+    DataFileError, ValidationError
+        A missing, unreadable or invalid file.
+    """
+    packaged = packaged_table_path(name)
+    if "stations" in read_data_file(packaged, "rainfall"):
+        return station_table(packaged, lon, lat)
+    return StormIntensityFormula.from_file(packaged)
 
 
 def _steps(duration_min: float, step_min: float) -> int:

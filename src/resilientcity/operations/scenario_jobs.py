@@ -259,8 +259,17 @@ class ScenarioJobs:
                 f"{self._max_per_owner} per user); ask again when one has finished"
             )
 
-    def submit(self, request: Any, base: Scenario, city: City, owner: str = "") -> ScenarioJob:
+    def submit(
+        self,
+        request: Any,
+        base: Scenario | Path,
+        city: City,
+        owner: str = "",
+        options: dict[str, Any] | None = None,
+    ) -> ScenarioJob:
         """Queue a run of ``request`` (a :data:`ScenarioRequest`) on ``city`` for ``owner``.
+
+        ``base`` and ``options`` as for :func:`scenario_for`.
 
         Raises
         ------
@@ -274,7 +283,7 @@ class ScenarioJobs:
         job_id = uuid.uuid4().hex[:12]
         folder = self.root / job_id
         try:
-            scenario = scenario_for(request, base, city, folder)
+            scenario = scenario_for(request, base, city, folder, options)
         except ValidationError:
             shutil.rmtree(folder, ignore_errors=True)
             raise

@@ -1,19 +1,26 @@
 """Scenario runs as requested over the API: one hazard, checked, turned into a scenario.
 
 A request names one hazard (``river_flood`` at a stage, a ``rainstorm`` of a return period and
-duration, an ``earthquake`` of a magnitude at an epicentre, a ``typhoon`` along a track).
-:func:`scenario_for` turns it into a :class:`~resilientcity.scenario.config.Scenario` by taking
-a base scenario (the demo's: :func:`resilientcity.pipeline.demo_scenario`, with its impact,
-recovery and decision options) and replacing its hazards with the requested one; the demo's
-probabilistic event sets are left out (they give the expected annual loss of the city, not of
-the requested event). The queue that runs them is :mod:`resilientcity.operations.scenario_jobs`.
+duration, an ``earthquake`` of a magnitude at an epicentre, a ``typhoon`` along a track). The
+models here check what holds for any city (types, magnitudes); what depends on the city (the
+hazards it can run, the stage range of its DEM, the return periods and durations of its
+rainfall) is checked by :func:`~resilientcity.operations.scenario_options.check_request` against
+the same options the form is built from (``GET /api/scenarios/options``).
+
+:func:`scenario_for` turns a request into a :class:`~resilientcity.scenario.config.Scenario`:
+on the demo city, the demo's scenario (:func:`resilientcity.pipeline.demo_scenario`, with its
+impact, recovery, decision and assessment options) with its hazards replaced by the requested
+one and without the demo's probabilistic event sets (they give the expected annual loss of the
+city, not of the requested event); on a user's twin, :func:`resilientcity.pipeline.twin_scenario`
+(no demo assessment table). The queue that runs them is
+:mod:`resilientcity.operations.scenario_jobs`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,6 +28,14 @@ from pyproj import Transformer
 
 from resilientcity.errors import Problem, ValidationError
 from resilientcity.hazard.wind import TyphoonTrack
+from resilientcity.operations.scenario_options import (
+    DEPTH_RANGE_KM,
+    MAGNITUDE_RANGE,
+    check_request,
+    refuse_request,
+    scenario_options,
+)
+from resilientcity.pipeline import twin_scenario
 from resilientcity.scenario.config import (
     EarthquakeSpec,
     HazardSpec,
@@ -65,27 +80,50 @@ class RiverFloodRequest(_Request):
     """A river flood at a given stage (m, the DEM's datum)."""
 
     hazard: Literal["river_flood"]
-    stage_m: float = Field(ge=20.0, le=60.0, description="river stage (m), 20 to 60")
+    stage_m: float = Field(
+        allow_inf_nan=False,
+        description="river stage (m, the DEM's datum), within the city's range "
+        "(GET /api/scenarios/options)",
+    )
 
 
 class RainstormRequest(_Request):
     """The design rainstorm of a return period and duration."""
 
     hazard: Literal["rainstorm"]
-    return_period: float = Field(ge=2.0, le=1000.0, description="return period (years), 2–1000")
-    duration_h: float = Field(default=2.0, ge=0.25, le=24.0, description="duration (h)")
+    return_period: float = Field(
+        gt=1.0,
+        allow_inf_nan=False,
+        description="return period (years), within the city's rainfall range "
+        "(GET /api/scenarios/options)",
+    )
+    duration_h: float | None = Field(
+        default=None,
+        gt=0.0,
+        allow_inf_nan=False,
+        description="duration (h), within the city's rainfall range; default: the city's",
+    )
 
 
 class EarthquakeRequest(_Request):
     """An earthquake: magnitude and epicentre (``x``/``y`` in the city's CRS, or ``lon``/``lat``)."""
 
     hazard: Literal["earthquake"]
-    magnitude: float = Field(ge=4.0, le=8.5, description="moment magnitude, 4–8.5")
+    magnitude: float = Field(
+        ge=MAGNITUDE_RANGE[0],
+        le=MAGNITUDE_RANGE[1],
+        description=f"moment magnitude, {MAGNITUDE_RANGE[0]:g}–{MAGNITUDE_RANGE[1]:g}",
+    )
     x: float | None = Field(default=None, description="epicentre x (m, the city's CRS)")
     y: float | None = Field(default=None, description="epicentre y (m, the city's CRS)")
     lon: float | None = Field(default=None, ge=-180.0, le=180.0)
     lat: float | None = Field(default=None, ge=-90.0, le=90.0)
-    depth_km: float = Field(default=10.0, ge=0.0, le=70.0, description="hypocentre depth (km)")
+    depth_km: float = Field(
+        default=10.0,
+        ge=DEPTH_RANGE_KM[0],
+        le=DEPTH_RANGE_KM[1],
+        description="hypocentre depth (km)",
+    )
 
     @model_validator(mode="after")
     def _one_epicentre(self) -> EarthquakeRequest:
@@ -135,10 +173,6 @@ ScenarioRequest = Annotated[
 ]
 
 
-def _refuse(column: str, expected: str, found: str) -> NoReturn:
-    raise ValidationError([Problem("body", column, expected, found=found)], what="scenario request")
-
-
 def _check_epicentre(request: EarthquakeRequest, city: City) -> tuple[float, float]:
     """The epicentre in the city's CRS, refused when farther than the margin from the city."""
     if request.x is not None and request.y is not None:
@@ -151,9 +185,9 @@ def _check_epicentre(request: EarthquakeRequest, city: City) -> tuple[float, flo
     m = EPICENTRE_MARGIN_M
     rule = f"an epicentre within {m / 1000:g} km of the city's bounds"
     if not xmin - m <= x <= xmax + m:
-        _refuse(names[0], f"{rule} (x {xmin - m:,.0f} to {xmax + m:,.0f} m)", f"{x:,.0f}")
+        refuse_request(names[0], f"{rule} (x {xmin - m:,.0f} to {xmax + m:,.0f} m)", f"{x:,.0f}")
     if not ymin - m <= y <= ymax + m:
-        _refuse(names[1], f"{rule} (y {ymin - m:,.0f} to {ymax + m:,.0f} m)", f"{y:,.0f}")
+        refuse_request(names[1], f"{rule} (y {ymin - m:,.0f} to {ymax + m:,.0f} m)", f"{y:,.0f}")
     return float(x), float(y)
 
 
@@ -177,10 +211,11 @@ def _track_file(request: TyphoonRequest, folder: Path) -> Path:
     return path
 
 
-def _hazard(request: Any, city: City, folder: Path) -> HazardSpec:
+def _hazard(request: Any, city: City, folder: Path, options: dict[str, Any]) -> HazardSpec:
     if isinstance(request, RiverFloodRequest):
         return RiverFloodSpec(kind="river_flood", stage_m=request.stage_m, stage_frequency=None)
     if isinstance(request, RainstormRequest):
+        assert request.duration_h is not None  # the city's default was filled in
         return PluvialFloodSpec(
             kind="pluvial_flood",
             return_period_years=request.return_period,
@@ -192,8 +227,17 @@ def _hazard(request: Any, city: City, folder: Path) -> HazardSpec:
             magnitude=request.magnitude,
             epicentre_xy=_check_epicentre(request, city),
             depth_km=request.depth_km,
+            vs30=options["hazards"]["earthquake"]["vs30"],
         )
     return WindSpec(kind="wind", track=_track_file(request, folder))
+
+
+def _with_defaults(request: Any, options: dict[str, Any]) -> Any:
+    """The request with the city's defaults for the fields it left out (a rainstorm's duration)."""
+    if isinstance(request, RainstormRequest) and request.duration_h is None:
+        hours = options["hazards"]["rainstorm"]["duration_h"]["default"]
+        return request.model_copy(update={"duration_h": hours})
+    return request
 
 
 def _describe(request: Any) -> str:
@@ -206,26 +250,45 @@ def _describe(request: Any) -> str:
     return f"typhoon along a {len(request.track)}-point track"
 
 
-def scenario_for(request: Any, base: Scenario, city: City, folder: Path) -> Scenario:
-    """The scenario of a request: ``base`` with the requested hazard and no event sets.
+def scenario_for(
+    request: Any,
+    base: Scenario | Path,
+    city: City,
+    folder: Path,
+    options: dict[str, Any] | None = None,
+) -> Scenario:
+    """The scenario of a request: the base's options with the requested hazard, no event sets.
 
     Parameters
     ----------
     request
         A validated request (:data:`ScenarioRequest`).
     base
-        The scenario whose options are kept (the demo's).
+        The scenario whose options are kept (the demo's), or the path of the user's twin the
+        service runs (the scenario is then :func:`resilientcity.pipeline.twin_scenario`).
     city
         The city it runs on (an epicentre must lie within :data:`EPICENTRE_MARGIN_M` of it).
     folder
         The job's folder (a typhoon's track is written there).
+    options
+        :func:`~resilientcity.operations.scenario_options.scenario_options` of ``city`` (made
+        here when not given).
 
     Raises
     ------
     ValidationError
-        An epicentre too far from the city, or a track that breaks the track rules.
+        A hazard the city cannot run, a value outside the city's range (both by
+        :func:`~resilientcity.operations.scenario_options.check_request`), an epicentre too far
+        from the city, or a track that breaks the track rules.
     """
-    hazard = _hazard(request, city, folder)
+    options = scenario_options(city) if options is None else options
+    request = _with_defaults(request, options)
+    check_request(request, options)
+    hazard = _hazard(request, city, folder, options)
+    if isinstance(base, Path):
+        return twin_scenario(
+            base, [hazard], _describe(request), "requested in the operations centre"
+        )
     return base.model_copy(
         update={
             "name": _describe(request),

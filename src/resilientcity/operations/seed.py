@@ -1,7 +1,8 @@
 """Filling a new store from a city's twin: agencies, sensors, datastreams, rules and plans.
 
-The agencies come from the contingency plans (:func:`resilientcity.decision.plans.load_plans`),
-the warning rules from :func:`resilientcity.warning.example_rules` (or a rule file), and one
+The agencies come from the contingency plans (:func:`resilientcity.decision.plans.load_plans`)
+and from the city's regional profile (:func:`region_agencies`: a city without packaged plans,
+such as an imported Finnish one, still has agencies that own its sensors), the warning rules from :func:`resilientcity.warning.example_rules` (or a rule file), and one
 datastream per observed property of each twin sensor from ``data/operations/
 demo_datastreams.yaml`` (owner agency and physical range per sensor kind). Seeding is
 idempotent: what already exists (by id or name) is left as it is.
@@ -9,6 +10,7 @@ idempotent: what already exists (by id or name) is left as it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -27,9 +29,17 @@ from resilientcity.operations.models import (
     Sensor,
     WarningRuleRow,
 )
+from resilientcity.region.profile import RegionProfile
 from resilientcity.warning import WarningRule
 
-__all__ = ["SeedCounts", "datastream_count", "datastream_kinds", "seed_store", "sensor_count"]
+__all__ = [
+    "SeedCounts",
+    "datastream_count",
+    "datastream_kinds",
+    "region_agencies",
+    "seed_store",
+    "sensor_count",
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,29 @@ def datastream_kinds() -> dict[str, Any]:
     """Per sensor kind: ``agency``, ``datastreams`` (property, unit, min, max) and ``source``."""
     path = files("resilientcity") / "data" / "operations" / "demo_datastreams.yaml"
     return dict(read_data_file(str(path), "datastream kinds", as_yaml=True)["kinds"])
+
+
+def region_agencies(profile: RegionProfile) -> dict[str, str]:
+    """The agencies of a city's region, by id: the profile's, else those that own sensors.
+
+    A profile names the agencies of its country (``agencies``: id → name in the region's
+    language). A generic country profile names none: the agencies that own the datastreams of
+    each sensor kind (:func:`datastream_kinds`) are then taken, named by their ids (an
+    assumption, until the user names them).
+
+    Parameters
+    ----------
+    profile
+        The city's regional profile (:attr:`resilientcity.twin.City.profile`).
+
+    Returns
+    -------
+    dict
+        Agency id → name.
+    """
+    if profile.agencies:
+        return dict(profile.agencies)
+    return {str(spec["agency"]): str(spec["agency"]) for spec in datastream_kinds().values()}
 
 
 def sensor_count(session: Session) -> int:
@@ -71,6 +104,7 @@ def seed_store(
     sensors: gpd.GeoDataFrame,
     rules: dict[str, WarningRule],
     plans: PlanSet,
+    agencies: Mapping[str, str] | None = None,
 ) -> SeedCounts:
     """Add what is missing of a city's sensors, rules and plans to the store.
 
@@ -84,6 +118,9 @@ def seed_store(
         Warning rules by id.
     plans
         Contingency plans with their agencies.
+    agencies
+        More agencies (id → name, the region's: :func:`region_agencies`); the plans' names of
+        an agency win.
 
     Returns
     -------
@@ -94,7 +131,7 @@ def seed_store(
     ------
     ValidationError
         A sensor kind without datastream definitions, or a sensor kind's agency that is not
-        among the plans' agencies.
+        among the plans' agencies nor ``agencies``.
     """
     kinds = datastream_kinds()
     problems = [
@@ -102,10 +139,17 @@ def seed_store(
         for sid, kind in zip(sensors["sensor_id"], sensors["kind"], strict=True)
         if kind not in kinds
     ]
+    extra = {k: v for k, v in (agencies or {}).items() if k not in plans.agencies}
     problems += [
-        Problem("datastream kinds", "agency", "an agency of the plans", (kind,), spec["agency"])
+        Problem(
+            "datastream kinds",
+            "agency",
+            "an agency of the plans or the region",
+            (kind,),
+            spec["agency"],
+        )
         for kind, spec in kinds.items()
-        if spec["agency"] not in plans.agencies
+        if spec["agency"] not in plans.agencies and spec["agency"] not in extra
     ]
     if problems:
         raise ValidationError(problems, what="operations seed")
@@ -115,6 +159,10 @@ def seed_store(
     for agency in plans.agencies.values():
         if agency.id not in have_agencies:
             session.add(Agency(id=agency.id, name_zh=agency.name.zh, name_en=agency.name.en))
+            added["agencies"] += 1
+    for agency_id, name in extra.items():
+        if agency_id not in have_agencies:
+            session.add(Agency(id=agency_id, name_zh=name, name_en=name))
             added["agencies"] += 1
     session.flush()
 

@@ -56,7 +56,8 @@ class ServiceSettings(BaseSettings):
         Size of the built-in demo city used for seeding and for the nowcast (``small``,
         ``default``, ``large``), when ``twin`` is not given.
     twin
-        A twin folder (``resilientcity twin build``) to use instead of the demo city.
+        A twin GeoPackage (``resilientcity twin import-osm``, ``twin demo``) to use instead
+        of the demo city.
     seed_demo
         Fill an empty store with the city's sensors, the example warning rules and plans.
     public_reports_per_hour

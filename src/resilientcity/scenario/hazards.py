@@ -17,7 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from resilientcity._files import read_data_file
 from resilientcity.errors import DataFileError
 from resilientcity.hazard.earthquake import earthquake_scenario
 from resilientcity.hazard.events import HAZARD_UNITS, HazardEvents
@@ -28,10 +27,11 @@ from resilientcity.hazard.flood import (
     river_flood_events,
     river_flood_scenario,
 )
-from resilientcity.hazard.rainfall_table import packaged_table_path, station_table
+from resilientcity.hazard.rainfall_table import packaged_table_path
 from resilientcity.hazard.rainstorm import (
     Rainfall,
     StormIntensityFormula,
+    packaged_rainfall,
     pluvial_flood_events,
     ponding_grids,
 )
@@ -150,11 +150,7 @@ def _formula(city: City, scenario: Scenario, spec: PluvialFloodSpec | EventSetSp
     missing = missing_table(city, scenario, spec)
     if missing is not None or city.profile.rainfall is None:
         raise DataFileError(missing or "no design rainfall")
-    packaged = packaged_table_path(city.profile.rainfall)
-    if "stations" in read_data_file(packaged, "rainfall"):
-        lon, lat = city.centre_lonlat()
-        return station_table(packaged, lon, lat)
-    return StormIntensityFormula.from_file(packaged)
+    return packaged_rainfall(city.profile.rainfall, *city.centre_lonlat())
 
 
 def _pluvial(city: City, scenario: Scenario, spec: PluvialFloodSpec) -> NamedEvents:

@@ -440,7 +440,8 @@ def base_geojson(city: City, max_buildings: int = MAX_BUILDINGS) -> dict[str, An
     Returns
     -------
     dict
-        ``crs``; ``bounds`` ``[west, south, east, north]`` (degrees); ``aggregated`` (bool);
+        ``crs``; ``currency`` (of values and losses, the city's regional profile);
+        ``bounds`` ``[west, south, east, north]`` (degrees); ``aggregated`` (bool);
         ``layers`` (:data:`BASE_LAYERS`); ``districts`` (``id``, ``name_zh``, ``name_en``,
         ``lon``, ``lat`` of a point inside, ``population``); ``to_lonlat``
         (:func:`lonlat_fit`); ``features`` (a FeatureCollection whose features carry
@@ -483,6 +484,7 @@ def base_geojson(city: City, max_buildings: int = MAX_BUILDINGS) -> dict[str, An
         )
     return {
         "crs": city.crs.to_string(),
+        "currency": city.profile.currency,
         "bounds": [
             round(float(min(corners_lon)), DECIMALS),
             round(float(min(corners_lat)), DECIMALS),

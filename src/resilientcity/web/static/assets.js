@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { fmtNum, fmtPct, t, tOr } from "./i18n.js";
-import { liveData } from "./map.js";
+import { cityCurrency, liveData } from "./map.js";
 
 let current = null; // {type: "asset"|"sensor"|"cell", id, data}
 
@@ -26,7 +26,7 @@ function assetHtml(answer) {
       <dl>
         ${row(t("asset.damage_state"), s.damage_state !== undefined ? tOr(`damage_states.${s.damage_state}`, s.damage_state) : null)}
         ${row(t("asset.intensity"), Number.isFinite(s.intensity) ? fmtNum(s.intensity, 2) : null)}
-        ${row(t("asset.loss"), Number.isFinite(s.loss) ? `${fmtNum(s.loss)} ${escapeHtml(a.currency || "")}` : null)}
+        ${row(t("asset.loss"), Number.isFinite(s.loss) ? `${fmtNum(s.loss)} ${cityCurrency()}` : null)}
         ${row(t("asset.p_functional"), Number.isFinite(s.p_functional) ? fmtPct(s.p_functional) : null)}
       </dl>
       ${chain ? `<h3>${escapeHtml(t("asset.chain"))}</h3><ol class="chain">${chain}</ol>` : ""}`;
@@ -38,7 +38,7 @@ function assetHtml(answer) {
       ${row(t("asset.kind"), tOr(`kinds.${a.kind}`, a.kind))}
       ${row(t("asset.sector"), a.sector ? tOr(`sectors.${a.sector}`, a.sector) : null)}
       ${row(t("asset.occupants"), Number.isFinite(a.occupants) ? fmtNum(a.occupants) : null)}
-      ${row(t("asset.value"), Number.isFinite(a.value) ? `${fmtNum(a.value)} ${escapeHtml(a.currency || "")}` : null)}
+      ${row(t("asset.value"), Number.isFinite(a.value) ? `${fmtNum(a.value)} ${escapeHtml(a.currency || cityCurrency())}` : null)}
       ${row(t("asset.capacity"), Number.isFinite(a.capacity) ? fmtNum(a.capacity) : null)}
     </dl>
     ${scenario}`;
@@ -67,7 +67,7 @@ function cellHtml(cell) {
       ${row(t("cell.buildings"), fmtNum(cell.buildings))}
       ${row(t("cell.occupants"), fmtNum(cell.occupants))}
       ${row(t("cell.population"), Number.isFinite(cell.population) ? fmtNum(cell.population) : null)}
-      ${row(t("asset.value"), `${fmtNum(cell.value)} ${escapeHtml(cell.currency || "")}`)}
+      ${row(t("asset.value"), `${fmtNum(cell.value)} ${escapeHtml(cell.currency || cityCurrency())}`)}
     </dl>
     <h3>${escapeHtml(t("cell.by_occupancy"))}</h3><dl class="cell-occupancy">${occupancy}</dl>
     ${facilities ? `<h3>${escapeHtml(t("cell.facilities"))}</h3><dl class="cell-facilities">${facilities}</dl>` : ""}`;

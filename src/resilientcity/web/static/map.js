@@ -109,6 +109,11 @@ function setData(source, collection) {
 
 // --- Districts ---------------------------------------------------------------------------------
 
+// The currency of the city's values and losses (its regional profile's; CNY until the base map is known).
+export function cityCurrency() {
+  return (state.base && state.base.currency) || "CNY";
+}
+
 // A district's name in the current language (its code until the base map is known).
 export function districtName(id, lang = currentLang()) {
   const district = state.base && (state.base.districts || []).find((d) => d.id === String(id));

@@ -3,7 +3,7 @@
 
 import { plot, resizePlot } from "./charts.js";
 import { api, ApiError } from "./api.js";
-import { fmtNum, t } from "./i18n.js";
+import { fmtNum, t, tOr } from "./i18n.js";
 import { hasToken } from "./login.js";
 import { districtName } from "./map.js";
 
@@ -116,8 +116,20 @@ function fillUnits() {
   select.value = keep && data.units.some((u) => u.unit === keep) ? keep : (weakest ? weakest.unit : "");
 }
 
+// A city without an assessment (a user's twin without its own indicator table): say why.
+function renderUnavailable() {
+  document.getElementById("resilience-body").hidden = true;
+  const note = document.getElementById("resilience-loading");
+  note.hidden = false;
+  note.textContent = tOr(`resilience.unavailable.${data.reason}`, data.detail);
+}
+
 function render() {
   if (!data) return;
+  if (data.available === false) {
+    renderUnavailable();
+    return;
+  }
   document.getElementById("resilience-body").hidden = false;
   document.getElementById("resilience-loading").hidden = true;
   renderKpis();

@@ -5,13 +5,15 @@ import { plot, resizePlot } from "./charts.js";
 import { api, ApiError } from "./api.js";
 import { fmtNum, fmtPct, t, tOr } from "./i18n.js";
 import { isStaff } from "./login.js";
-import { setScenarioLayers } from "./map.js";
+import { cityCurrency, setScenarioLayers } from "./map.js";
 
 
 const POLL_MS = 1000;
 const SECTOR_COLOURS = ["#0f4c81", "#d7191c", "#2e7d32", "#f28c00", "#7b1fa2", "#00838f", "#6d4c41", "#546e7a"];
 let shown = null; // the run whose result is on screen
 let polling = null;
+let options = null; // GET /api/scenarios/options: the hazards the city can run, ranges, defaults
+let optionsLoading = false;
 
 function escapeHtml(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -26,6 +28,75 @@ function showMessage(text, kind) {
   box.hidden = !text;
   box.className = `wide message ${kind || ""}`;
   box.textContent = text || "";
+}
+
+// Set an input's range and, once, its default from the city's options ({min, max, default}).
+function setRange(input, range) {
+  if (!range) return;
+  input.min = String(range.min);
+  input.max = String(range.max);
+  if (!input.dataset.filled) input.value = String(range.default);
+  input.title = range.min === range.max ? String(range.min) : `${fmtNum(range.min, 2)} – ${fmtNum(range.max, 2)}`;
+}
+
+function setValue(input, value) {
+  if (!input.dataset.filled) input.value = String(value);
+}
+
+// Per hazard: disable what the city cannot run and say why; fill ranges and defaults.
+function applyOptions() {
+  if (!options) return;
+  const f = form().elements;
+  const hazards = options.hazards;
+  const missing = [];
+  for (const option of form().querySelectorAll("#scenario-hazard option")) {
+    const spec = hazards[option.value];
+    option.disabled = !spec || !spec.available;
+    if (spec && !spec.available) {
+      missing.push(`<li><b>${escapeHtml(tOr(`hazard.${option.value}`, option.value))}</b>: ${escapeHtml(tOr(`scenarios.reason.${spec.reason}`, spec.detail))}</li>`);
+    }
+  }
+  const list = document.getElementById("scenario-unavailable");
+  list.hidden = !missing.length;
+  list.innerHTML = missing.length ? `<li>${escapeHtml(t("scenarios.unavailable", { city: options.city }))}</li>${missing.join("")}` : "";
+  const river = hazards.river_flood;
+  if (river.available) setRange(f.stage_m, river.stage_m);
+  const rain = hazards.rainstorm;
+  if (rain.available) {
+    setRange(f.return_period, rain.return_period);
+    setRange(f.duration_h, rain.duration_h);
+  }
+  const quake = hazards.earthquake;
+  setRange(f.magnitude, quake.magnitude);
+  setRange(f.depth_km, quake.depth_km);
+  setValue(f.eq_lon, quake.lon);
+  setValue(f.eq_lat, quake.lat);
+  setValue(f.track, hazards.typhoon.track.map(([lon, lat, time, ...rest]) => [time, lon, lat, ...rest].join(",")).join("\n"));
+  for (const fs of form().querySelectorAll("fieldset.params")) {
+    const spec = hazards[fs.dataset.hazard] || {};
+    const note = fs.querySelector(".params-source");
+    if (note) note.textContent = spec.source || spec.site || "";
+  }
+  for (const input of form().querySelectorAll("input, textarea")) input.dataset.filled = "1";
+  if (f.hazard.selectedOptions[0] && f.hazard.selectedOptions[0].disabled) {
+    const first = [...f.hazard.options].find((o) => !o.disabled);
+    if (first) f.hazard.value = first.value;
+  }
+  showParams();
+}
+
+// Fetch the city's scenario options once (staff only; the form needs them).
+export async function loadScenarioOptions() {
+  if (options || optionsLoading || !isStaff()) return;
+  optionsLoading = true;
+  try {
+    options = await api("/api/scenarios/options");
+    applyOptions();
+  } catch (error) {
+    showMessage(error instanceof ApiError ? error.message : String(error), "error");
+  } finally {
+    optionsLoading = false;
+  }
 }
 
 function showParams() {
@@ -110,6 +181,19 @@ function follow(id) {
   tick();
 }
 
+// Money in the city's currency: 亿元 (10^8) for CNY, millions otherwise.
+function moneyScale() {
+  const currency = cityCurrency();
+  return currency === "CNY"
+    ? { divisor: 1e8, text: (v) => t("units.yi_cny", { v }), axis: t("scenarios.loss_axis"), unit: t("units.yi") }
+    : { divisor: 1e6, text: (v) => t("units.million", { v, currency }), axis: t("scenarios.loss_axis_million", { currency }), unit: t("units.million_unit", { currency }) };
+}
+
+function money(value) {
+  const scale = moneyScale();
+  return scale.text(fmtNum(value / scale.divisor, 2));
+}
+
 function kpi(label, value) {
   return `<div class="kpi"><div class="v">${escapeHtml(value)}</div><div class="k">${escapeHtml(label)}</div></div>`;
 }
@@ -118,7 +202,7 @@ function renderKpis(summary) {
   const impact = (summary && summary.impact) || {};
   const decision = (summary && summary.decision) || {};
   const items = [];
-  if (Number.isFinite(impact.total_loss)) items.push(kpi(t("scenarios.kpi.total_loss"), t("units.yi_cny", { v: fmtNum(impact.total_loss / 1e8, 2) })));
+  if (Number.isFinite(impact.total_loss)) items.push(kpi(t("scenarios.kpi.total_loss"), money(impact.total_loss)));
   for (const key of ["casualties", "fatalities", "displaced"]) {
     if (Number.isFinite(impact[key])) items.push(kpi(t(`scenarios.kpi.${key}`), fmtNum(impact[key])));
   }
@@ -176,16 +260,17 @@ function drawRecovery(recovery) {
 function drawLosses(losses) {
   const el = document.getElementById("loss-chart");
   const bySector = Object.entries((losses && losses.by_sector) || {}).sort((a, b) => a[1] - b[1]);
+  const scale = moneyScale();
   plot(el, [{
     type: "bar",
     orientation: "h",
-    x: bySector.map(([, v]) => v / 1e8),
+    x: bySector.map(([, v]) => v / scale.divisor),
     y: bySector.map(([k]) => tOr(`sectors.${k}`, k)),
     marker: { color: "#0f4c81" },
-    hovertemplate: `%{y}: %{x:,.2f} ${escapeHtml(t("units.yi"))}<extra></extra>`,
+    hovertemplate: `%{y}: %{x:,.2f} ${escapeHtml(scale.unit)}<extra></extra>`,
   }], {
     margin: { l: 110, r: 10, t: 10, b: 40 },
-    xaxis: { title: { text: t("scenarios.loss_axis") } },
+    xaxis: { title: { text: scale.axis } },
     separators: t("format.separators"),
   }, { displayModeBar: false, responsive: true });
 }
@@ -223,6 +308,7 @@ export async function loadHistory() {
     body.replaceChildren();
     return;
   }
+  loadScenarioOptions();
   let runs = [];
   try {
     runs = await api("/api/scenarios");
@@ -254,6 +340,7 @@ export function initScenarios() {
 }
 
 export function rerenderScenarios() {
+  applyOptions();
   if (shown) showRun(shown);
   loadHistory();
 }
