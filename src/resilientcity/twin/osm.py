@@ -88,7 +88,7 @@ from resilientcity.twin.schema import (
     ZONES,
     LayerSchema,
 )
-from resilientcity.twin.spatial import h3_cells, nearest
+from resilientcity.twin.spatial import convex_hull, h3_cells, nearest
 
 __all__ = ["ATTRIBUTION", "DISTRICT_ID", "OsmDefaults", "import_osm"]
 
@@ -216,8 +216,7 @@ def _zones(
 ) -> gpd.GeoDataFrame:
     """The district (hull of assets and roads, buffered) and the H3 cells, with residents."""
     everything = np.concatenate([assets["geometry"].to_numpy(), edges.geometry.to_numpy()])
-    hull = shapely.multipoints(shapely.get_coordinates(everything)).convex_hull
-    hull = hull.buffer(ZONE_BUFFER_M)
+    hull = convex_hull(shapely.get_coordinates(everything)).buffer(ZONE_BUFFER_M)
     residents = assets["occupants"].where(assets["occupancy"] == "residential", 0.0)
     district = pd.DataFrame(
         {
