@@ -121,7 +121,7 @@ def run_child(extract: Path, out: Path) -> Result:
         "buildings": int(assets["asset_id"].str.startswith("w").sum()),
         "road_edges": len(city.roads.edges),
         "population": float(city.zones["population"].iloc[0]),
-        "value_cny": float(assets["value_cny"].sum()),
+        "value": float(assets["value"].sum()),
     }
 
 

@@ -25,7 +25,7 @@ def tiny_layers() -> dict[str, object]:
             "occupancy": s(["residential", "public", "infrastructure"]),
             "storeys": np.array([6, 8, 0], dtype="int64"),
             "floor_area_m2": [3000.0, 20000.0, 0.0],
-            "value_cny": [1.35e7, 2.4e8, 8.0e7],
+            "value": [1.35e7, 2.4e8, 8.0e7],
             "occupants": [74.0, 500.0, 0.0],
             "capacity": [82.0, 200.0, 100.0],
             "vuln": s(["RES3/C2M", "COM6/C2M", "ESS1"]),

@@ -57,13 +57,13 @@ def test_twin_validate_lists_every_problem_and_exits_1(
 ) -> None:
     assets = tiny_city.assets.assign(node_id=-1, zone_id="")
     assets.loc[0, "kind"] = "castle"
-    assets.loc[1, "value_cny"] = -5.0
+    assets.loc[1, "value"] = -5.0
     path = tmp_path / "bad.gpkg"
     assets.to_file(path, layer="assets", driver="GPKG")
     code, _, stderr = run(["twin", "validate", str(path)], capsys)
     assert code == 1
     assert "assets.kind" in stderr and "B1" in stderr
-    assert "assets.value_cny" in stderr and "H1" in stderr
+    assert "assets.value" in stderr and "H1" in stderr
 
 
 def test_missing_file_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -170,7 +170,7 @@ def test_bridge_ways_become_bridge_assets(extract: str) -> None:
     assert set(bridges["asset_id"]) == {f"bridge-w{w}" for w in bridge_ways}
     assert (bridges.geom_type == "Point").all()
     assert (bridges["sector"] == "transport").all()
-    assert (bridges["value_cny"] > 0).all() and (bridges["capacity"] >= 1).all()
+    assert (bridges["value"] > 0).all() and (bridges["capacity"] >= 1).all()
     e = city.roads.edges
     on_bridge = e["osm_id"].isin(bridge_ways)
     assert (
@@ -250,7 +250,7 @@ def test_values_and_vulnerability_classes(helsinki: City, raw: dict[str, Any]) -
     houses = houses[~houses["asset_id"].isin(sheds)]
     expected = houses["floor_area_m2"] / d.floor_area_per_resident_m2 * d.residential_occupancy_rate
     np.testing.assert_allclose(houses["occupants"], expected)
-    assert (a["value_cny"] >= 0).all() and a["value_cny"].sum() > 0
+    assert (a["value"] >= 0).all() and a["value"].sum() > 0
     assert a["vuln"].str.fullmatch(r"[A-Z]+\d*(/[A-Z0-9]+)?").all()
     high = houses[houses["storeys"] >= 8]
     assert (high["vuln"] == "RES3/C2H").all() and len(high)

@@ -429,7 +429,7 @@ def test_misspelt_when_path_is_refused_at_load_with_near_matches() -> None:
     ("when", "ok"),
     [
         ("impact.displaced > 1", True),
-        ("impact.hazards[0].loss_cny > 1", True),
+        ("impact.hazards[0].loss > 1", True),
         ("resilience.sectors.medical.index < 0.5", True),
         ("decision.relief_fill_by_commodity.water < 0.5", True),
         ("network.hospitals_down count >= 1", True),

@@ -148,7 +148,7 @@ def test_summary_table_has_the_formatted_numbers(page: str, city: City) -> None:
     assert row("Road edges", f"{s['roads']['edges']:,}") in page
     assert row("Bridges on the road network (edges)", f"{s['roads']['bridges']:,}") in page
     assert row("Dependencies (dependent → supplier links)", f"{s['dependencies']:,}") in page
-    value = s["value_cny"]
+    value = s["value"]
     assert f"{value:,.0f} CNY ({value / 1e8:,.2f} 亿 CNY; {value / 1e9:,.2f} billion CNY)" in page
     for zone_type, n in s["zones"].items():
         assert row(f"Zones: {zone_type}", f"{n:,}") in page

@@ -75,7 +75,7 @@ def make_city(xy: dict[int, tuple[float, float]], edges: list[Edge], assets: lis
             "occupancy": text(["residential"] * n),
             "storeys": np.ones(n, dtype="int64"),
             "floor_area_m2": np.full(n, 100.0),
-            "value_cny": np.full(n, 1e6),
+            "value": np.full(n, 1e6),
             "occupants": np.array([a[3] for a in assets], dtype=np.float64),
             "capacity": np.zeros(n),
             "vuln": text(["RES1"] * n),

@@ -70,11 +70,11 @@ def test_flood_losses_equal_value_times_curve_by_hand(
         assert rows.size
         depth = table["intensity"].to_numpy()[rows]
         expected = (
-            assets["value_cny"].to_numpy()[rows]
+            assets["value"].to_numpy()[rows]
             * np.interp(depth, curve.intensity, curve.mdd)
             * np.interp(depth, curve.intensity, curve.paa)
         )
-        np.testing.assert_allclose(table["loss_cny"].to_numpy()[rows], expected, rtol=1e-9)
+        np.testing.assert_allclose(table["loss"].to_numpy()[rows], expected, rtol=1e-9)
 
 
 def test_flood_fatalities_follow_the_jonkman_mortality_function(demo_run: ScenarioRun) -> None:
@@ -93,7 +93,7 @@ def test_flood_fatalities_follow_the_jonkman_mortality_function(demo_run: Scenar
 def test_totals_add_up_and_summary_has_the_issue_keys(demo_run: ScenarioRun) -> None:
     impact = demo_run.impacts[0]
     block = demo_run.summary["impact"]
-    assert block["total_loss"] == pytest.approx(impact.assets["loss_cny"].sum(), rel=1e-12)
+    assert block["total_loss"] == pytest.approx(impact.assets["loss"].sum(), rel=1e-12)
     assert block["casualties"] == pytest.approx(impact.assets["casualties"].sum(), rel=1e-12)
     assert block["displaced"] == pytest.approx(impact.assets["displaced"].sum(), rel=1e-12)
     assert block["total_loss"] > 0 and block["displaced"] > 0
@@ -101,7 +101,7 @@ def test_totals_add_up_and_summary_has_the_issue_keys(demo_run: ScenarioRun) -> 
         float(np.dot(s.events.frequency, s.result.loss_per_event)) for s in demo_run.event_sets
     )
     assert block["expected_annual_loss"] == pytest.approx(eal, rel=1e-12)
-    assert (impact.assets["loss_cny"] <= demo_run.city.assets["value_cny"].to_numpy() + 1e-6).all()
+    assert (impact.assets["loss"] <= demo_run.city.assets["value"].to_numpy() + 1e-6).all()
     p = impact.assets["p_functional"]
     assert ((p >= 0) & (p <= 1)).all()
 
@@ -151,7 +151,7 @@ def test_earthquake_scenario_uses_fragility_and_consequences(small_city: City) -
     impact = run.impacts[0]
     assert impact.kind == "earthquake" and impact.events.n_events == 4
     totals = impact.totals
-    assert totals["loss_cny"] > 0 and totals["casualties"] > 0
+    assert totals["loss"] > 0 and totals["casualties"] > 0
     assert totals["fatalities"] <= totals["casualties"]
     assert totals["assets_exposed"] == len(small_city.assets)  # PGA > 0 everywhere
     days = impact.assets["restoration_days"]
@@ -163,7 +163,7 @@ def test_earthquake_scenario_uses_fragility_and_consequences(small_city: City) -
     assert abs(int(run.network.damaged.sum()) - q.sum()) < spread
     # The per-asset table is the mean of the realisations.
     per_event = impact.result.channels["loss"].per_event
-    assert totals["loss_cny"] == pytest.approx(per_event.mean(), rel=1e-9)
+    assert totals["loss"] == pytest.approx(per_event.mean(), rel=1e-9)
 
 
 def test_typhoon_example_runs(small_city: City) -> None:
@@ -180,7 +180,7 @@ def test_typhoon_example_runs(small_city: City) -> None:
 def test_scenario_impact_of_no_hazard_is_zero(small_city: City) -> None:
     ev = river_flood_scenario(small_city, 20.0)  # below the river bed: nothing floods
     impact = scenario_impact("dry", small_city.assets, ev, VulnerabilityLibrary.default())
-    assert impact.totals["loss_cny"] == 0 and impact.totals["assets_exposed"] == 0
+    assert impact.totals["loss"] == 0 and impact.totals["assets_exposed"] == 0
     assert (impact.assets["p_functional"] == 1).all()
 
 
@@ -198,7 +198,7 @@ def test_write_outputs_and_report(demo_run: ScenarioRun, tmp_path: Path) -> None
         assert isinstance(summary["impact"][key], float)
     table = pd.read_parquet(written.outputs["impact"])
     assert len(table) == len(demo_run.city.assets)
-    assert table["loss_cny"].sum() == pytest.approx(summary["impact"]["total_loss"], rel=1e-12)
+    assert table["loss"].sum() == pytest.approx(summary["impact"]["total_loss"], rel=1e-12)
     page = (tmp_path / "out" / "report.html").read_text("utf-8")
     assert "Impact: damage and loss" in page
     assert 'id="damage-map-0"' in page and 'id="exceedance"' in page
@@ -300,7 +300,7 @@ def test_classes_without_damage_have_no_consequences(demo_run: ScenarioRun) -> N
     bridges = (demo_run.city.assets["kind"] == "bridge").to_numpy()
     assert (table["intensity"].to_numpy()[bridges] > 0).any()
     assert (table["p_functional"].to_numpy()[bridges] == 1).all()
-    assert (table["loss_cny"].to_numpy()[bridges] == 0).all()
+    assert (table["loss"].to_numpy()[bridges] == 0).all()
 
 
 def test_scenario_storm_intensity_file_is_used(small_city: City, tmp_path: Path) -> None:
@@ -322,7 +322,7 @@ def test_scenario_storm_intensity_file_is_used(small_city: City, tmp_path: Path)
     base = run_scenario(scenario_from_dict(data), city=small_city)
     data["hazards"][0]["storm_intensity"] = "idf.json"  # type: ignore[index]
     more = run_scenario(scenario_from_dict(data, base_dir=tmp_path), city=small_city)
-    assert more.impacts[0].totals["loss_cny"] > base.impacts[0].totals["loss_cny"]
+    assert more.impacts[0].totals["loss"] > base.impacts[0].totals["loss"]
 
 
 def test_restoration_days_per_asset(demo_run: ScenarioRun, small_city: City) -> None:
@@ -330,12 +330,12 @@ def test_restoration_days_per_asset(demo_run: ScenarioRun, small_city: City) -> 
     library = VulnerabilityLibrary.default()
     ic = library.intensity_consequences("river_flood")
     lifeline = small_city.assets["kind"].isin(LIFELINE_KINDS).to_numpy()
-    damaged = (table["loss_cny"].to_numpy() > 0) & ~lifeline
+    damaged = (table["loss"].to_numpy() > 0) & ~lifeline
     expected = ic.restoration_days(
         table["intensity"].to_numpy()[damaged], table["damage_ratio"].to_numpy()[damaged]
     )
     np.testing.assert_allclose(table["restoration_days"].to_numpy()[damaged], expected)
-    assert (table["restoration_days"].to_numpy()[table["loss_cny"].to_numpy() == 0] == 0).all()
+    assert (table["restoration_days"].to_numpy()[table["loss"].to_numpy() == 0] == 0).all()
     assert expected.max() > 0
 
 

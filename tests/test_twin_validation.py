@@ -24,7 +24,7 @@ def _assets(layers: Layers) -> Any:
 
 
 def drop_column(layers: Layers) -> None:
-    layers["assets"] = _assets(layers).drop(columns="value_cny")
+    layers["assets"] = _assets(layers).drop(columns="value")
 
 
 def mistype_column(layers: Layers) -> None:
@@ -48,7 +48,7 @@ def unknown_sector(layers: Layers) -> None:
 
 
 def nan_value(layers: Layers) -> None:
-    layers["assets"].loc[0, "value_cny"] = np.nan
+    layers["assets"].loc[0, "value"] = np.nan
 
 
 def negative_occupants(layers: Layers) -> None:
@@ -138,13 +138,13 @@ def empty_asset_id(layers: Layers) -> None:
 
 
 CASES: list[tuple[Callable[[Layers], None], str, str, tuple[str, ...]]] = [
-    (drop_column, "assets", "value_cny", ()),
+    (drop_column, "assets", "value", ()),
     (mistype_column, "assets", "occupants", ()),
     (object_column_with_number, "assets", "name", ("H1",)),
     (duplicate_id, "assets", "asset_id", ("B1", "B1")),
     (unknown_kind, "assets", "kind", ("B1",)),
     (unknown_sector, "assets", "sector", ("H1",)),
-    (nan_value, "assets", "value_cny", ("B1",)),
+    (nan_value, "assets", "value", ("B1",)),
     (negative_occupants, "assets", "occupants", ("H1",)),
     (infinite_capacity, "assets", "capacity", ("S1",)),
     (zero_length_edge, "road_edges", "length_m", ("10",)),
@@ -255,7 +255,7 @@ BAD_VALUES = [None, np.nan, -1.0, np.inf, "x"]
 
 @settings(max_examples=60, deadline=None)
 @given(
-    column=st.sampled_from(["value_cny", "occupants", "capacity", "floor_area_m2"]),
+    column=st.sampled_from(["value", "occupants", "capacity", "floor_area_m2"]),
     row=st.integers(0, 2),
     value=st.sampled_from(BAD_VALUES),
 )

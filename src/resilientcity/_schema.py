@@ -5,7 +5,7 @@ A *block* is a frozen dataclass whose fields carry ``metadata={"unit": …, "doc
 the same mapping as ``Annotated`` metadata. :func:`to_json` turns a block into
 JSON-ready values (field order kept, tuples as lists, a ``None`` field as ``null``);
 :func:`schema_rows` lists every path of a block type with its JSON type, unit and meaning;
-:func:`resolve_path` finds the type at a dotted path (``impact.hazards[0].loss_cny``) and
+:func:`resolve_path` finds the type at a dotted path (``impact.hazards[0].loss``) and
 :func:`check_json` checks a JSON document against a block type.
 """
 
@@ -48,7 +48,7 @@ def to_json(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class SchemaRow:
-    """One path of a block schema (``impact.hazards[].loss_cny``, ``number``, ``CNY``, …)."""
+    """One path of a block schema (``impact.hazards[].loss``, ``number``, ``CNY``, …)."""
 
     path: str
     type: str
@@ -155,7 +155,7 @@ def _step_into(hint: Any, key: str, index: str | None) -> Any | None:
 
 
 def resolve_path(cls: type, path: str) -> Any | None:
-    """The type hint at ``path`` (``impact.hazards[0].loss_cny``) in block type ``cls``.
+    """The type hint at ``path`` (``impact.hazards[0].loss``) in block type ``cls``.
 
     Any mapping key matches a ``dict[str, …]`` field; ``None`` when the path leaves the schema.
     """

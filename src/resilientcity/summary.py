@@ -123,7 +123,7 @@ def summary_path_problem(path: str, count: bool = False) -> str | None:
     Parameters
     ----------
     path
-        Dotted path, list items as ``[0]`` (``impact.hazards[0].loss_cny``); any key of a
+        Dotted path, list items as ``[0]`` (``impact.hazards[0].loss``); any key of a
         mapping block (``resilience.sectors.medical.index``).
     count
         The condition takes the length (a list or mapping is expected, not a number).

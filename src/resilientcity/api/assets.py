@@ -58,7 +58,7 @@ def _asset(city: City, k: int, x: float, y: float) -> dict[str, Any]:
         "y": round(float(y), 1),
         "lon": round(float(lon), 6),
         "lat": round(float(lat), 6),
-        "value": float(row["value_cny"]),
+        "value": float(row["value"]),
         "currency": "CNY",
     }
     out.update({c: row[c] for c in _ASSET_FIELDS if c in row.index})
@@ -78,13 +78,13 @@ def _scenario_state(job_id: str, run: ScenarioRun, k: int) -> dict[str, Any]:
                 "unit": impact.unit,
                 "intensity": float(row["intensity"]),
                 "damage_ratio": float(row["damage_ratio"]),
-                "loss": float(row["loss_cny"]),
+                "loss": float(row["loss"]),
                 "p_functional": float(row["p_functional"]),
                 "restoration_days": float(row["restoration_days"]),
             }
         )
         p_up *= float(row["p_functional"])
-        loss += float(row["loss_cny"])
+        loss += float(row["loss"])
         damage = max(damage, float(row["damage_ratio"]))
     out: dict[str, Any] = {
         "scenario_id": job_id,

@@ -18,7 +18,7 @@ def print_impact(results: RunSummary) -> None:
     for h in results.impact.hazards:
         console.print(
             f"[bold]{h.name}[/]: {h.assets_exposed:,.0f} assets exposed, "
-            f"loss {h.loss_cny / 1e8:,.2f} 亿 CNY, casualties {h.casualties:,.1f}, "
+            f"loss {h.loss / 1e8:,.2f} 亿 CNY, casualties {h.casualties:,.1f}, "
             f"displaced {h.displaced:,.0f}, assets down {h.assets_nonfunctional:,.1f}"
         )
     res = results.resilience

@@ -85,7 +85,7 @@ def print_summary(summary: Mapping[str, Any]) -> None:
     )
     console.print(
         f"population {summary['population']:,} · assets {summary['assets']:,} · replacement value "
-        f"{summary['value_cny'] / 1e8:,.1f} 亿 CNY ({summary['value_cny'] / 1e9:,.1f} billion)"
+        f"{summary['value'] / 1e8:,.1f} 亿 CNY ({summary['value'] / 1e9:,.1f} billion)"
     )
     console.print(
         f"roads: {roads['nodes']:,} nodes, {roads['edges']:,} edges, {roads['length_km']:,} km, "
@@ -108,13 +108,13 @@ def print_summary(summary: Mapping[str, Any]) -> None:
             sector,
             f"{row['count']:,}",
             f"{row['occupants']:,.0f}",
-            f"{row['value_cny'] / 1e8:,.2f}",
+            f"{row['value'] / 1e8:,.2f}",
             f"{row['capacity']:,.0f} {unit}",
         )
     console.print(table)
     sectors = Table("sector", "count", "value (亿 CNY)", title="Assets by sector")
     for sector, row in summary["by_sector"].items():
-        sectors.add_row(sector, f"{row['count']:,}", f"{row['value_cny'] / 1e8:,.2f}")
+        sectors.add_row(sector, f"{row['count']:,}", f"{row['value'] / 1e8:,.2f}")
     console.print(sectors)
 
 

@@ -93,7 +93,7 @@ def assess_impact(
     Parameters
     ----------
     assets
-        The city's assets (``asset_id``, ``vuln``, ``value_cny``, ``occupants``, ``occupancy``
+        The city's assets (``asset_id``, ``vuln``, ``value``, ``occupants``, ``occupancy``
         and the ``groups`` columns), in the events' asset order.
     events
         Hazard events on these assets.
@@ -130,7 +130,7 @@ def assess_impact(
         )
     index, curves = library.assign(events.kind, assets["vuln"].astype(str))
     labels = {g: assets[g].astype(str).reset_index(drop=True) for g in groups}
-    value = assets["value_cny"].to_numpy(dtype=np.float64)
+    value = assets["value"].to_numpy(dtype=np.float64)
     occupants = assets["occupants"].to_numpy(dtype=np.float64) * (1.0 - evacuated_share)
     residents = _residents(assets)  # displacement does not depend on evacuation
     kinds = {type(c) for c in curves if c is not None}
@@ -280,7 +280,7 @@ def scenario_impact(
         threads=threads,
         evacuated_share=evacuated_share,
     )
-    value = assets["value_cny"].to_numpy(dtype=np.float64)
+    value = assets["value"].to_numpy(dtype=np.float64)
     ch = result.channels
     loss = ch["loss"].annual
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -297,7 +297,7 @@ def scenario_impact(
             "asset_id": events.asset_ids,
             "intensity": intensity,
             "damage_ratio": ratio,
-            "loss_cny": loss,
+            "loss": loss,
             "casualties": ch["casualties"].annual,
             "fatalities": ch["fatalities"].annual,
             "displaced": ch["displaced"].annual,
@@ -306,7 +306,7 @@ def scenario_impact(
         }
     )
     totals = {
-        "loss_cny": float(loss.sum()),
+        "loss": float(loss.sum()),
         "casualties": float(ch["casualties"].annual.sum()),
         "fatalities": float(ch["fatalities"].annual.sum()),
         "displaced": float(ch["displaced"].annual.sum()),

@@ -27,7 +27,7 @@ ASSET_COLUMNS: dict[str, str] = {
     "asset_id": "asset id (assets.asset_id)",
     "intensity": "hazard intensity at the asset (the hazard's unit; mean over events)",
     "damage_ratio": "expected loss / replacement value (0–1)",
-    "loss_cny": "expected repair cost (CNY)",
+    "loss": "expected repair cost (CNY)",
     "casualties": "expected people injured or killed",
     "fatalities": "expected people killed",
     "displaced": "expected residents displaced from their homes",
@@ -145,7 +145,7 @@ class ScenarioImpact:
     assets
         One row per asset, columns :data:`ASSET_COLUMNS`: the mean over the events.
     totals
-        City totals of the mean event: ``loss_cny``, ``casualties``, ``fatalities``,
+        City totals of the mean event: ``loss``, ``casualties``, ``fatalities``,
         ``displaced``, ``assets_exposed``, ``assets_nonfunctional`` (expected number).
     notes
         Assumptions worth showing next to the numbers.

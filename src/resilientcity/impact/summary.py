@@ -19,7 +19,7 @@ class HazardTotals:
     kind: str = field(metadata={"doc": "hazard kind (river_flood, pluvial_flood, earthquake, …)"})
     unit: str = field(metadata={"doc": "unit of the hazard intensity (m, g, m/s)"})
     events: int = field(metadata={"doc": "events (realisations) of the hazard"})
-    loss_cny: float = field(metadata={"unit": "CNY", "doc": "direct loss"})
+    loss: float = field(metadata={"unit": "CNY", "doc": "direct loss"})
     casualties: float = field(metadata={"unit": "people", "doc": "expected casualties"})
     fatalities: float = field(metadata={"unit": "people", "doc": "expected fatalities"})
     displaced: float = field(metadata={"unit": "people", "doc": "expected displaced residents"})
@@ -99,7 +99,7 @@ class ImpactSummary:
             for s in sets
         )
         return cls(
-            total_loss=float(sum(i.totals["loss_cny"] for i in impacts)),
+            total_loss=float(sum(i.totals["loss"] for i in impacts)),
             casualties=float(sum(i.totals["casualties"] for i in impacts)),
             fatalities=float(sum(i.totals["fatalities"] for i in impacts)),
             displaced=float(sum(i.totals["displaced"] for i in impacts)),
@@ -112,7 +112,7 @@ class ImpactSummary:
 
 _EXCEEDANCE = ["loss", "exceedance_frequency", "return_period_years"]
 _HAZARD_TOTALS = (
-    "loss_cny",
+    "loss",
     "casualties",
     "fatalities",
     "displaced",

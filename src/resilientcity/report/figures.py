@@ -188,12 +188,12 @@ def sector_value_figure(by_sector: Mapping[str, Mapping[str, float]]) -> go.Figu
     Parameters
     ----------
     by_sector
-        ``{sector: {"count": assets, "value_cny": CNY}}``, as in ``City.summary()["by_sector"]``.
+        ``{sector: {"count": assets, "value": CNY}}``, as in ``City.summary()["by_sector"]``.
     """
-    rows = sorted(by_sector.items(), key=lambda kv: float(kv[1].get("value_cny", 0.0)))
+    rows = sorted(by_sector.items(), key=lambda kv: float(kv[1].get("value", 0.0)))
     fig = go.Figure(
         go.Bar(
-            x=[float(v.get("value_cny", 0.0)) / 1e8 for _, v in rows],
+            x=[float(v.get("value", 0.0)) / 1e8 for _, v in rows],
             y=[html.escape(k) for k, _ in rows],
             customdata=[int(v.get("count", 0)) for _, v in rows],
             orientation="h",
@@ -408,7 +408,7 @@ def _road_traces(city: City) -> list[go.Scatter]:
 def _building_traces(b: pd.DataFrame, x: FloatArray, y: FloatArray) -> list[go.Scattergl]:
     """One marker per building, one trace per occupancy."""
     frame = b[["occupancy", "storeys", "floor_area_m2", "occupants"]].assign(
-        label=_label(b["asset_id"], b["name"]), value_m=b["value_cny"] / 1e6
+        label=_label(b["asset_id"], b["name"]), value_m=b["value"] / 1e6
     )
     text = _hover(
         "{label}<br>{occupancy}, {storeys} storeys, {floor_area_m2:,.0f} m²<br>"
@@ -430,10 +430,10 @@ def _building_cell_traces(
     grid = ("grid " + gx + "," + gy).to_numpy(dtype=object)
     in_cell = b["cell_id"].isin(cells["zone_id"]).to_numpy()
     key = np.where(in_cell, b["cell_id"].to_numpy(dtype=object), grid)
-    frame = b[["occupancy", "occupants", "value_cny"]].assign(key=key, x=x, y=y)
+    frame = b[["occupancy", "occupants", "value"]].assign(key=key, x=x, y=y)
     g = frame.groupby("key", sort=True)
-    agg = g[["x", "y"]].mean().join(g[["occupants", "value_cny"]].sum()).assign(buildings=g.size())
-    agg["value_yi"] = agg["value_cny"] / 1e8
+    agg = g[["x", "y"]].mean().join(g[["occupants", "value"]].sum()).assign(buildings=g.size())
+    agg["value_yi"] = agg["value"] / 1e8
     known = agg.index.isin(centre.index)
     agg.loc[known, "x"] = centre.loc[agg.index[known], "cx"].to_numpy()
     agg.loc[known, "y"] = centre.loc[agg.index[known], "cy"].to_numpy()
@@ -461,7 +461,7 @@ def _facility_traces(f: pd.DataFrame, x: FloatArray, y: FloatArray) -> list[go.S
     """One trace per asset kind other than buildings, with capacity and its unit on hover."""
     frame = f[["kind", "sector", "capacity"]].assign(
         label=_label(f["asset_id"], f["name"]),
-        value_m=f["value_cny"] / 1e6,
+        value_m=f["value"] / 1e6,
         unit=f["kind"].map(lambda k: ASSET_KINDS.get(k, ("", ""))[1]).astype("str"),
     )
     text = _hover(

@@ -275,7 +275,7 @@ def _summary_table(twin: Mapping[str, Any]) -> str:
         ("Buildings", fmt_num(by_kind.get("building", {}).get("count", 0))),
         ("Population (residents)", fmt_num(twin.get("population", 0))),
         ("Occupants of all assets", fmt_num(twin.get("occupants", 0))),
-        ("Total replacement value", fmt_cny(twin.get("value_cny", 0.0))),
+        ("Total replacement value", fmt_cny(twin.get("value", 0.0))),
         ("Road nodes", fmt_num(roads.get("nodes", 0))),
         ("Road edges", fmt_num(roads.get("edges", 0))),
         ("Road length (km)", f"{float(roads.get('length_km', 0.0)):,.1f}"),
@@ -306,7 +306,7 @@ def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
     rows = []
     for kind, v in by_kind.items():
         sector, unit = ASSET_KINDS.get(kind, ("", ""))
-        value = float(v.get("value_cny", 0.0))
+        value = float(v.get("value", 0.0))
         rows.append(
             (
                 kind,
@@ -324,8 +324,8 @@ def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
         "",
         fmt_num(sum(float(v.get("count", 0)) for v in by_kind.values())),
         fmt_num(sum(float(v.get("occupants", 0.0)) for v in by_kind.values())),
-        f"{sum(float(v.get('value_cny', 0.0)) for v in by_kind.values()):,.0f}",
-        f"{sum(float(v.get('value_cny', 0.0)) for v in by_kind.values()) / 1e8:,.2f}",
+        f"{sum(float(v.get('value', 0.0)) for v in by_kind.values()):,.0f}",
+        f"{sum(float(v.get('value', 0.0)) for v in by_kind.values()) / 1e8:,.2f}",
         "",
         "",
     )
@@ -344,14 +344,14 @@ def _kind_table(by_kind: Mapping[str, Mapping[str, float]]) -> str:
 
 def _sector_table(by_sector: Mapping[str, Mapping[str, float]]) -> str:
     """Assets, value and share of value per sector."""
-    total = sum(float(v.get("value_cny", 0.0)) for v in by_sector.values()) or 1.0
+    total = sum(float(v.get("value", 0.0)) for v in by_sector.values()) or 1.0
     rows = [
         (
             sector,
             fmt_num(v.get("count", 0)),
-            f"{float(v.get('value_cny', 0.0)):,.0f}",
-            f"{float(v.get('value_cny', 0.0)) / 1e8:,.2f}",
-            f"{100 * float(v.get('value_cny', 0.0)) / total:.1f}%",
+            f"{float(v.get('value', 0.0)):,.0f}",
+            f"{float(v.get('value', 0.0)) / 1e8:,.2f}",
+            f"{100 * float(v.get('value', 0.0)) / total:.1f}%",
         )
         for sector, v in by_sector.items()
     ]

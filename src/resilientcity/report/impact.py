@@ -61,7 +61,7 @@ _COLORBAR = {
 
 
 def _joined(city: City, impact: ScenarioImpact) -> pd.DataFrame:
-    cols = ["asset_id", "kind", "sector", "zone_id", "cell_id", "name", "value_cny", "occupants"]
+    cols = ["asset_id", "kind", "sector", "zone_id", "cell_id", "name", "value", "occupants"]
     base = city.assets[[c for c in cols if c in city.assets.columns]].reset_index(drop=True)
     per_asset = impact.assets.set_index("asset_id").reindex(base["asset_id"]).reset_index(drop=True)
     return pd.concat([base, per_asset], axis=1)
@@ -95,7 +95,7 @@ def damage_map_figure(
     is_building = (frame["kind"] == "building").to_numpy()
     aggregated = int(is_building.sum()) > max_buildings
     traces: list[Any] = base_traces(city, aggregated)
-    damaged = is_building & (frame["loss_cny"].to_numpy() > 0)
+    damaged = is_building & (frame["loss"].to_numpy() > 0)
     if aggregated:
         traces.append(_cell_damage_trace(frame[damaged], x[damaged], y[damaged]))
     else:
@@ -166,7 +166,7 @@ def _building_damage_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> go.
         f"{html.escape(str(a))}<br>damage ratio {d:.1%}, loss {loss / 1e6:,.2f} M CNY"
         f"<br>intensity {i:.2f}"
         for a, d, loss, i in zip(
-            f["asset_id"], f["damage_ratio"], f["loss_cny"], f["intensity"], strict=True
+            f["asset_id"], f["damage_ratio"], f["loss"], f["intensity"], strict=True
         )
     ]
     return go.Scattergl(
@@ -191,12 +191,12 @@ def _building_damage_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> go.
 
 def _cell_damage_trace(f: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> go.Scattergl:
     g = f.assign(x=x, y=y).groupby("cell_id", sort=True)
-    agg = g[["x", "y"]].mean().join(g[["loss_cny", "value_cny"]].sum()).assign(n=g.size())
-    ratio = (agg["loss_cny"] / agg["value_cny"].where(agg["value_cny"] > 0)).fillna(0.0)
-    size = 5 + 20 * np.sqrt(agg["loss_cny"] / max(float(agg["loss_cny"].max()), 1.0))
+    agg = g[["x", "y"]].mean().join(g[["loss", "value"]].sum()).assign(n=g.size())
+    ratio = (agg["loss"] / agg["value"].where(agg["value"] > 0)).fillna(0.0)
+    size = 5 + 20 * np.sqrt(agg["loss"] / max(float(agg["loss"].max()), 1.0))
     text = [
         f"{html.escape(str(c))}<br>{n:,} damaged buildings, loss {loss / 1e8:,.2f} 亿 CNY"
-        for c, n, loss in zip(agg.index, agg["n"], agg["loss_cny"], strict=True)
+        for c, n, loss in zip(agg.index, agg["n"], agg["loss"], strict=True)
     ]
     return go.Scattergl(
         x=agg["x"].to_numpy(),
@@ -299,7 +299,7 @@ def _totals_table(impacts: Sequence[ScenarioImpact]) -> str:
             i.name,
             i.events.n_events,
             fmt_num(i.totals["assets_exposed"]),
-            fmt_cny(i.totals["loss_cny"]),
+            fmt_cny(i.totals["loss"]),
             fmt_num(i.totals["casualties"]),
             fmt_num(i.totals["fatalities"]),
             fmt_num(i.totals["displaced"]),
@@ -346,8 +346,8 @@ def impact_section(
         parts.append(
             figure_html(damage_map_figure(city, impact, max_buildings, cascade), f"damage-map-{k}")
         )
-        by_sector = frame.groupby("sector", observed=True)["loss_cny"].sum()
-        by_zone = frame.groupby("zone_id", observed=True)["loss_cny"].sum()
+        by_sector = frame.groupby("sector", observed=True)["loss"].sum()
+        by_zone = frame.groupby("zone_id", observed=True)["loss"].sum()
         names = city.zones.set_index("zone_id")["name"] if "name" in city.zones else None
         if names is not None:
             by_zone.index = [

@@ -159,9 +159,9 @@ def _combined_impacts(city: City, impacts: Sequence[ScenarioImpact]) -> pd.DataF
     for impact in impacts:
         per = impact.assets.set_index("asset_id").reindex(ids)
         damage = np.fmax(damage, per["damage_ratio"].fillna(0.0).to_numpy())
-        loss += per["loss_cny"].fillna(0.0).to_numpy()
+        loss += per["loss"].fillna(0.0).to_numpy()
         p_up *= per["p_functional"].fillna(1.0).to_numpy()
-    return pd.DataFrame({"damage_ratio": damage, "loss_cny": loss, "p_functional": p_up}, ids)
+    return pd.DataFrame({"damage_ratio": damage, "loss": loss, "p_functional": p_up}, ids)
 
 
 def damage_layer(city: City, impacts: Sequence[ScenarioImpact]) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def closed_roads_layer(city: City, stage: NetworkStage) -> dict[str, Any]:
 def losses_block(city: City, impacts: Sequence[ScenarioImpact]) -> dict[str, Any]:
     """Loss (CNY) by sector and by zone, with the zones' names."""
     combined = _combined_impacts(city, impacts)
-    frame = city.assets[["sector", "zone_id"]].assign(loss=combined["loss_cny"].to_numpy())
+    frame = city.assets[["sector", "zone_id"]].assign(loss=combined["loss"].to_numpy())
     by_sector = frame.groupby("sector", sort=True)["loss"].sum()
     by_zone = frame.groupby("zone_id", sort=True)["loss"].sum()
     names = city.zones.set_index("zone_id")["name"].astype(str)

@@ -33,7 +33,7 @@ class KindTotals(TypedDict):
 
     count: Annotated[int, {"unit": "assets", "doc": "assets of the kind"}]
     occupants: Annotated[float, {"unit": "people", "doc": "occupants (day-night mean)"}]
-    value_cny: Annotated[float, {"unit": "CNY", "doc": "replacement value"}]
+    value: Annotated[float, {"unit": "CNY", "doc": "replacement value"}]
     capacity: Annotated[float, {"doc": "Σ capacity in the kind's unit (beds, persons, m³, …)"}]
 
 
@@ -41,7 +41,7 @@ class SectorTotals(TypedDict):
     """Assets of one sector: count and value."""
 
     count: Annotated[int, {"unit": "assets", "doc": "assets of the sector"}]
-    value_cny: Annotated[float, {"unit": "CNY", "doc": "replacement value"}]
+    value: Annotated[float, {"unit": "CNY", "doc": "replacement value"}]
 
 
 class RoadTotals(TypedDict):
@@ -71,7 +71,7 @@ class CitySummary(TypedDict):
     assets: Annotated[int, {"unit": "assets", "doc": "assets of every kind"}]
     population: Annotated[int, {"unit": "people", "doc": "residents (Σ of the district zones)"}]
     occupants: Annotated[int, {"unit": "people", "doc": "Σ occupants of the assets"}]
-    value_cny: Annotated[float, {"unit": "CNY", "doc": "Σ replacement value"}]
+    value: Annotated[float, {"unit": "CNY", "doc": "Σ replacement value"}]
     by_kind: Annotated[dict[str, KindTotals], {"key": "kind", "doc": "per asset kind"}]
     by_sector: Annotated[dict[str, SectorTotals], {"key": "sector", "doc": "per sector"}]
     roads: Annotated[RoadTotals, {"doc": "the road network"}]
@@ -228,11 +228,11 @@ class City:
         by_kind = a.groupby("kind", sort=True).agg(
             count=("asset_id", "size"),
             occupants=("occupants", "sum"),
-            value_cny=("value_cny", "sum"),
+            value=("value", "sum"),
             capacity=("capacity", "sum"),
         )
         by_sector = a.groupby("sector", sort=True).agg(
-            count=("asset_id", "size"), value_cny=("value_cny", "sum")
+            count=("asset_id", "size"), value=("value", "sum")
         )
         edges = self.roads.edges
         is_bridge = edges["asset_id"].isin(a.loc[a["kind"] == "bridge", "asset_id"])
@@ -250,7 +250,7 @@ class City:
             "assets": len(a),
             "population": round(self.population),
             "occupants": round(float(a["occupants"].sum())),
-            "value_cny": float(a["value_cny"].sum()),
+            "value": float(a["value"].sum()),
             "by_kind": cast(dict[str, KindTotals], _records(by_kind)),
             "by_sector": cast(dict[str, SectorTotals], _records(by_sector)),
             "roads": {

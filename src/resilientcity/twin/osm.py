@@ -188,7 +188,7 @@ def _roads(
             "occupancy": "infrastructure",
             "storeys": 0,
             "floor_area_m2": 0.0,
-            "value_cny": span_m * span_lanes * d.lane_width_m * d.bridge_deck_cost_cny_per_m2,
+            "value": span_m * span_lanes * d.lane_width_m * d.bridge_deck_cost_cny_per_m2,
             "occupants": 0.0,
             "capacity": span_lanes,
             "vuln": np.where(span_m > LONG_BRIDGE_M, "HWB10", "HWB5"),

@@ -266,7 +266,7 @@ def feature_assets(f: gpd.GeoDataFrame, d: OsmDefaults) -> pd.DataFrame:
             "occupancy": occ,
             "storeys": storeys,
             "floor_area_m2": floor,
-            "value_cny": value,
+            "value": value,
             "occupants": occupants,
             "capacity": capacity,
             "vuln": vuln,

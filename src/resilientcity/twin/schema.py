@@ -1,7 +1,7 @@
 """The data contract of the city digital twin: one declarative schema per layer.
 
 Each layer of a :class:`~resilientcity.twin.city.City` is a (Geo)DataFrame with a ``RangeIndex``;
-ids live in columns. Units are in column names (``value_cny``, ``length_m``, ``speed_kph``).
+ids live in columns. Units are in column names (``value``, ``length_m``, ``speed_kph``).
 The schemas here are the single source of truth for validation, for empty layers and for the
 docs (``docs/data-contract.md`` is written from them).
 """
@@ -180,7 +180,7 @@ ASSETS = LayerSchema(
         Column("storeys", "int", "number of storeys above ground", check="nonneg"),
         Column("floor_area_m2", "float", "gross floor area, m²", check="nonneg"),
         Column(
-            "value_cny", "float", "replacement cost of structure and contents, CNY", check="nonneg"
+            "value", "float", "replacement cost of structure and contents, CNY", check="nonneg"
         ),
         Column(
             "occupants",

@@ -195,7 +195,7 @@ class BuildingCells:
         ``i, j`` (x and y divided by the side, floored) when it lies in no H3 cell.
     cells
         One row per cell, indexed by key: ``x``, ``y`` (m, the H3 cell's centre or the mean of
-        its buildings), ``buildings``, ``occupants``, ``value_cny`` and the dominant
+        its buildings), ``buildings``, ``occupants``, ``value`` and the dominant
         ``occupancy``.
     by_occupancy
         Buildings per cell (rows) and occupancy (columns).
@@ -224,12 +224,12 @@ def building_cells(city: City) -> BuildingCells:
             "x": x,
             "y": y,
             "occupants": b["occupants"].to_numpy(dtype=np.float64),
-            "value_cny": b["value_cny"].to_numpy(dtype=np.float64),
+            "value": b["value"].to_numpy(dtype=np.float64),
             "occupancy": b["occupancy"].astype(str).to_numpy(),
         }
     )
     g = frame.groupby("key", sort=True)
-    cells = g[["x", "y"]].mean().join(g[["occupants", "value_cny"]].sum())
+    cells = g[["x", "y"]].mean().join(g[["occupants", "value"]].sum())
     cells["buildings"] = g.size()
     cx, cy = _xy(h3.geometry)
     centre = pd.DataFrame({"x": cx, "y": cy}, index=pd.Index(h3["zone_id"].astype(str)))
@@ -248,7 +248,7 @@ def cell_summary(city: City, aggregated: BuildingCells, key: str) -> dict[str, A
     dict or None
         ``key``, ``kind`` (``h3`` or ``grid``), ``name`` (the zone's name, H3 cells only),
         ``population`` (the zone's residents, H3 cells only, else ``None``), ``buildings``,
-        ``occupants``, ``value_cny``, ``by_occupancy`` (buildings per occupancy, most first)
+        ``occupants``, ``value``, ``by_occupancy`` (buildings per occupancy, most first)
         and ``facilities`` (assets other than buildings in the cell per kind; H3 cells only,
         by the assets' ``cell_id``).
     """
@@ -257,7 +257,7 @@ def cell_summary(city: City, aggregated: BuildingCells, key: str) -> dict[str, A
     row = int(np.flatnonzero(aggregated.cells.index == key)[0])
     buildings = int(aggregated.cells["buildings"].to_numpy()[row])
     occupants = float(aggregated.cells["occupants"].to_numpy()[row])
-    value = float(aggregated.cells["value_cny"].to_numpy()[row])
+    value = float(aggregated.cells["value"].to_numpy()[row])
     counts = aggregated.by_occupancy.to_numpy()[row]
     names = [str(c) for c in aggregated.by_occupancy.columns]
     by_occupancy = {
@@ -278,7 +278,7 @@ def cell_summary(city: City, aggregated: BuildingCells, key: str) -> dict[str, A
         "population": float(zone["population"].iloc[0]) if is_h3 else None,
         "buildings": buildings,
         "occupants": round(occupants, 1),
-        "value_cny": round(value, 0),
+        "value": round(value, 0),
         "by_occupancy": by_occupancy,
         "facilities": facilities,
     }

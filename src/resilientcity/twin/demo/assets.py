@@ -158,7 +158,7 @@ def make_buildings(terrain: Terrain, n: int, rng: np.random.Generator) -> pd.Dat
             "occupancy": occupancy,
             "storeys": storeys,
             "floor_area_m2": floor_area,
-            "value_cny": value,
+            "value": value,
             "occupants": np.round(occupants, 2),
             "capacity": np.round(capacity, 2),
             "vuln": vuln,
@@ -181,7 +181,7 @@ def _facility(
             "occupancy": "infrastructure",
             "storeys": 0,
             "floor_area_m2": 0.0,
-            "value_cny": 0.0,
+            "value": 0.0,
             "occupants": 0.0,
             "capacity": 0.0,
             "vuln": "",
@@ -224,7 +224,7 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
         _facility(
             "hospital", "medical", sample_points(terrain, n, rng, dense), "HOS", names("Hospital", n),
             occupancy="public", storeys=rng.integers(lo, hi + 1, n), floor_area_m2=floor,
-            value_cny=building_value(s, floor), occupants=beds * s["occupants_per_bed"], capacity=beds,
+            value=building_value(s, floor), occupants=beds * s["occupants_per_bed"], capacity=beds,
             vuln=s["vuln"],
         )
     )  # fmt: skip
@@ -236,7 +236,7 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
     out.append(
         _facility(
             "shelter", "public_services", sample_points(terrain, n, rng), "SHL", names("Emergency shelter", n),
-            occupancy="public", value_cny=np.round(area * s["open_space_cost_cny_per_m2"], -2),
+            occupancy="public", value=np.round(area * s["open_space_cost_cny_per_m2"], -2),
             capacity=np.floor(area / a["shelter_m2_per_person"]), vuln=s["vuln"],
         )
     )  # fmt: skip
@@ -250,7 +250,7 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
         _facility(
             "fire_station", "public_services", sample_points(terrain, n, rng, np.sqrt(terrain.density)), "FIR",
             names("Fire station", n), occupancy="public", storeys=s["storeys"], floor_area_m2=s["floor_area_m2"],
-            value_cny=building_value(s, s["floor_area_m2"]), occupants=s["occupants"],
+            value=building_value(s, s["floor_area_m2"]), occupants=s["occupants"],
             capacity=rng.integers(lo, hi + 1, n).astype(float), vuln=s["vuln"],
         )
     )  # fmt: skip
@@ -260,7 +260,7 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
         _facility(
             "warehouse", "public_services", sample_points(terrain, n, rng, np.sqrt(terrain.density)), "WH",
             names("Relief reserve", n), occupancy="public", storeys=s["storeys"], floor_area_m2=s["floor_area_m2"],
-            value_cny=building_value(s, s["floor_area_m2"]), occupants=s["occupants"],
+            value=building_value(s, s["floor_area_m2"]), occupants=s["occupants"],
             capacity=np.round(rng.uniform(s["stock_m3_range"][0], s["stock_m3_range"][1], n), -2), vuln=s["vuln"],
         )
     )  # fmt: skip
@@ -280,7 +280,7 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
         out.append(
             _facility(
                 "substation", "energy", sample_points(terrain, n, rng, weight), prefix, names(label, n),
-                value_cny=s["value_cny"], capacity=s["capacity_mva"], vuln=s["vuln"],
+                value=s["value_cny"], capacity=s["capacity_mva"], vuln=s["vuln"],
             )
         )  # fmt: skip
     s = spec["water_plant"]
@@ -293,7 +293,7 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
     )
     out.append(
         _facility(
-            "water_plant", "water", pick, "WP", names("Water plant", nw), value_cny=s["value_cny"],
+            "water_plant", "water", pick, "WP", names("Water plant", nw), value=s["value_cny"],
             capacity=np.round(population / nw * s["daily_m3_per_resident"], -3), occupants=s["occupants"],
             vuln=s["vuln"],
         )
@@ -303,7 +303,7 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
     out.append(
         _facility(
             "pump_station", "water", sample_points(terrain, n, rng), "PS", names("Pump station", n),
-            value_cny=s["value_cny"], capacity=np.round(rng.uniform(s["capacity_m3h_range"][0], s["capacity_m3h_range"][1], n), -1),
+            value=s["value_cny"], capacity=np.round(rng.uniform(s["capacity_m3h_range"][0], s["capacity_m3h_range"][1], n), -1),
             occupants=s["occupants"], vuln=s["vuln"],
         )
     )  # fmt: skip
@@ -312,7 +312,7 @@ def make_facilities(terrain: Terrain, population: float, rng: np.random.Generato
     out.append(
         _facility(
             "telecom", "communications", sample_points(terrain, n, rng), "TEL", names("Telecom site", n),
-            value_cny=s["value_cny"], capacity=np.round(population / n, -2), vuln=s["vuln"],
+            value=s["value_cny"], capacity=np.round(population / n, -2), vuln=s["vuln"],
         )
     )  # fmt: skip
     return pd.concat(out, ignore_index=True)

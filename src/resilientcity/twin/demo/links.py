@@ -37,7 +37,7 @@ def make_feeders(
             "occupancy": "infrastructure",
             "storeys": 0,
             "floor_area_m2": 0.0,
-            "value_cny": spec["value_cny"],
+            "value": spec["value_cny"],
             "occupants": 0.0,
             "capacity": spec["capacity_mva"],
             "vuln": spec["vuln"],
@@ -81,7 +81,7 @@ def make_bridges(roads: DemoRoads, terrain: Terrain) -> tuple[pd.DataFrame, NDAr
             "occupancy": "infrastructure",
             "storeys": 0,
             "floor_area_m2": 0.0,
-            "value_cny": np.round(
+            "value": np.round(
                 length * lanes * spec["lane_width_m"] * spec["deck_cost_cny_per_m2"], -3
             ),
             "occupants": 0.0,

@@ -67,7 +67,7 @@ function cellHtml(cell) {
       ${row(t("cell.buildings"), fmtNum(cell.buildings))}
       ${row(t("cell.occupants"), fmtNum(cell.occupants))}
       ${row(t("cell.population"), Number.isFinite(cell.population) ? fmtNum(cell.population) : null)}
-      ${row(t("asset.value"), `${fmtNum(cell.value_cny)} CNY`)}
+      ${row(t("asset.value"), `${fmtNum(cell.value)} CNY`)}
     </dl>
     <h3>${escapeHtml(t("cell.by_occupancy"))}</h3><dl class="cell-occupancy">${occupancy}</dl>
     ${facilities ? `<h3>${escapeHtml(t("cell.facilities"))}</h3><dl class="cell-facilities">${facilities}</dl>` : ""}`;
