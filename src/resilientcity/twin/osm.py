@@ -144,7 +144,7 @@ from resilientcity.twin.schema import (
     ZONES,
     LayerSchema,
 )
-from resilientcity.twin.spatial import h3_cells
+from resilientcity.twin.spatial import convex_hull, h3_cells
 
 __all__ = ["ATTRIBUTION", "DISTRICT_ID", "OsmDefaults", "import_osm"]
 
@@ -272,8 +272,7 @@ def _zones(
 ) -> gpd.GeoDataFrame:
     """The district (hull of assets and roads, buffered) and the H3 cells, with residents."""
     everything = np.concatenate([assets["geometry"].to_numpy(), edges.geometry.to_numpy()])
-    hull = shapely.multipoints(shapely.get_coordinates(everything)).convex_hull
-    hull = hull.buffer(ZONE_BUFFER_M)
+    hull = convex_hull(shapely.get_coordinates(everything)).buffer(ZONE_BUFFER_M)
     residents = assets["occupants"].where(assets["occupancy"] == "residential", 0.0)
     district = pd.DataFrame(
         {

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
-__all__ = ["h3_cells", "nearest"]
+__all__ = ["convex_hull", "h3_cells", "nearest"]
 
 
 def nearest(
@@ -47,3 +47,22 @@ def h3_cells(
     return cells, pd.DataFrame(
         {"zone_id": unique, "zone_type": "h3", "name": "", "geometry": polys}
     )
+
+
+def convex_hull(xy: NDArray[np.float64]) -> shapely.Geometry:
+    """Convex hull of the points ``xy`` (n × 2), as ``shapely.multipoints(xy).convex_hull``.
+
+    Points strictly inside the octagon of the extreme points in eight directions (Akl and
+    Toussaint, 1978) cannot be corners of the hull, so they are dropped before GEOS builds a
+    point geometry for each of the others: the same hull, without a million point geometries in
+    memory. Fewer than three distinct extremes (collinear points) drop nothing.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if len(xy) > 8:
+        x, y = xy[:, 0], xy[:, 1]
+        directions = (x, x + y, y, y - x, -x, -x - y, -y, x - y)  # counter-clockwise
+        corners = xy[[int(np.argmax(d)) for d in directions]]
+        corners = corners[np.r_[True, np.any(corners[1:] != corners[:-1], axis=1)]]
+        if len(corners) >= 3 and shapely.area(octagon := shapely.polygons(corners)) > 0:
+            xy = xy[~shapely.contains_xy(octagon, x, y)]
+    return shapely.multipoints(xy).convex_hull
