@@ -187,7 +187,10 @@ def _wind(city: City, scenario: Scenario, spec: WindSpec) -> NamedEvents:
     path = scenario.resolve(spec.track)
     assert path is not None  # a required field
     track = TyphoonTrack.from_csv(path)
-    return NamedEvents(f"typhoon, track {path.name}", typhoon_wind_scenario(city, track))
+    return NamedEvents(
+        f"wind storm (Holland 1980 cyclone model), track {path.name}",
+        typhoon_wind_scenario(city, track),
+    )
 
 
 def _raster(city: City, scenario: Scenario, spec: RasterSpec) -> NamedEvents:
