@@ -61,14 +61,46 @@ def child(n: int, raster_crs: str) -> dict[str, float | str | int]:
     start = time.perf_counter()
     _, report = disaggregate(assets, grid)
     seconds = time.perf_counter() - start
+    baseline = _centroid_baseline(assets, grid)
     return {
         "buildings": n,
         "raster_crs": raster_crs,
         "cells": shape[0] * shape[1],
         "seconds": round(seconds, 2),
+        "centroid_baseline_s": round(baseline, 2),
+        "ratio_to_baseline": round(seconds / baseline, 2),
         "peak_rss_mb": round(peak_rss_mb()),
         "conserved_error": abs(report["placed"] + report["unplaced"] - report["raster_total"]),
     }
+
+
+def _centroid_baseline(assets: object, grid: object) -> float:
+    """Seconds of the simplest dasymetric rule, in the same process: each building wholly in
+    the cell of its centroid, each cell's people shared by floor area (vectorised bincount).
+
+    The baseline the area-weighted overlay is compared with: it ignores footprints that
+    straddle cells, and is about as fast as a NumPy disaggregation can be.
+    """
+    import shapely
+    from pyproj import Transformer
+
+    start = time.perf_counter()
+    frame = assets  # a GeoDataFrame
+    home = (frame["occupancy"] == "residential").to_numpy()  # type: ignore[index]
+    xy = shapely.get_coordinates(shapely.centroid(frame.geometry.to_numpy()))  # type: ignore[attr-defined]
+    to_grid = Transformer.from_crs(frame.crs, grid.crs, always_xy=True)  # type: ignore[attr-defined]
+    gx, gy = to_grid.transform(xy[:, 0], xy[:, 1])
+    t = grid.transform  # type: ignore[attr-defined]  # north-up: no rotation terms
+    col, row = (np.asarray(gx) - t.c) / t.a, (np.asarray(gy) - t.f) / t.e
+    rows, cols = grid.people.shape  # type: ignore[attr-defined]
+    r, c = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+    inside = home & (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
+    cell = np.where(inside, r * cols + c, 0)
+    floor = np.where(inside, frame["floor_area_m2"].to_numpy(), 0.0)  # type: ignore[index]
+    per_cell = np.bincount(cell, floor, minlength=rows * cols)
+    people = grid.people.reshape(-1)  # type: ignore[attr-defined]
+    _ = np.where(inside, people[cell] * floor / np.where(per_cell[cell] > 0, per_cell[cell], 1), 0)
+    return time.perf_counter() - start
 
 
 def main() -> None:
