@@ -397,7 +397,7 @@ def twin_merge(
     result.city.write(target)
     replaced = f" ({result.replaced:,} replaced)" if result.replaced else ""
     console.print(
-        f"merged {result.added:,} rows of {source.name} into {result.layer}{replaced}: wrote {target}"
+        f"merged {result.added:,} row{'' if result.added == 1 else 's'} of {source.name} into {result.layer}{replaced}: wrote {target}"
     )
 
 
