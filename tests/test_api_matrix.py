@@ -302,6 +302,7 @@ WEB = [
         body=lambda who, s: {"hazard": "meteor_strike"},
     ),
     Call("GET", "/api/scenarios", READ),
+    Call("GET", "/api/scenarios/options", READ),
     Call("GET", "/api/scenarios/{job_id}", (401, 403, 404, 404, 404, 404), "/api/scenarios/none"),
 ]
 

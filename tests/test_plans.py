@@ -438,7 +438,7 @@ def test_misspelt_when_path_is_refused_at_load_with_near_matches() -> None:
         ("impact.displaced count >= 1", False),  # count of a number
         ("impact.currency == 1", False),  # a string
         ("netwrk.assets_down > 0", False),
-        ("impact.hazards[0].loss > 0", False),  # renamed: amounts are in the city's currency
+        ("impact.hazards[0].losses > 0", False),  # no such field
     ],
 )
 def test_when_paths_are_checked_against_the_summary_schema(when: str, ok: bool) -> None:
