@@ -452,3 +452,27 @@ def test_test_extract_imports_with_motorways(test_pbf: str) -> None:
     assert {"motorway", "residential", "tertiary"} <= set(edges["road_class"])
     assert edges.loc[edges["road_class"] == "motorway", "oneway"].all()
     assert gpd.GeoSeries(city.assets.geometry).is_valid.all()
+
+
+def test_landuse_of_takes_the_smallest_area_a_feature_lies_in() -> None:
+    from resilientcity.twin.osm_assets import landuse_of
+
+    big = shapely.box(0, 0, 100, 100)
+    small = shapely.box(10, 10, 30, 30)
+    areas = gpd.GeoDataFrame(
+        {"landuse": ["residential", "commercial"]}, geometry=[big, small], crs="EPSG:32635"
+    )
+    features = np.array(
+        [shapely.box(12, 12, 14, 14), shapely.box(50, 50, 60, 60), shapely.box(200, 0, 210, 5)],
+        dtype=object,
+    )
+    assert landuse_of(features, areas).tolist() == ["commercial", "residential", ""]
+    assert landuse_of(features, None).tolist() == ["", "", ""]
+
+
+def test_untagged_buildings_take_the_use_of_their_landuse_area(helsinki: City) -> None:
+    # central Helsinki maps its blocks as landuse=commercial: building=yes there is not housing
+    a = helsinki.assets[helsinki.assets["kind"] == "building"]
+    counts = a["occupancy"].value_counts()
+    assert counts["commercial"] > 200 and counts["residential"] < 250
+    assert 10_000 < helsinki.population < 15_000  # 35,372 when every building=yes was housing

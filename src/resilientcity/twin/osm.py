@@ -12,7 +12,10 @@ by :mod:`resilientcity.twin.osm_assets`):
   repaired) with an area > 0; others are dropped and counted in ``metadata["dropped"]``. The id
   is the OSM element (``w123`` way, ``r123`` relation, ``n123`` node). Use: ``building=*`` through
   ``occupancy_by_building``, else ``amenity=*`` through ``occupancy_by_amenity``, else
-  ``shop=*`` commercial, ``office=government`` public, other ``office=*`` commercial, else
+  ``shop=*`` commercial, ``office=government`` public, other ``office=*`` commercial, else the
+  ``landuse`` of the smallest landuse area the building lies in through ``occupancy_by_landuse``
+  (residential, commercial and retail, industrial, institutional areas; in a city centre mapped
+  as ``landuse=commercial`` an untagged ``building=yes`` is not housing), else
   ``default_occupancy``. Storeys: ``building:levels``, else ``height`` / ``storey_height_m``,
   else ``default_storeys`` (1 for ``unoccupied_building_tags``); floor area = projected
   footprint × storeys. Occupants, capacity and value follow the demo city's formulas:
@@ -129,7 +132,14 @@ from resilientcity.twin._osm_tags import leading_number, tag_values
 from resilientcity.twin.city import City
 from resilientcity.twin.dem import DEM
 from resilientcity.twin.inferred_dependencies import infer_dependencies
-from resilientcity.twin.osm_assets import EXTRA_TAGS, building_features, feature_assets, poi_filter
+from resilientcity.twin.osm_assets import (
+    EXTRA_TAGS,
+    LANDUSE_COLUMN,
+    building_features,
+    feature_assets,
+    landuse_of,
+    poi_filter,
+)
 from resilientcity.twin.osm_defaults import OsmDefaults
 from resilientcity.twin.osm_water import WATER_FILTER, WATER_TAGS, river_lines, water_bodies
 from resilientcity.twin.roads import RoadNetwork, attach_to_network
@@ -301,6 +311,16 @@ def _backup_hours(assets: pd.DataFrame, d: OsmDefaults) -> NDArray[np.float64]:
     return np.where((kind == "hospital").to_numpy(), hospital, other)
 
 
+def _areas(frame: gpd.GeoDataFrame | None, crs: CRS) -> gpd.GeoDataFrame | None:
+    """The polygons of ``frame`` in ``crs`` (valid ones; lines and points dropped)."""
+    if frame is None or len(frame) == 0:
+        return None
+    f = frame.to_crs(crs)
+    g = shapely.make_valid(np.asarray(f.geometry.to_numpy(), dtype=object))
+    keep = np.isin(shapely.get_type_id(g), [3, 6]) & (shapely.area(g) > 0)
+    return f[keep].set_geometry(g[keep])
+
+
 def _read(pyrosm: Any, source: Path, d: OsmDefaults) -> tuple[gpd.GeoDataFrame | None, ...]:
     """Buildings, facility POIs, road nodes and edges, and water of the extract, in WGS 84."""
     water_filter = {**WATER_FILTER, "waterway": WATER_FILTER["waterway"] + d.river_waterways}
@@ -315,11 +335,14 @@ def _read(pyrosm: Any, source: Path, d: OsmDefaults) -> tuple[gpd.GeoDataFrame |
             water = osm.get_data_by_custom_criteria(
                 water_filter, keep_nodes=False, extra_attributes=WATER_TAGS
             )
+            landuse = osm.get_data_by_custom_criteria(
+                {"landuse": list(d.occupancy_by_landuse)}, keep_nodes=False, keep_ways=True
+            )
     except Exception as exc:  # pyrosm raises ValueError, its PBFException, decoder errors …
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise DataFileError(f"cannot read OpenStreetMap extract {source}: {reason}") from exc
     nodes, edges = network if isinstance(network, tuple) else (None, network)
-    return buildings, pois, nodes, edges, water
+    return buildings, pois, nodes, edges, water, landuse
 
 
 def import_osm(
@@ -387,7 +410,7 @@ def import_osm(
         raise DataFileError(f"no such OpenStreetMap extract: {source}")
     pyrosm = import_optional_dependency("pyrosm", "importing OpenStreetMap extracts")
     say("reading OpenStreetMap extract")
-    buildings, pois, nodes, edges, water = _read(pyrosm, source, d)
+    buildings, pois, nodes, edges, water, landuse = _read(pyrosm, source, d)
     if buildings is None or len(buildings) == 0:
         raise DataFileError(f"OpenStreetMap extract {source.name} contains no buildings")
     crs = CRS.from_user_input(buildings.estimate_utm_crs())
@@ -399,6 +422,7 @@ def import_osm(
 
     say("buildings, facilities and roads")
     features, drops = building_features(buildings, pois, crs)
+    features[LANDUSE_COLUMN] = landuse_of(features.geometry.to_numpy(), _areas(landuse, crs))
     if not features["_building"].any():
         raise DataFileError(
             f"OpenStreetMap extract {source.name} contains no buildings with a polygon footprint"

@@ -25,8 +25,10 @@ __all__ = [
     "EXTRA_TAGS",
     "KIND_OF_LABEL",
     "KIND_RULES",
+    "LANDUSE_COLUMN",
     "building_features",
     "feature_assets",
+    "landuse_of",
     "poi_filter",
 ]
 
@@ -56,6 +58,8 @@ KIND_RULES: tuple[Rule, ...] = (
 )
 #: Rule labels that are not asset kinds: the kind they import as.
 KIND_OF_LABEL = {"telecom_mast": "telecom"}
+#: Column of the building features holding the landuse of the area they lie in (:func:`landuse_of`).
+LANDUSE_COLUMN = "_landuse"
 #: Tags read with every building and POI besides pyrosm's defaults.
 EXTRA_TAGS = [
     "beds", "capacity", "leisure", "power", "man_made", "telecom", "emergency", "shelter_type",
@@ -162,7 +166,29 @@ def _occupancy(frame: pd.DataFrame, d: OsmDefaults) -> NDArray[np.object_]:
         (office == "government", "public"),
         (office != "", "commercial"),
     ]
+    by_landuse = tag_values(frame, LANDUSE_COLUMN).map(d.occupancy_by_landuse)
+    rules.append((by_landuse.notna().to_numpy(), by_landuse.to_numpy(dtype=object)))
     return _select(rules, d.default_occupancy)
+
+
+def landuse_of(geometry: NDArray[np.object_], landuse: gpd.GeoDataFrame | None) -> NDArray[Any]:
+    """The ``landuse`` of the smallest landuse area each feature's point on surface lies in.
+
+    ``""`` outside every area (or without landuse areas). Both in the same projected CRS.
+    """
+    out = np.full(len(geometry), "", dtype=object)
+    if landuse is None or len(landuse) == 0 or len(geometry) == 0:
+        return out
+    areas = landuse.geometry.to_numpy()
+    where = shapely.point_on_surface(geometry)
+    feature, area = shapely.STRtree(areas).query(where, "within")
+    if feature.size == 0:
+        return out
+    pairs = pd.DataFrame({"feature": feature, "size": shapely.area(areas[area]), "area": area})
+    smallest = pairs.sort_values(["feature", "size"], kind="stable").drop_duplicates("feature")
+    values = tag_values(landuse, "landuse").to_numpy(dtype=object)
+    out[smallest["feature"].to_numpy()] = values[smallest["area"].to_numpy()]
+    return out
 
 
 def _clean(frame: gpd.GeoDataFrame, crs: CRS, points: bool) -> tuple[gpd.GeoDataFrame, int]:

@@ -106,6 +106,7 @@ class OsmDefaults(pydantic.BaseModel, extra="forbid", validate_default=True):
     default_occupancy: Use = _packaged("default_occupancy")
     occupancy_by_building: dict[str, Use] = _packaged("occupancy_by_building")
     occupancy_by_amenity: dict[str, Use] = _packaged("occupancy_by_amenity")
+    occupancy_by_landuse: dict[str, Use] = _packaged("occupancy_by_landuse")
     unoccupied_building_tags: list[str] = _packaged("unoccupied_building_tags")
     floor_area_per_bed_m2: Positive = _packaged("floor_area_per_bed_m2")
     shelter_m2_per_person: Positive = _packaged("shelter_m2_per_person")
