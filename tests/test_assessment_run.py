@@ -452,6 +452,7 @@ def test_assessment_block_with_ahp_weights_resolves_its_files(
         scenario = scenario_from_dict(data, base_dir=tmp_path)  # ahp.csv is beside the file
         result, maturity, block, limits = assessment_stage(small_city, scenario)
     assert maturity is None and block.maturity_level is None
+    assert "assessment.maturity" not in limits  # no answers: no level, nothing missing
     assert result.weight_scheme.startswith("ahp")
     # equal priorities per dimension, shared equally within it
     per_dimension = result.weights.groupby(result.library.dimension_of).sum()
