@@ -132,14 +132,33 @@ def test_a_river_flood_and_an_earthquake_run_on_the_user_twin(user) -> None:
         assert {"damage", "service_loss", "closed_roads"} <= set(state["result"]["layers"])
     assert state["name"] == "100-year 6-hour rainstorm"
     runs = client.app.state.scenario_jobs.jobs()
-    assert all(r.scenario.assessment is None and r.scenario.city.path is not None for r in runs)
-    # the resilience tab: no demo table for a user's city, said so (no demo river baseline run)
+    assert all(r.scenario.city.path is not None for r in runs)
+    # the twin's scenarios carry an assessment block without a table (no demo table)
+    assert all(r.scenario.assessment is not None for r in runs)
+    assert all(r.scenario.assessment.table is None for r in runs)  # type: ignore[union-attr]
+    # the resilience tab: the latest run's assessment of the city's H3 cells
     resilience = client.get("/api/resilience", headers=h).json()
-    assert resilience["available"] is False and resilience["reason"] == "no_assessment_table"
+    assert resilience["available"] is True
+    latest = client.app.state.scenario_jobs.latest_run()
+    assert resilience["run"]["scenario_id"] == latest[0]
+    cells = city.zones[(city.zones["zone_type"] == "h3") & (city.zones["population"] > 0)]
+    assert {u["unit"] for u in resilience["units"]} == set(cells["zone_id"])
+    assert resilience["city"]["maturity_level"] is None  # no maturity answers
+    assessed = latest[1].summary["assessment"]["units"]
+    scores = {u["unit"]: u["score"] for u in resilience["units"]}
+    assert scores == pytest.approx({k: v["score"] for k, v in assessed.items()}, abs=5e-5)
     # the asset details give the city's currency
     asset = city.assets["asset_id"].iloc[0]
     assert client.get(f"/api/assets/{asset}", headers=h).json()["asset"]["currency"] == "EUR"
     assert client.get("/api/map/base").json()["currency"] == "EUR"
+
+
+def test_the_resilience_tab_before_any_run_scores_the_twin_alone(bare) -> None:
+    client, h, city = bare
+    resilience = client.get("/api/resilience", headers=h).json()
+    assert resilience["available"] is True and resilience["run"] is None
+    assert len(resilience["units"]) >= 2
+    assert {u["unit"] for u in resilience["units"]} <= set(city.zones["zone_id"])
 
 
 def test_a_twin_without_dem_offers_no_flood_and_says_why(bare) -> None:

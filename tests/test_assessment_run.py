@@ -30,6 +30,7 @@ from resilientcity.pipeline import demo_scenario
 from resilientcity.recovery.metrics import ServiceCurve
 from resilientcity.report.assessment import assessment_section, render_assessment_page
 from resilientcity.scenario.run import ScenarioRun, run_scenario
+from resilientcity.twin.assessment_units import assessment_units
 from resilientcity.twin.city import City
 
 
@@ -114,11 +115,23 @@ def test_run_twin_indicators_by_hand(small_city: City, small_run: ScenarioRun) -
         assert wide.loc["430102", "inf_recovery_time"] == span
 
 
-def test_twin_indicators_refuse_a_district_without_residents(small_city: City) -> None:
+def test_a_district_without_residents_is_left_out_of_the_units(small_city: City) -> None:
     zones = small_city.zones.copy()
     zones.loc[zones["zone_id"] == "430112", "population"] = 0.0
     city = dataclasses.replace(small_city, zones=zones)
-    with pytest.raises(ValidationError, match="430112"):
+    got = twin_indicators(city)
+    assert "430112" not in set(got["unit"]) and np.isfinite(got["value"]).all()
+    units = assessment_units(city)
+    assert units.zone_type == "district" and units.without_residents == ("430112",)
+    assert (units.asset_unit[small_city.assets["zone_id"].to_numpy() == "430112"] == "").all()
+
+
+def test_fewer_than_two_units_with_residents_are_refused(small_city: City) -> None:
+    zones = small_city.zones.copy()
+    zones["population"] = 0.0
+    zones.loc[zones["zone_id"] == "430112", "population"] = 10.0
+    city = dataclasses.replace(small_city, zones=zones)
+    with pytest.raises(ValidationError, match="two districts or two H3 cells"):
         twin_indicators(city)
 
 
@@ -437,8 +450,9 @@ def test_assessment_block_with_ahp_weights_resolves_its_files(
             "assessment": {"table": str(path), "weights": "ahp", "ahp_matrix": "ahp.csv"},
         }
         scenario = scenario_from_dict(data, base_dir=tmp_path)  # ahp.csv is beside the file
-        result, maturity, block = assessment_stage(small_city, scenario)
+        result, maturity, block, limits = assessment_stage(small_city, scenario)
     assert maturity is None and block.maturity_level is None
+    assert "assessment.maturity" not in limits  # no answers: no level, nothing missing
     assert result.weight_scheme.startswith("ahp")
     # equal priorities per dimension, shared equally within it
     per_dimension = result.weights.groupby(result.library.dimension_of).sum()

@@ -83,7 +83,7 @@ def test_each_missing_layer_skips_its_stages_with_the_reason() -> None:
         assert no_roads[stage].missing == "needs the network stage (no road edges in the city)"
     zones = tiny_layers()["zones"]
     no_people = city_capabilities(_tiny(zones=zones.assign(population=0.0)))
-    assert "without residents" in str(no_people["assessment"].missing)
+    assert "fewer than two districts" in str(no_people["assessment"].missing)
 
 
 def test_hazard_stages() -> None:

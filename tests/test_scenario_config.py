@@ -160,13 +160,19 @@ def test_bad_decision_options_are_named(decisions: dict[str, object], field: str
         ({"table": "t.csv", "weights": "ahp"}, "ahp_matrix"),
         ({"table": "t.csv", "weights": "entropy", "ahp_matrix": "m.csv"}, "only with weights"),
         ({"table": "t.csv", "method": "electre"}, "assessment.method"),
-        ({"weights": "entropy"}, "assessment.table"),
+        ({"tabel": "t.csv"}, "assessment.tabel"),
     ],
 )
 def test_bad_assessment_blocks_are_named(assessment: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError) as exc:
         scenario_from_dict(_minimal(assessment=assessment))
     assert message in str(exc.value)
+
+
+def test_an_assessment_block_without_a_table_scores_the_twin_alone() -> None:
+    options = scenario_from_dict(_minimal(assessment={})).assessment
+    assert options is not None and options.table is None and options.maturity_answers is None
+    assert scenario_from_dict(_minimal()).assessment is None  # no block: no assessment
 
 
 def test_the_demo_scenario_carries_its_assessment_block() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from resilientcity._files import check_output_folder
-from resilientcity.scenario.config import CitySpec, HazardSpec, Scenario
+from resilientcity.scenario.config import AssessmentOptions, CitySpec, HazardSpec, Scenario
 from resilientcity.summary import RunSummary
 from resilientcity.twin.city import City
 from resilientcity.twin.demo import DEFAULT_SEED, demo_city
@@ -57,9 +57,10 @@ def twin_scenario(
     """A scenario of ``hazards`` on the user's twin at ``path`` (the service's on a user city).
 
     The stages' options are the defaults (those of the demo scenario, which sets none but the
-    city's); unlike :func:`demo_scenario` it has no event sets and no ``assessment:`` block (the
-    demo's typed-in table describes the demo's districts, not the user's), and its plans are
-    those of the city's regional profile.
+    city's); unlike :func:`demo_scenario` it has no event sets, its ``assessment:`` block has
+    no typed-in table and no maturity answers (the demo's describe the demo's districts, not
+    the user's: the city's units are scored on the twin's indicators and the run's), and its
+    plans are those of the city's regional profile.
 
     Parameters
     ----------
@@ -80,6 +81,7 @@ def twin_scenario(
         description=description,
         city=CitySpec(path=Path(path)),
         hazards=list(hazards),
+        assessment=AssessmentOptions(),
     )
 
 

@@ -70,7 +70,10 @@ class SummaryFile:
     )
     decision: DecisionSummary = field(metadata={"doc": "the decision stages and the plans"})
     assessment: AssessmentSummary | None = field(
-        metadata={"doc": "the district assessment (absent without `assessment:`)"}
+        metadata={
+            "doc": "the assessment of the city's units: districts, or H3 cells with fewer than "
+            "two districts (absent without `assessment:`, or skipped)"
+        }
     )
     skipped: dict[str, str] = field(
         metadata={

@@ -5,8 +5,13 @@
 scenario run, or of the demo's default scenario run once on the city when none has finished
 yet), cached per city and run. On a user's twin (``serve --twin``) there is no demo baseline
 (the demo's river flood and its typed-in district table describe the demo city): the
-assessment is that of the latest run whose scenario has an ``assessment:`` block, else the
-answer says it is unavailable and why (``{"available": false, "reason", "detail"}``).
+assessment is that of the latest run (the twin's scenarios carry an ``assessment:`` block
+without a table, :func:`~resilientcity.pipeline.twin_scenario`: the city's units scored on the
+twin's indicators and the run's), before any run that of the twin alone (its static
+indicators, ``run`` null), and when the city has nothing to compare (fewer than two units
+with residents, or no indicator that differs between them) the answer says why
+(``{"available": false, "reason": "no_units_to_compare", "detail"}``). Without maturity
+answers ``maturity_level`` and ``maturity_name`` are null.
 """
 
 from __future__ import annotations
@@ -95,7 +100,7 @@ def resilience(
     (or no maturity answers) is assessed with the demo scenario's block
     (:func:`~resilientcity.scenario.assessment_stage.run_assessment`); ``trend`` scores the
     years of the block's typed-in district table on one scale. On a user's twin: the latest
-    run's own assessment, else ``available: false`` with the reason.
+    run's own assessment, else the twin's alone, else ``available: false`` with the reason.
     """
     if service.settings.twin is not None:
         return _twin_resilience(city, jobs)
@@ -103,32 +108,33 @@ def resilience(
 
 
 def _twin_resilience(city: City, jobs: ScenarioJobs) -> dict[str, Any]:
-    """The assessment of the latest run on a user's twin, when it has one, or why there is none."""
+    """The assessment of a user's twin: its latest run's, else of the twin alone, or why none."""
+    from resilientcity.assessment.districts import district_assessment
+    from resilientcity.errors import ValidationError
     from resilientcity.scenario.assessment_stage import typed_trend
 
     latest = jobs.latest_run()
-    assessed = latest is not None and latest[1].city is city and latest[1].assessment is not None
-    if latest is None or not assessed:
+    if latest is not None and latest[1].city is city and latest[1].assessment is not None:
+        run_id, run = latest
+        assert run.assessment is not None
+        result, maturity = run.assessment
+
+        def build(city: City) -> dict[str, Any]:
+            trend = typed_trend(city, run.scenario)
+            source = {"scenario_id": run_id, "name": run.scenario.name}
+            return {**resilience_json(result, maturity, trend), "run": source}
+
+        return {"available": True, **_RESILIENCE.cached(city, build, run_id)}
+
+    def twin_only(city: City) -> dict[str, Any]:
+        result, maturity, _, _ = district_assessment(city)
+        return {**resilience_json(result, maturity), "run": None}
+
+    try:
+        return {"available": True, **_RESILIENCE.cached(city, twin_only, "")}
+    except ValidationError as error:
         return {
             "available": False,
-            "reason": "no_assessment_table",
-            "detail": f"the district assessment of {city.name} needs the city's own typed-in "
-            "indicator table (a scenario's assessment: block; the demo's describes the demo "
-            "districts) and a run of that scenario",
+            "reason": "no_units_to_compare",
+            "detail": f"no assessment of {city.name}: {error}".replace("\n  - ", ": "),
         }
-    run_id, run = latest
-    assert run.assessment is not None
-    result, maturity = run.assessment
-    if maturity is None:
-        return {
-            "available": False,
-            "reason": "no_maturity_answers",
-            "detail": f"the assessment of run {run_id} has no maturity answers",
-        }
-
-    def build(city: City) -> dict[str, Any]:
-        trend = typed_trend(city, run.scenario)
-        source = {"scenario_id": run_id, "name": run.scenario.name}
-        return {**resilience_json(result, maturity, trend), "run": source}
-
-    return {"available": True, **_RESILIENCE.cached(city, build, run_id)}

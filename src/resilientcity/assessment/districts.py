@@ -1,14 +1,24 @@
-"""The assessment of a city's districts: a typed-in table plus the twin's indicators.
+"""The assessment of a city's units: an optional typed-in table plus the twin's indicators.
 
-:func:`district_assessment` is the assessment stage of a scenario: the indicator table (every
-year of it: the trend) together with
+:func:`district_assessment` is the assessment stage of a scenario. The units are the city's
+districts with residents, or its H3 cells with residents when it has fewer than two districts
+(:func:`~resilientcity.twin.assessment_units.assessment_units`). The indicators are
 :func:`~resilientcity.assessment.from_twin.twin_indicators` of the city and the scenario's
-results for the same districts in the table's latest year, scored by :func:`~resilientcity.
-assessment.run.assess` with population-weighted city score; zero-variance indicators (e.g.
-every resident within 15 minutes of a hospital) are left out and listed in
-:attr:`~resilientcity.assessment.run.AssessmentResult.dropped`. With maturity answers the city
-is also placed on the L1–L4 model, the threshold criteria the answers leave open answered from
-the city's values (:func:`city_values`).
+results (a twin indicator defined in some units only, e.g. the power redundancy of critical
+facilities where the units have any, is left out and named in the limits), together with the typed-in indicator table when there is one (every year of it: the
+trend; the twin's in the table's latest year, else in the current year, an **assumption**
+without consequence: with one year there is no trend). They are scored by
+:func:`~resilientcity.assessment.run.assess` with population-weighted city score;
+zero-variance indicators (e.g. every resident within 15 minutes of a hospital) are left out
+and listed in :attr:`~resilientcity.assessment.run.AssessmentResult.dropped`. With maturity
+answers the city is also placed on the L1–L4 model, the threshold criteria the answers leave
+open answered from the city's values (:func:`city_values`); when such a criterion's indicator
+is neither answered nor computed (e.g. ``L4.resilience_index`` without a recovery curve) there
+is no maturity level, and the limits say so.
+
+What the assessment goes without (units other than the districts, units without residents,
+twin indicators not computed, no maturity level) is returned as *limits*: key → words, for the
+run's ``limited`` block.
 
 :func:`demo_assessment` is that stage with the demo's synthetic inputs:
 ``data/assessment/demo_districts.csv``, entropy weights, TOPSIS and the answers of
@@ -19,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from os import PathLike
 
@@ -31,13 +42,14 @@ from resilientcity.assessment.data import (
     read_indicator_table,
     validate_indicator_table,
 )
-from resilientcity.assessment.from_twin import district_population, twin_indicators
+from resilientcity.assessment.from_twin import not_computed, twin_indicators
 from resilientcity.assessment.indicators import IndicatorLibrary
-from resilientcity.assessment.maturity import MaturityResult, assess_maturity
+from resilientcity.assessment.maturity import MaturityResult, Questionnaire, assess_maturity
 from resilientcity.assessment.run import AssessmentResult, Method, WeightSpec, assess
-from resilientcity.errors import DataFileError
+from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.impact.results import EventSetImpact
 from resilientcity.recovery.metrics import ServiceCurve
+from resilientcity.twin.assessment_units import assessment_units
 from resilientcity.twin.city import City
 
 __all__ = [
@@ -45,6 +57,8 @@ __all__ = [
     "DEMO_TABLE",
     "AssessmentSummary",
     "AssessmentTrend",
+    "Limits",
+    "NothingToCompare",
     "UnitScore",
     "city_values",
     "demo_answers",
@@ -58,12 +72,23 @@ DEMO_TABLE = "data/assessment/demo_districts.csv"
 DEMO_ANSWERS = "data/assessment/demo_maturity_answers.json"
 
 
+class NothingToCompare(ValidationError):
+    """No indicator differs between the units of a city assessed without a typed-in table.
+
+    The scenario run skips the assessment then, with the reason, instead of failing.
+    """
+
+
+#: What an assessment goes without: key of the run's ``limited`` block → words.
+Limits = dict[str, str]
+
+
 @dataclass(frozen=True)
 class UnitScore:
-    """One district's score and rank."""
+    """One unit's score and rank."""
 
     score: float = field(metadata={"unit": "0–1", "doc": "closeness score, larger is better"})
-    rank: int = field(metadata={"doc": "rank among the districts, 1 the best"})
+    rank: int = field(metadata={"doc": "rank among the units, 1 the best"})
 
 
 @dataclass(frozen=True)
@@ -84,20 +109,27 @@ class AssessmentSummary:
     """The ``assessment`` block of ``summary.json``."""
 
     city_score: float = field(
-        metadata={"unit": "0–1", "doc": "population-weighted mean of the district scores"}
+        metadata={"unit": "0–1", "doc": "population-weighted mean of the unit scores"}
     )
     weakest_dimension: str = field(
         metadata={"doc": "the dimension with the largest mean obstacle degree"}
     )
     maturity_level: int | None = field(
-        metadata={"doc": "L1–L4 maturity level (null without maturity answers)"}
+        metadata={
+            "doc": "L1–L4 maturity level (null without maturity answers, or when a "
+            "threshold criterion's indicator has no value: see limited)"
+        }
     )
     maturity_name: str | None = field(metadata={"doc": "the maturity level's name"})
     units: dict[str, UnitScore] = field(
-        metadata={"key": "district", "doc": "district zone_id → score and rank"}
+        metadata={
+            "key": "unit",
+            "doc": "unit zone_id (a district, or an H3 cell in a city with fewer than two "
+            "districts) → score and rank",
+        }
     )
     trend: AssessmentTrend | None = field(
-        metadata={"doc": "the trend over the typed-in years (null with one year)"}
+        metadata={"doc": "the trend over the typed-in years (null with one year or no table)"}
     )
 
     @classmethod
@@ -164,9 +196,41 @@ def city_values(data: IndicatorData, population: Mapping[str, float] | pd.Series
     return pd.Series(w @ wide.to_numpy() / w.sum(), index=wide.columns)
 
 
+def _maturity(
+    answers: Mapping[str, object] | None, values: Mapping[str, float], limits: Limits
+) -> MaturityResult | None:
+    """The maturity level, or ``None`` (noted in ``limits``) when an indicator is missing."""
+    if answers is None:
+        return None
+    open_criteria = [
+        f"{c.id} ({c.indicator})"
+        for c in Questionnaire.default().criteria
+        if c.id not in answers and c.indicator and c.indicator not in values
+    ]
+    if open_criteria:
+        limits["assessment.maturity"] = (
+            "no maturity level: the criteria "
+            + ", ".join(open_criteria)
+            + " are answered from indicators neither the answers nor this run give"
+        )
+        return None
+    return assess_maturity(answers, indicator_values=values)
+
+
+def _partial(twin: pd.DataFrame, units: pd.Index) -> dict[str, int]:
+    """Twin indicators with a value in some units but not all: indicator → units with one.
+
+    Such an indicator (e.g. the power redundancy of critical facilities, in the H3 cells that
+    have any) is left out rather than imputed: a value made up for a unit without the facilities
+    would be scored as if measured.
+    """
+    counts = twin.groupby("indicator", sort=False)["unit"].nunique()
+    return {str(k): int(n) for k, n in counts.items() if n < len(units)}
+
+
 def district_assessment(
     city: City,
-    table: str | PathLike[str],
+    table: str | PathLike[str] | None = None,
     *,
     event_sets: Sequence[EventSetImpact] = (),
     curve: ServiceCurve | None = None,
@@ -174,15 +238,17 @@ def district_assessment(
     method: Method = "topsis",
     answers: Mapping[str, object] | None = None,
     library: IndicatorLibrary | None = None,
-) -> tuple[AssessmentResult, MaturityResult | None, AssessmentSummary]:
-    """The assessment of ``city``'s districts (see the module docstring).
+) -> tuple[AssessmentResult, MaturityResult | None, AssessmentSummary, Limits]:
+    """The assessment of ``city``'s units (see the module docstring).
 
     Parameters
     ----------
     city
-        The city: its ``district`` zones (with residents) are the units.
+        The city: its districts with residents (or, with fewer than two, its H3 cells with
+        residents) are the units.
     table
-        The typed-in indicator table (CSV, long or wide; units are the districts' ids).
+        The typed-in indicator table (CSV, long or wide; units are the units' zone ids);
+        ``None``: the twin's indicators alone.
     event_sets, curve
         The scenario's event sets and recovery service curves, for the twin indicators that
         need a run (:func:`~resilientcity.assessment.from_twin.twin_indicators`).
@@ -197,33 +263,67 @@ def district_assessment(
     -------
     tuple
         The :class:`~resilientcity.assessment.run.AssessmentResult`, the
-        :class:`~resilientcity.assessment.maturity.MaturityResult` (``None`` without answers)
-        and the :class:`AssessmentSummary`.
+        :class:`~resilientcity.assessment.maturity.MaturityResult` (``None`` without answers,
+        or when a threshold criterion has no value), the :class:`AssessmentSummary` and the
+        :data:`Limits` (empty when the assessment goes without nothing).
 
     Raises
     ------
     DataFileError, ValidationError
-        An unreadable or invalid table (file, row and column named), bad answers.
+        An unreadable or invalid table (file, row and column named), bad answers; fewer than
+        two units; no indicator that differs between the units.
     """
     lib = library if library is not None else IndicatorLibrary.default()
-    population = district_population(city)
-    typed = read_indicator_table(table, lib, units=population.index)
-    latest = int(typed.frame["year"].max())
-    twin = twin_indicators(city, event_sets, curve).assign(year=latest)
+    units = assessment_units(city)
+    population = units.population
+    limits: Limits = {}
+    twin = twin_indicators(city, event_sets, curve)
+    missing = not_computed(twin, event_sets, curve)
+    partial = _partial(twin, population.index)
+    twin = twin[~twin["indicator"].isin(partial)]
+    if table is None and not (twin.groupby("indicator")["value"].agg(np.ptp) > 0).any():
+        found = ", ".join(sorted(set(twin["indicator"]))) or "none"
+        expected = "a twin indicator that differs between the units (there is no typed-in table)"
+        problem = Problem("indicators", "indicator", expected, found=f"none varies ({found})")
+        raise NothingToCompare([problem], what=f"assessment of {units.describe()}")
+    if table is not None:
+        typed = read_indicator_table(table, lib, units=population.index)
+        year = int(typed.frame["year"].max())
+    else:
+        typed, year = None, date.today().year
     computed = validate_indicator_table(
-        twin[["unit", "year", "indicator", "value"]], lib, units=population.index
+        twin.assign(year=year)[["unit", "year", "indicator", "value"]],
+        lib,
+        units=population.index,
     )
-    # the typed-in years all stay (the trend); the twin's indicators exist for the latest only
-    frame = pd.concat([typed.frame, computed.frame], ignore_index=True)
-    data = IndicatorData(frame.sort_values(["unit", "year"], kind="stable"), typed.report)
+    notes = []
+    if units.zone_type != "district" or units.without_residents:
+        notes.append(f"units: {units.describe()}")
+    if typed is not None:
+        missing = {k: v for k, v in missing.items() if k not in set(typed.frame["indicator"])}
+    if missing:
+        notes.append(
+            "twin indicators not computed: " + "; ".join(f"{k} ({v})" for k, v in missing.items())
+        )
+    if partial:
+        notes.append(
+            "twin indicators left out, defined in some units only: "
+            + "; ".join(f"{k} ({n} of {len(population)} units)" for k, n in partial.items())
+        )
+    if notes:
+        limits["assessment"] = "; ".join(notes)
+    if typed is None:
+        data = computed
+    else:
+        # the typed-in years all stay (the trend); the twin's indicators exist for the latest only
+        frame = pd.concat([typed.frame, computed.frame], ignore_index=True)
+        data = IndicatorData(frame.sort_values(["unit", "year"], kind="stable"), typed.report)
     result = assess(
         data, lib, weights=weights, method=method, population=population, drop_constant=True
     )
-    maturity = None
-    if answers is not None:
-        values = {str(k): float(v) for k, v in city_values(data, population).items()}
-        maturity = assess_maturity(answers, indicator_values=values)
-    return result, maturity, AssessmentSummary.of(result, maturity)
+    values = {} if answers is None else city_values(data, population).astype(float).to_dict()
+    maturity = _maturity(answers, {str(k): v for k, v in values.items()}, limits)
+    return result, maturity, AssessmentSummary.of(result, maturity), limits
 
 
 def demo_assessment(
@@ -238,7 +338,7 @@ def demo_assessment(
     """
     packaged = resources.files("resilientcity").joinpath(DEMO_TABLE)
     with resources.as_file(packaged) as path:
-        result, maturity, block = district_assessment(
+        result, maturity, block, _ = district_assessment(
             city, path, event_sets=event_sets, curve=curve, answers=demo_answers()
         )
     assert maturity is not None  # answers were given

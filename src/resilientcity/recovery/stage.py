@@ -15,7 +15,10 @@ From the scenario impacts to what the damage does to the city:
 3. the interdependency cascade at the moment of the event (backups still running), with road
    access: which assets stop and why;
 4. recovery: repairs with the crews and priority policy of the scenario, the cascade re-run at
-   every daily step, service curves per sector and zone and the resilience metrics.
+   every daily step, service curves per sector and zone and the resilience metrics. The zones
+   are the assets' districts, or their H3 cells in a city whose assessment units are its cells
+   (:func:`~resilientcity.twin.assessment_units.service_zone_of`), so the assessment has a
+   curve per unit.
 
 Assumption (documented in the report): the flood water on the roads recedes before repairs
 start, so the recovery simulation closes only the edges of damaged road assets; the depth
@@ -50,6 +53,7 @@ from resilientcity.recovery.simulation import (
     sample_restoration_days,
     simulate_recovery,
 )
+from resilientcity.twin.assessment_units import service_zone_of
 from resilientcity.twin.city import City
 from resilientcity.vocabulary import DamageMode, RecoveryPolicy
 
@@ -191,7 +195,9 @@ def network_stage(
     graph = DependencyGraph.build(assets, city.dependencies)
     road_access = has_road_access(city, edges, allow_disconnected=True)
     cascade = graph.cascade(damaged, hours=0.0, access=road_access)
-    model = ServiceModel.build(assets, city.roads.edges)
+    # service levels per assessment unit (its district, or its H3 cell: see the module)
+    service_assets = assets.assign(zone_id=service_zone_of(city).to_numpy())
+    model = ServiceModel.build(service_assets, city.roads.edges)
     levels = model.frame(model.levels(cascade, edge_open=edges["open"].to_numpy()))
 
     on_roads = np.isin(ids, city.roads.edges["asset_id"].to_numpy(dtype=str))
@@ -202,7 +208,7 @@ def network_stage(
         return has_road_access(city, state, allow_disconnected=True)
 
     recovery = simulate_recovery(
-        assets,
+        service_assets,
         graph,
         damaged,
         repair_days,

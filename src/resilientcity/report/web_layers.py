@@ -311,7 +311,7 @@ def cascade_chain(cascade: CascadeResult, kinds: Sequence[str], asset: int) -> l
 
 def resilience_json(
     result: AssessmentResult,
-    maturity: MaturityResult,
+    maturity: MaturityResult | None,
     trend: pd.DataFrame | None = None,
     top: int = TOP_OBSTACLES,
 ) -> dict[str, Any]:
@@ -321,7 +321,8 @@ def resilience_json(
     ----------
     result, maturity
         The assessment and the maturity level (e.g. of
-        :func:`~resilientcity.scenario.assessment_stage.run_assessment`).
+        :func:`~resilientcity.scenario.assessment_stage.run_assessment`; ``None``: no level,
+        ``maturity_level`` and ``maturity_name`` are null).
     trend
         Units × years of scores on one scale (default: ``result.trend``; none with one year).
     top
@@ -384,8 +385,8 @@ def resilience_json(
             "city": {
                 "score": float(result.city_score),
                 "weakest_dimension": result.weakest_dimension,
-                "maturity_level": int(maturity.level),
-                "maturity_name": maturity.level_name,
+                "maturity_level": int(maturity.level) if maturity is not None else None,
+                "maturity_name": maturity.level_name if maturity is not None else None,
                 "dimensions": {str(k): float(v) for k, v in result.city_dimensions().items()},
             },
             "units": units,

@@ -1,12 +1,14 @@
 """The scenario's assessment stage: its ``assessment:`` block on the run's results.
 
-:func:`assessment_stage` scores the city's districts from the block's indicator table together
-with the twin indicators of the run (event sets, recovery curves) by the block's weights and
-method (:func:`~resilientcity.assessment.districts.district_assessment`); it is the stage of
+:func:`assessment_stage` scores the city's units (its districts, or its H3 cells when it has
+fewer than two districts) on the twin indicators of the city and the run (event sets, recovery
+curves), together with the block's typed-in indicator table when it names one, by the block's
+weights and method (:func:`~resilientcity.assessment.districts.district_assessment`); it is
+the stage of
 :func:`~resilientcity.scenario.run.run_scenario`. :func:`run_assessment` gives the assessment of a
 finished run for the service (the run's own stage, or another scenario's ``assessment:`` block
 applied to the run's results), and :func:`typed_trend` the scores of every year of a block's
-typed-in table on one scale.
+typed-in table on one scale (none without a table).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import pandas as pd
 from resilientcity.assessment.data import read_indicator_table
 from resilientcity.assessment.districts import (
     AssessmentSummary,
+    Limits,
     district_assessment,
     read_answers,
 )
-from resilientcity.assessment.from_twin import district_population
+from resilientcity.assessment.from_twin import unit_population
 from resilientcity.assessment.indicators import IndicatorLibrary
 from resilientcity.assessment.maturity import MaturityResult
 from resilientcity.assessment.run import AssessmentResult, WeightSpec, assess
@@ -38,8 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["assessment_stage", "run_assessment", "typed_trend"]
 
 
-def _options(scenario: Scenario) -> tuple[str, WeightSpec]:
-    """The block's table path and weight spec (paths relative to the scenario file)."""
+def _options(scenario: Scenario) -> tuple[str | None, WeightSpec]:
+    """The block's table path (``None``: none) and weight spec (paths relative to the file)."""
     options = scenario.assessment
     if options is None:
         raise ValidationError(
@@ -47,12 +50,11 @@ def _options(scenario: Scenario) -> tuple[str, WeightSpec]:
             what="scenario",
         )
     table = scenario.resolve(options.table)
-    assert table is not None
     weights: WeightSpec = options.weights if options.weights != "ahp" else "equal"
     matrix = scenario.resolve(options.ahp_matrix)
     if matrix is not None:  # the config allows it with "ahp" or "combined" only
         weights = ("ahp" if options.weights == "ahp" else "combined", matrix)
-    return str(table), weights
+    return (str(table) if table is not None else None), weights
 
 
 def assessment_stage(
@@ -60,7 +62,7 @@ def assessment_stage(
     scenario: Scenario,
     event_sets: Sequence[EventSetImpact] = (),
     curve: ServiceCurve | None = None,
-) -> tuple[AssessmentResult, MaturityResult | None, AssessmentSummary]:
+) -> tuple[AssessmentResult, MaturityResult | None, AssessmentSummary, Limits]:
     """The ``assessment:`` block of ``scenario`` on ``city`` and the run's results.
 
     Parameters
@@ -113,7 +115,7 @@ def run_assessment(
     if run.assessment is not None and run.assessment[1] is not None:
         return run.assessment[0], run.assessment[1], run.scenario
     curve = run.network.curve if run.network is not None else None
-    result, maturity, _ = assessment_stage(run.city, default, run.event_sets, curve)
+    result, maturity, _, _ = assessment_stage(run.city, default, run.event_sets, curve)
     if maturity is None:
         raise ValidationError(
             [
@@ -138,13 +140,15 @@ def typed_trend(city: City, scenario: Scenario) -> pd.DataFrame | None:
     Returns
     -------
     pandas.DataFrame or None
-        Units × years of scores; ``None`` when the table has one year.
+        Units × years of scores; ``None`` when the table has one year or there is no table.
     """
     table, weights = _options(scenario)
     options = scenario.assessment
     assert options is not None
+    if table is None:
+        return None
     library = IndicatorLibrary.default()
-    population = district_population(city)
+    population = unit_population(city)
     typed = read_indicator_table(table, library, units=population.index)
     result = assess(
         typed,

@@ -23,7 +23,9 @@ The requirements, stage by stage:
 * ``relief``: the evacuation (the sheltered people are the demand) and at least one warehouse
   (the stock);
 * ``repair_policies``: the network stage;
-* ``assessment``: district zones (the units scored), each with residents.
+* ``assessment``: two units with residents to compare: districts, or H3 cells in a city with
+  fewer than two districts with residents
+  (:func:`~resilientcity.twin.assessment_units.assessment_units`).
 
 The other hazards (``earthquake`` with a number for ``vs30``, ``wind``, ``raster``) and the
 contingency plans run on any city.
@@ -34,8 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
+from resilientcity.twin.assessment_units import units_problem
 from resilientcity.twin.city import City
 
 __all__ = ["STAGES", "Capability", "Stage", "city_capabilities", "hazard_stage"]
@@ -137,15 +138,7 @@ def city_capabilities(city: City) -> dict[Stage, Capability]:
         relief = Capability(f"needs the evacuation ({evacuation.missing})")
     else:
         relief = Capability(None if "warehouse" in kinds else "no warehouse (the relief stock)")
-    zones = city.zones
-    district = (zones["zone_type"] == "district").to_numpy(dtype=bool)
-    residents = np.asarray(zones["population"], dtype=np.float64)[district]
-    if not district.any():
-        assessment: str | None = "no district zone (the units scored)"
-    elif not (residents > 0).all():
-        assessment = "a district zone without residents (every district needs population > 0)"
-    else:
-        assessment = None
+    assessment = units_problem(city)
     return {
         "river_flood": Capability(river),
         "pluvial_flood": Capability(pluvial),

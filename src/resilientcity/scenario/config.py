@@ -212,9 +212,14 @@ class DecisionOptions(_Spec):
 
 
 class AssessmentOptions(_Spec):
-    """The district assessment stage: a typed-in indicator table plus the twin's indicators."""
+    """The assessment stage: the twin's indicators, plus a typed-in indicator table if any."""
 
-    table: Path = Field(description="indicator table CSV (long or wide), units = district ids")
+    table: Path | None = Field(
+        default=None,
+        description="indicator table CSV (long or wide), units = the assessment units' zone "
+        "ids (districts, or H3 cells in a city with fewer than two districts); none: the "
+        "twin's indicators alone",
+    )
     weights: Literal["entropy", "critic", "equal", "ahp", "combined"] = "entropy"
     ahp_matrix: Path | None = Field(
         default=None, description="pairwise comparison CSV, for weights 'ahp' or 'combined'"
@@ -247,7 +252,7 @@ class Scenario(_Spec):
     recovery: RecoveryOptions = RecoveryOptions()
     decisions: DecisionOptions = DecisionOptions()
     assessment: AssessmentOptions | None = Field(
-        default=None, description="the district assessment stage (none by default)"
+        default=None, description="the assessment stage of the city's units (none by default)"
     )
     warning_level: WarningLevel | None = Field(
         default=None, description="the warning in force (four-level scheme), for the plans"

@@ -23,6 +23,7 @@ import pandas as pd
 
 from resilientcity._files import atomic_folder, atomic_path, write_json
 from resilientcity._schema import to_json
+from resilientcity.assessment.districts import NothingToCompare
 from resilientcity.assessment.maturity import MaturityResult
 from resilientcity.assessment.run import AssessmentResult
 from resilientcity.decision.dispatch import DispatchPlan
@@ -84,7 +85,8 @@ class ScenarioRun:
         The stages' full results (``None``: the stage did not run); ``plans`` is the fired
         plans and their tasks.
     assessment
-        The district assessment and maturity (``None`` without ``assessment:``).
+        The assessment of the city's units and the maturity (``None`` without
+        ``assessment:``; the maturity ``None`` without a level).
     file
         ``summary.json`` as written (set by :func:`write_outputs`).
     outputs
@@ -302,12 +304,17 @@ def run_scenario(
         results = replace(results, decision=decision)
     assessment = None
     if scenario.assessment is not None and runs("assessment"):
-        say("assessment of the districts")
-        scored, maturity, block = assessment_stage(
-            city, scenario, sets, stage.curve if stage is not None else None
-        )
-        assessment = (scored, maturity)
-        results = replace(results, assessment=block)
+        say("assessment of the city's units")
+        try:
+            scored, maturity, block, limits = assessment_stage(
+                city, scenario, sets, stage.curve if stage is not None else None
+            )
+        except NothingToCompare as nothing:  # without a typed-in table: skipped, said why
+            skipped["assessment"] = str(nothing).replace("\n  - ", ": ")
+        else:
+            limited.update(limits)
+            assessment = (scored, maturity)
+            results = replace(results, assessment=block)
     results = replace(results, skipped=skipped, limited=limited)
     say("decisions: contingency plans")
     plan_set = load_plans(_plan_files(scenario, city))

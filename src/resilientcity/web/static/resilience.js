@@ -98,7 +98,7 @@ function renderKpis() {
   const item = (label, value) => `<div class="kpi"><div class="v">${escapeHtml(value)}</div><div class="k">${escapeHtml(label)}</div></div>`;
   document.getElementById("resilience-kpis").innerHTML = [
     item(t("resilience.city_score"), fmtNum(city.score, 3)),
-    item(t("resilience.maturity"), `${t("resilience.level", { n: city.maturity_level })} · ${city.maturity_name}`),
+    item(t("resilience.maturity"), city.maturity_level === null ? t("resilience.no_level") : `${t("resilience.level", { n: city.maturity_level })} · ${city.maturity_name}`),
     item(t("resilience.weakest"), dimName(city.weakest_dimension)),
   ].join("");
 }
@@ -116,7 +116,7 @@ function fillUnits() {
   select.value = keep && data.units.some((u) => u.unit === keep) ? keep : (weakest ? weakest.unit : "");
 }
 
-// A city without an assessment (a user's twin without its own indicator table): say why.
+// A city without an assessment (a user's twin with fewer than two units to compare): say why.
 function renderUnavailable() {
   document.getElementById("resilience-body").hidden = true;
   const note = document.getElementById("resilience-loading");
