@@ -142,6 +142,10 @@ def test_the_guide_runs_on_the_kouvola_extract(
     assert rain["impact"]["event_sets"][0]["events"] == 4
     storm = summary("storm")
     assert storm["impact"]["hazards"][0]["kind"] == "wind"
+    for name in ("quake", "rain", "storm"):  # recovery, decisions and assessment each time
+        done = summary(name)
+        assert done["resilience"] is not None and done["decision"]["evacuated"] is not None
+        assert len(done["assessment"]["units"]) >= 2, name
     for name in ("baseline", "quake", "rain", "storm"):
         page = (guide_folder / f"out-{name}" / "report.html").read_text("utf-8")
         assert "Regional profile" in page and "OpenStreetMap contributors" in page
