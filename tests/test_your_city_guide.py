@@ -149,6 +149,9 @@ def test_the_guide_runs_on_the_kouvola_extract(
     for name in ("baseline", "quake", "rain", "storm"):
         page = (guide_folder / f"out-{name}" / "report.html").read_text("utf-8")
         assert "Regional profile" in page and "OpenStreetMap contributors" in page
+        # every default the import used, with its source (here the floor area per resident)
+        assert "The importer&#x27;s defaults" in page or "The importer's defaults" in page
+        assert "floor_area_per_resident_m2" in page and "population census" in page
         written = json.dumps(summary(name), ensure_ascii=False)
         for word in ("Changsha", "Xiang", "湘江", "长沙"):
             assert word not in page and word not in written, (name, word)

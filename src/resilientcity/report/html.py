@@ -194,6 +194,7 @@ def render_report(
         '<section id="twin-region">',
         "<h2>Regional profile and the defaults it gives</h2>",
         _region_table(twin.get("region", {})),
+        _import_defaults_table(city.metadata.get("osm_defaults")),
         "</section>",
         '<section id="twin-map-section">',
         "<h2>Map by asset kind</h2>",
@@ -334,6 +335,28 @@ def _region_table(region: Mapping[str, Any]) -> str:
     return html_table(("Field", "Value", "Source or assumption"), rows, caption)
 
 
+def _import_defaults_table(used: object) -> str:
+    """The OpenStreetMap importer's defaults the twin was built with, each with its source.
+
+    Empty for a twin that was not imported (no ``osm_defaults`` in its metadata).
+    """
+    if not isinstance(used, Mapping):
+        return ""
+    from resilientcity.twin.osm_defaults import packaged_sources
+
+    sources = packaged_sources()
+    rows = []
+    for key, value in used.items():
+        shown = _plain(value)
+        shown = shown if len(shown) <= 240 else shown[:237] + "…"
+        rows.append((key, shown, sources.get(key, "")))
+    caption = (
+        "The importer's defaults the twin was built with (data/osm_defaults.json, costs and "
+        "lifeline values in the regional profile's conventions)"
+    )
+    return html_table(("Default", "Value used", "Source or assumption"), rows, caption)
+
+
 def _kind_table(by_kind: Mapping[str, Mapping[str, float]], currency: str) -> str:
     """Count, occupants, value and capacity (with its unit) per asset kind."""
     divisor, unit_label = money_scale(currency)
@@ -402,7 +425,7 @@ def _timings_table(timings: Mapping[str, float]) -> str:
 
 def _footer(city: City, version: str) -> str:
     """Data attribution, the source and notes of the twin, and the software that drew it."""
-    meta = dict(city.metadata)
+    meta = {k: v for k, v in city.metadata.items() if k not in ("osm_defaults", "region")}
     lines = []
     if meta.get("attribution"):
         lines.append(f"<p><strong>Data:</strong> {esc(meta.pop('attribution'))}</p>")

@@ -22,7 +22,7 @@ from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.region.profile import RegionProfile
 from resilientcity.twin.schema import RoadClass
 
-__all__ = ["OsmDefaults", "packaged_defaults"]
+__all__ = ["OsmDefaults", "packaged_defaults", "packaged_sources"]
 
 Use = Literal["residential", "commercial", "industrial", "public"]
 WorkUse = Literal["commercial", "industrial", "public"]
@@ -53,6 +53,17 @@ def packaged_defaults() -> dict[str, Any]:
     """Values of ``data/osm_defaults.json`` by key (the sources stay in the file)."""
     text = resources.files("resilientcity").joinpath("data/osm_defaults.json").read_text("utf-8")
     return {k: v["value"] for k, v in json.loads(text).items() if isinstance(v, dict)}
+
+
+@cache
+def packaged_sources() -> dict[str, str]:
+    """The source (or ``assumption: …``) of each value of ``data/osm_defaults.json``."""
+    text = resources.files("resilientcity").joinpath("data/osm_defaults.json").read_text("utf-8")
+    return {
+        k: str(v["source"]) if "source" in v else f"assumption: {v.get('assumption', '')}"
+        for k, v in json.loads(text).items()
+        if isinstance(v, dict)
+    }
 
 
 def _packaged(key: str) -> Any:
