@@ -215,3 +215,45 @@ def test_a_finnish_city_fires_the_finnish_plan_with_finnish_agencies(
     assert "Pelastuslaitos (Rescue Department)" in names
     assert "Hyvinvointialue (Wellbeing Services County)" in names
     assert names <= set(region_profile("FI").agencies.values())
+
+
+def test_a_finnish_operations_store_is_seeded_with_the_finnish_plans(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from resilientcity.operations.models import Agency, Plan
+    from resilientcity.operations.response import plan_set
+    from resilientcity.operations.seed import region_agencies, seed_store
+    from resilientcity.operations.service import Service, ServiceSettings
+    from resilientcity.warning import example_rules
+
+    profile = region_profile("FI")
+    plans = load_plans([packaged_plan_path(n) for n in profile.plans])
+    service = Service(ServiceSettings(db_url=f"sqlite:///{tmp_path / 'ops.db'}"))
+    service.db.upgrade()
+    try:
+        with service.db.write() as session:
+            counts = seed_store(
+                session,
+                _no_sensors(),  # an imported city has no sensors
+                example_rules(),
+                plans,
+                region_agencies(profile),
+            )
+            assert counts.plans == 16
+        with service.db.write() as session:
+            stored = {p.id: (p.name_zh, p.name_en) for p in session.scalars(select(Plan))}
+            assert stored["fi_wind_iv"] == ("Windstorm response level IV",) * 2  # zh: the en
+            names = {a.id: a.name_en for a in session.scalars(select(Agency))}
+            assert names["fire_rescue"] == "Pelastuslaitos (Rescue Department)"
+            back = plan_set(session)  # the stored specs read back, Finnish texts kept
+            assert back.plan("fi_wind_iv").name.get("fi") == "Myrsky, valmiustaso IV"
+    finally:
+        service.db.dispose()
+
+
+def _no_sensors() -> Any:
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(
+        {"sensor_id": [], "kind": [], "name": [], "asset_id": []}, geometry=[], crs=3067
+    )
