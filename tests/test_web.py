@@ -526,3 +526,41 @@ def test_every_string_is_in_both_languages(lang: str) -> None:
 
 def _used_keys(html: str) -> set[str]:
     return set(re.findall(r'data-i18n(?:-placeholder|-title)?="([^"]+)"', html))
+
+
+def test_a_plan_without_chinese_shows_its_english_name_in_chinese(page: Any, web: Web) -> None:
+    """A stored plan whose ``name_zh`` is empty (a plan file with English texts only) is listed
+    by its English name while the page is in Chinese, not as a blank option."""
+    from resilientcity.decision.plans import Plan as PlanSpec
+    from resilientcity.operations.models import Plan
+
+    spec = PlanSpec.model_validate(
+        {
+            "id": "zz_en_only",
+            "family": "zz_en_only",
+            "name": {"en": "English-only drill plan", "fi": "Vain englanniksi"},
+            "hazards": ["wind"],
+            "level": "IV",
+            "trigger": {"any": [{"hazard": "wind"}]},
+            "tasks": [{"id": "a", "agency": "emergency", "text": {"en": "Drill"}, "deadline_h": 1}],
+        }
+    )
+    with web.service.db.write() as session:
+        if session.get(Plan, spec.id) is None:
+            session.add(
+                Plan(
+                    id=spec.id,
+                    family=spec.family,
+                    level=spec.level,
+                    name_zh="",
+                    name_en=spec.name.en,
+                    spec=spec.model_dump(mode="json"),
+                )
+            )
+    _open(page, web, web.tokens["admin"])
+    assert page.evaluate("document.documentElement.lang").startswith("zh")
+    page.click("[data-tab=tasks]")
+    page.wait_for_selector("#plan-form:not([hidden])")
+    option = page.locator("#plan-select option[value='zz_en_only']")
+    assert option.inner_text() == "English-only drill plan"
+    assert page.errors == []

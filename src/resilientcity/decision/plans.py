@@ -1,10 +1,15 @@
 """Contingency plans (预案): declarative files, a validator, and which plans a scenario fires.
 
 A plan file (YAML or JSON) lists the agencies that take part and the plans. A plan has an id,
-a name in Chinese and English, the hazard kinds it covers, a response level (I highest … IV
-lowest, the four levels of the Chinese national emergency plans), a trigger (``any`` or ``all``
-of its conditions) and tasks, each for one agency, due a number of hours after activation and
-depending on other tasks of the plan.
+a name, the hazard kinds it covers, a response level (I highest … IV lowest), a trigger
+(``any`` or ``all`` of its conditions) and tasks, each for one agency, due a number of hours
+after activation and depending on other tasks of the plan. Names and task texts are
+:class:`Text`: English (``en``, required) and any other languages by ISO 639 code (``zh``,
+``fi``, ``sv`` …); a reader that wants a language the text lacks gets the English.
+
+The response levels I–IV are the four levels of the Chinese national emergency plans in the
+demo's plans; for plans of other countries they are this package's neutral response ranks
+(I the highest), each file's ``level_source`` saying what its levels stand for.
 
 A condition is one of
 
@@ -19,7 +24,8 @@ A condition is one of
   ``network``, ``decision`` and ``assessment``) when the plan file is loaded: a misspelt path
   is refused with the plan id, the path and its near matches.
 
-``data/decision/plans/`` holds illustrative flood and earthquake plans for the demo city.
+``data/decision/plans/`` holds illustrative flood and earthquake plans for the demo city, and
+``data/decision/plans/fi/`` illustrative plan templates for a Finnish city (profile ``FI``).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from pydantic import ValidationError as PydanticError
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.decision.expressions import parse_expression
+from resilientcity.decision.plan_text import Text
 from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.hazard.events import HAZARD_UNITS
 from resilientcity.vocabulary import WARNING_LEVELS, HazardKind, WarningLevel
@@ -67,13 +74,6 @@ _RESPONSE_RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Spec):
-    """A text in Chinese and English."""
-
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
 
 
 class Agency(_Spec):
@@ -317,24 +317,39 @@ def plans_from_dict(data: Any, source: str = "plans") -> PlanFile:
     return spec
 
 
+def _plans_folder() -> Path:
+    return Path(str(files("resilientcity") / "data" / "decision" / "plans"))
+
+
 def _default_paths() -> list[Path]:
-    folder = files("resilientcity") / "data" / "decision" / "plans"
+    """The demo city's plan files (the top of ``data/decision/plans``, not its sub-folders)."""
     return sorted(
-        Path(str(p)) for p in folder.iterdir() if p.name.endswith((".yaml", ".yml", ".json"))
+        p for p in _plans_folder().iterdir() if p.name.endswith((".yaml", ".yml", ".json"))
+    )
+
+
+def _packaged_names() -> list[str]:
+    """Every packaged plan file, as a path under ``data/decision/plans`` (``fi/flood.yaml``)."""
+    folder = _plans_folder()
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name.endswith((".yaml", ".yml", ".json"))
     )
 
 
 def packaged_plan_path(name: str) -> Path:
-    """Path of a packaged plan file (``data/decision/plans/<name>``).
+    """Path of a packaged plan file (``data/decision/plans/<name>``, e.g. ``fi/flood.yaml``).
 
     Raises
     ------
     DataFileError
-        No packaged plan file has this name.
+        No packaged plan file has this name (a name with ``..`` or an absolute path is none).
     """
-    path = Path(str(files("resilientcity") / "data" / "decision" / "plans" / name))
-    if not path.is_file():
-        known = ", ".join(p.name for p in _default_paths())
+    parts = name.replace("\\", "/").split("/")
+    path = _plans_folder().joinpath(*parts)
+    if name.startswith("/") or ".." in parts or "" in parts or not path.is_file():
+        known = ", ".join(_packaged_names())
         raise DataFileError(f"no packaged plan file {name!r} (packaged: {known})")
     return path
 
@@ -441,8 +456,9 @@ def evaluate_plans(
     -------
     pandas.DataFrame
         One row per fired plan, in file order; index ``plan`` (plan id); columns ``family``,
-        ``level`` (I–IV), ``name_zh``, ``name_en``, ``reason`` (the conditions that hold with
-        the values found, joined by ``"; "``), ``n_tasks``.
+        ``level`` (I–IV), ``name_zh`` (the Chinese name, else the English), ``name_en``,
+        ``reason`` (the conditions that hold with the values found, joined by ``"; "``),
+        ``n_tasks``.
 
     Raises
     ------
@@ -486,7 +502,7 @@ def evaluate_plans(
                     "plan": plan.id,
                     "family": plan.family,
                     "level": plan.level,
-                    "name_zh": plan.name.zh,
+                    "name_zh": plan.name.get("zh"),
                     "name_en": plan.name.en,
                     "reason": "; ".join(matched),
                     "n_tasks": len(plan.tasks),
@@ -516,7 +532,7 @@ def tasks_of(fired: pd.DataFrame | Iterable[str], plans: PlanSet) -> pd.DataFram
         One row per task, every task after the tasks it depends on, ties by deadline then file
         order; columns ``plan``, ``task``, ``agency``, ``agency_zh``, ``deadline_h`` (hours
         after activation), ``depends_on`` (tuple of task ids of the same plan), ``text_zh``,
-        ``text_en``.
+        ``text_en``; a ``_zh`` column holds the English text where a plan has no Chinese.
     """
     ids = list(fired.index) if isinstance(fired, pd.DataFrame) else list(fired)
     pending = [(plan_id, task) for plan_id in ids for task in plans.plan(plan_id).tasks]
@@ -532,10 +548,10 @@ def tasks_of(fired: pd.DataFrame | Iterable[str], plans: PlanSet) -> pd.DataFram
                 "plan": plan_id,
                 "task": task.id,
                 "agency": task.agency,
-                "agency_zh": plans.agencies[task.agency].name.zh,
+                "agency_zh": plans.agencies[task.agency].name.get("zh"),
                 "deadline_h": task.deadline_h,
                 "depends_on": tuple(task.depends_on),
-                "text_zh": task.text.zh,
+                "text_zh": task.text.get("zh"),
                 "text_en": task.text.en,
             }
         )

@@ -129,7 +129,9 @@ def plan_set(session: Session) -> decision.PlanSet:
         for row in session.scalars(select(Plan).order_by(Plan.id))
     )
     agencies = {
-        a.id: decision.Agency(id=a.id, name=decision.Text(zh=a.name_zh, en=a.name_en))
+        a.id: decision.Agency(
+            id=a.id, name=decision.Text.model_validate({"zh": a.name_zh, "en": a.name_en})
+        )
         for a in session.scalars(select(Agency))
     }
     return decision.PlanSet(plans, agencies)

@@ -158,7 +158,7 @@ def seed_store(
     have_agencies = set(session.scalars(select(Agency.id)))
     for agency in plans.agencies.values():
         if agency.id not in have_agencies:
-            session.add(Agency(id=agency.id, name_zh=agency.name.zh, name_en=agency.name.en))
+            session.add(Agency(id=agency.id, name_zh=agency.name.get("zh"), name_en=agency.name.en))
             added["agencies"] += 1
     for agency_id, name in extra.items():
         if agency_id not in have_agencies:
@@ -226,7 +226,7 @@ def seed_store(
                     id=plan.id,
                     family=plan.family,
                     level=plan.level,
-                    name_zh=plan.name.zh,
+                    name_zh=plan.name.get("zh"),
                     name_en=plan.name.en,
                     spec=plan.model_dump(mode="json"),
                 )

@@ -11,7 +11,8 @@ Where profiles come from (:func:`region_profile`):
 
 * **Packaged profiles** (``data/regions/<id>.json``): ``CN`` (China), ``CN-changsha`` (the demo
   city: China plus the Changsha tables: the Xiang River stage-frequency table, the storm
-  formula standing in for Changsha's, the demo's contingency plans) and ``FI`` (Finland).
+  formula standing in for Changsha's, the demo's contingency plans) and ``FI`` (Finland, with
+  illustrative contingency plan templates, ``data/decision/plans/fi``).
   A profile file may ``extend`` another and change some of its values.
 * **Any other country** by its ISO 3166-1 alpha-2 code (``DE``), or a subdivision by its
   ISO 3166-2 code (``DE-BY``, ``FI-18``: the country's profile, the subdivision recorded): a
@@ -111,7 +112,8 @@ class RegionProfile(pydantic.BaseModel, extra="forbid", frozen=True):
         Packaged rainfall input (a storm intensity formula or a station rainfall table file in
         ``data/hazard``) and river stage-frequency table; ``None``: none for this region.
     plans
-        Packaged contingency plan files (``data/decision/plans``); empty: none for this region.
+        Packaged contingency plan files (paths under ``data/decision/plans``, e.g.
+        ``fi/flood.yaml``); empty: none for this region.
     agencies
         Agency id → name in the region's language(s).
     sources

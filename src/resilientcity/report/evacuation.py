@@ -106,20 +106,25 @@ def evacuation_section(plan: EvacuationPlan, dispatch: DispatchPlan | None = Non
     return Section("Decisions: evacuation and rescue", "\n".join(parts))
 
 
+def _zh_en(zh: object, en: object) -> str:
+    """``"中文 English"``, or the English alone where the plan has no Chinese (zh is the en)."""
+    return str(en) if zh == en else f"{zh} {en}"
+
+
 def plans_section(fired: pd.DataFrame, tasks: pd.DataFrame) -> Section:
     """The contingency plans (预案) that fire, why, and the tasks they create per agency."""
     if fired.empty:
         body = '<p class="note">No contingency plan fires for this scenario.</p>'
         return Section("Decisions: contingency plans", body)
     plan_rows = [
-        [str(pid), str(level), f"{zh} {en}", str(reason), str(n)]
+        [str(pid), str(level), _zh_en(zh, en), str(reason), str(n)]
         for pid, level, zh, en, reason, n in zip(
             fired.index, fired["level"], fired["name_zh"], fired["name_en"], fired["reason"],
             fired["n_tasks"], strict=True,
         )
     ]  # fmt: skip
     task_rows = [
-        [str(plan), str(task), f"{agency_zh} ({agency})", f"{float(deadline):g}", f"{zh} {en}",
+        [str(plan), str(task), f"{agency_zh} ({agency})", f"{float(deadline):g}", _zh_en(zh, en),
          ", ".join(str(d) for d in (after if isinstance(after, list | tuple) else ()))]
         for plan, task, agency, agency_zh, deadline, zh, en, after in zip(
             tasks["plan"], tasks["task"], tasks["agency"], tasks["agency_zh"], tasks["deadline_h"],

@@ -52,7 +52,7 @@ const agencies = new Map();
 export function agencyName(id, lang = document.documentElement.lang) {
   const agency = agencies.get(id);
   if (!agency) return id;
-  return lang.startsWith("zh") ? agency.name_zh : agency.name_en;
+  return (lang.startsWith("zh") && agency.name_zh) || agency.name_en;
 }
 
 async function loadAgencies() {

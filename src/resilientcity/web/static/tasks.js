@@ -44,7 +44,8 @@ function taskRow(task) {
   div.dataset.taskId = task.id;
   div.dataset.agency = task.agency;
   div.dataset.status = task.status;
-  const text = document.documentElement.lang.startsWith("zh") ? task.text_zh : task.text_en;
+  // a plan without Chinese texts shows its English (text_zh empty or missing)
+  const text = (document.documentElement.lang.startsWith("zh") && task.text_zh) || task.text_en;
   const overdue = task.overdue ? ` · <span class="overdue">${escapeHtml(t("tasks.overdue"))}</span>` : "";
   div.innerHTML = `
     <div>
@@ -72,7 +73,7 @@ function taskRow(task) {
 function planName(id) {
   const plan = plans.get(id);
   if (!plan) return id;
-  return document.documentElement.lang.startsWith("zh") ? plan.name_zh : plan.name_en;
+  return (document.documentElement.lang.startsWith("zh") && plan.name_zh) || plan.name_en;
 }
 
 async function loadPlans() {
