@@ -181,3 +181,10 @@ def test_a_twin_without_dem_offers_no_flood_and_says_why(bare) -> None:
     agencies = {a["id"]: a["name_en"] for a in client.get("/api/agencies", headers=h).json()}
     assert agencies["emergency"].startswith("Pelastuslaitos")
     assert client.get("/api/plans", headers=h).json() == []
+
+
+def test_a_finnish_twin_watches_the_finnish_rules(user) -> None:
+    client, h, _city = user
+    rules = {r["id"]: r for r in client.get("/api/rules", headers=h).json()}
+    assert set(rules) == {"fi_heavy_rain_1h", "fi_heavy_rain_24h", "fi_wind_gust_land"}
+    assert all(r["enabled"] for r in rules.values())

@@ -59,7 +59,11 @@ class ServiceSettings(BaseSettings):
         A twin GeoPackage (``resilientcity twin import-osm``, ``twin demo``) to use instead
         of the demo city.
     seed_demo
-        Fill an empty store with the city's sensors, the example warning rules and plans.
+        Fill an empty store with the city's sensors, the warning rules of its region
+        (:attr:`~resilientcity.region.RegionProfile.warning_rules`) and plans.
+    rules
+        A warning rule file (YAML, :func:`resilientcity.warning.load_rules`) to seed instead of
+        the region's rules; its rules missing from the store are added at every start.
     public_reports_per_hour
         Incident reports accepted per client (address) and hour on the public endpoint
         (1 to 100,000).
@@ -88,6 +92,7 @@ class ServiceSettings(BaseSettings):
     city_size: CitySize = "small"
     twin: Path | None = None
     seed_demo: bool = True
+    rules: Path | None = None
     public_reports_per_hour: int = Field(default=20, ge=1, le=100_000)
     sse_poll_s: float = Field(default=0.5, gt=0.0, le=60.0)
     overdue_check_s: float = Field(default=30.0, gt=0.0, le=86_400.0)

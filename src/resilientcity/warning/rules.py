@@ -26,7 +26,7 @@ from pydantic import ValidationError as PydanticError
 
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
-from resilientcity.errors import Problem, ValidationError
+from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.vocabulary import LEVELS, Level, WarningLevel
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "WarningRule",
     "example_rules",
     "load_rules",
+    "packaged_rules",
     "rules_from_dict",
 ]
 
@@ -210,8 +211,24 @@ def load_rules(path: str | PathLike[str]) -> dict[str, WarningRule]:
     return rules_from_dict(read_data_file(source, "warning rules", as_yaml=True), source.name)
 
 
+def packaged_rules(name: str) -> dict[str, WarningRule]:
+    """The rules of a packaged rule file (``data/warning/<name>``: a region's), by id.
+
+    Raises
+    ------
+    DataFileError
+        No packaged rule file has this name (the packaged ones are listed).
+    """
+    folder = resources.files("resilientcity").joinpath("data/warning")
+    packaged = sorted(p.name for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
+    if name not in packaged:
+        raise DataFileError(
+            f"no packaged warning rule file {name!r} (packaged: {', '.join(packaged)})"
+        )
+    with resources.as_file(folder.joinpath(name)) as path:
+        return load_rules(path)
+
+
 def example_rules() -> dict[str, WarningRule]:
     """The demo city's rules (``data/warning/example_rules.yaml``), by id."""
-    text = resources.files("resilientcity").joinpath("data/warning/example_rules.yaml")
-    with resources.as_file(text) as path:
-        return load_rules(path)
+    return packaged_rules("example_rules.yaml")
