@@ -136,8 +136,10 @@ def test_a_region_without_rules_seeds_none_and_says_so(kouvola, store, caplog) -
     assert _rule_ids(store) == set()
     warned = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1
-    assert "none seeded, no warning rules for the region DE" in warned[0].getMessage()
-    assert "serve --rules FILE" in warned[0].getMessage()
+    assert warned[0].getMessage() == (
+        "warning rules: none seeded: the region DE has no packaged warning rules; give them "
+        "with `resilientcity serve --rules FILE`"
+    )
     # the sensors are there and store observations; nothing warns
     _ingest(store, "FI-RG1:rainfall_1h", [80.0, 90.0])
     assert _levels(store) == {}

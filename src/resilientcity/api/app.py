@@ -107,6 +107,7 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
         with service.db.write() as session:
             added = seed_rules(session, rules)
         log.info("warning rules: %d of %d added from %s", added, len(rules), settings.rules)
+    service.store_prepared = True
     return city
 
 
@@ -114,14 +115,15 @@ def _log_rules(rules: dict[str, Any], origin: str) -> None:
     if rules:
         log.info("warning rules: %d from %s", len(rules), origin)
     else:
-        log.warning("warning rules: none seeded, %s; give them with serve --rules FILE", origin)
+        log.warning("warning rules: none seeded: %s", origin)
 
 
 def _lifespan(city: City | None, subscribe: bool) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service: Service = app.state.service
-        built = await run_in_threadpool(prepare_store, service, city)
+        prepared = service.store_prepared  # by `serve`, before the server started
+        built = city if prepared else await run_in_threadpool(prepare_store, service, city)
         if built is None:
             built = await run_in_threadpool(load_city, service.settings)
         app.state.city = built

@@ -118,8 +118,8 @@ def region_rules(
     if rules_file is not None:
         return load_rules(rules_file), f"the rule file {rules_file}"
     if profile.warning_rules is None:
-        why = profile.sources.get("warning_rules", "")
-        return {}, f"no warning rules for the region {profile.id}" + (f" ({why})" if why else "")
+        give = "give them with `resilientcity serve --rules FILE`"
+        return {}, f"the region {profile.id} has no packaged warning rules; {give}"
     name = profile.warning_rules
     return packaged_rules(name), f"data/warning/{name}, the rules of the region {profile.id}"
 

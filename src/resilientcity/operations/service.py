@@ -174,6 +174,9 @@ class Service:
     settings: ServiceSettings = field(default_factory=ServiceSettings)
     db: Database = field(init=False)
     warning_hooks: list[WarningHook] = field(default_factory=list)
+    #: Whether :func:`resilientcity.api.app.prepare_store` has migrated and seeded the store
+    #: (``serve`` prepares it before the server starts; the app's start-up then does not).
+    store_prepared: bool = field(default=False, init=False)
     _listeners: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _index: DatastreamIndex | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
