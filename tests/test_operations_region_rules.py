@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from resilientcity.api.app import prepare_store
+from api_support import TestClient
+from resilientcity.api.app import create_app, prepare_store
 from resilientcity.errors import DataFileError, ValidationError
 from resilientcity.operations.models import LiveWarning, WarningRuleRow
 from resilientcity.operations.seed import region_rules
@@ -200,3 +201,10 @@ def test_a_bad_or_missing_rule_file_is_named(kouvola, tmp_path: Path) -> None:
 def test_an_unknown_packaged_rule_file_lists_the_packaged_ones() -> None:
     with pytest.raises(DataFileError, match=r"'nope\.yaml'.*example_rules\.yaml.*fi_rules\.yaml"):
         packaged_rules("nope.yaml")
+
+
+@pytest.mark.parametrize(("region", "rules"), [("FI", 3), ("DE", 0)])
+def test_health_says_how_many_rules_watch_the_city(kouvola, store, region, rules) -> None:
+    with TestClient(create_app(service=store, city=_in_region(kouvola, region))) as client:
+        health = client.get("/healthz").json()  # public: the page shows "no rules" from it
+    assert (health["sensors"], health["rules"]) == (2, rules)

@@ -30,7 +30,7 @@ from resilientcity.api.middleware import BodyLimit, BodyLimits, SecurityHeaders
 from resilientcity.api.schemas import Health
 from resilientcity.api.web import install_web
 from resilientcity.operations.mqtt import start_mqtt
-from resilientcity.operations.seed import datastream_count, sensor_count
+from resilientcity.operations.seed import datastream_count, rule_count, sensor_count
 from resilientcity.operations.service import Service, ServiceSettings
 from resilientcity.operations.workers import BackgroundWorkers, install_response_hooks
 from resilientcity.twin import City
@@ -218,5 +218,6 @@ def healthz(service: ServiceDep) -> Health:
     with service.db.read() as session:
         sensors = sensor_count(session)
         streams = datastream_count(session)
+        rules = rule_count(session)
     backend = "sqlite" if service.db.is_sqlite else "postgresql"
-    return Health(status="ok", database=backend, sensors=sensors, datastreams=streams)
+    return Health(status="ok", database=backend, sensors=sensors, datastreams=streams, rules=rules)

@@ -40,6 +40,7 @@ __all__ = [
     "datastream_kinds",
     "region_agencies",
     "region_rules",
+    "rule_count",
     "seed_rules",
     "seed_store",
     "sensor_count",
@@ -127,6 +128,12 @@ def region_rules(
 def sensor_count(session: Session) -> int:
     """How many sensors the store has (none: it was never seeded)."""
     return int(session.scalar(select(func.count()).select_from(Sensor)) or 0)
+
+
+def rule_count(session: Session) -> int:
+    """How many enabled warning rules the store has (none: nothing can warn)."""
+    query = select(func.count()).select_from(WarningRuleRow).where(WarningRuleRow.enabled)
+    return int(session.scalar(query) or 0)
 
 
 def datastream_count(session: Session) -> int:
