@@ -7,7 +7,9 @@ reached (blue IV lowest … red I highest; China Meteorological Administration O
 fall back before the level is lowered (hysteresis), and the optional rate-of-change and
 forecast triggers. ``direction`` is ``rising`` when high values are bad (thresholds ascend) and
 ``falling`` when low values are bad (thresholds descend). A level may be left out (``null``)
-when the published scheme has no such level for the property.
+when the published scheme has no such level for the property: a region with a three-level
+scheme uses yellow, orange and red only (``data/warning/fi_rules.yaml``: the Finnish
+Meteorological Institute's levels).
 
 Every problem in a rule file is reported at once, named by its field path
 (``rules[0].thresholds``).
