@@ -182,3 +182,10 @@ def test_a_twin_without_dem_offers_no_flood_and_says_why(bare) -> None:
     assert agencies["emergency"].startswith("Pelastuslaitos")
     plans = client.get("/api/plans", headers=h).json()
     assert plans and all(p["id"].startswith("fi_") for p in plans)
+
+
+def test_a_finnish_twin_watches_the_finnish_rules(user) -> None:
+    client, h, _city = user
+    rules = {r["id"]: r for r in client.get("/api/rules", headers=h).json()}
+    assert set(rules) == {"fi_heavy_rain_1h", "fi_heavy_rain_24h", "fi_wind_gust_land"}
+    assert all(r["enabled"] for r in rules.values())

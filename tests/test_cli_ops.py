@@ -355,3 +355,31 @@ def test_ingest_that_loses_the_store_part_way_names_the_store_and_the_lines(
         "the rows from line 2 on were not stored" in err and "nothing of the file was stored" in err
     )
     assert _count(store, Observation) == 3
+
+
+def test_serve_seeds_the_users_rules_and_names_a_bad_rule_file_before_starting(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    import uvicorn
+
+    from resilientcity.operations.models import WarningRuleRow
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server was started"))
+    db = f"sqlite:///{tmp_path / 'ops.db'}"
+    absent = tmp_path / "absent.yaml"
+    code, _, err = run_cli(["serve", "--db", db, "--no-seed", "--rules", str(absent)], capsys)
+    assert code == 1 and "absent.yaml" in _one_line(err), err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - id: x\n    unit: m\n", encoding="utf-8")
+    code, _, err = run_cli(["serve", "--db", db, "--no-seed", "--rules", str(bad)], capsys)
+    assert code == 1 and "bad.yaml" in err and "observed_property" in err, err
+    good = tmp_path / "rules.yaml"
+    good.write_text(
+        "rules:\n  - {id: stage, observed_property: river_stage, unit: m, "
+        "thresholds: {yellow: 1.0}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    code, _, err = run_cli(["serve", "--db", db, "--no-seed", "--rules", str(good)], capsys)
+    assert code == 0, err
+    assert _count(db, WarningRuleRow) == 1

@@ -254,3 +254,34 @@ def test_a_chinese_profile_pre_codes_helsinkis_old_buildings_and_finland_does_no
     assert (
         same.str.split("/").str[0] == cn.assets.loc[old, "vuln"].str.split("/").str[0].to_numpy()
     ).all()
+
+
+def test_each_region_names_its_own_warning_rules() -> None:
+    rules = {
+        spec: region_profile(spec).warning_rules
+        for spec in ("CN", "CN-changsha", "CN-HN", "FI", "FI-18", "DE", "SE")
+    }
+    assert rules == {
+        "CN": None,  # the example rules hold the Xiang River stages: Changsha's, not China's
+        "CN-changsha": "example_rules.yaml",
+        "CN-HN": None,
+        "FI": "fi_rules.yaml",
+        "FI-18": "fi_rules.yaml",
+        "DE": None,  # a generic profile takes nothing of another country
+        "SE": None,
+    }
+    assert "serve --rules FILE" in region_profile("DE").sources["warning_rules"]
+    assert "Finnish Meteorological Institute" in region_profile("FI").sources["warning_rules"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "rules"),
+    [("CN-changsha", "example_rules.yaml"), ("FI", "fi_rules.yaml"), ("FI-18", "fi_rules.yaml"),
+     ("DE", None)],
+)  # fmt: skip
+def test_a_profile_stored_before_warning_rules_takes_its_regions(spec: str, rules: str) -> None:
+    stored = region_profile(spec).summary()
+    del stored["warning_rules"]
+    assert profile_of({"region": stored}).warning_rules == rules
+    # one stored with the field keeps what it says, even none
+    assert profile_of({"region": {**stored, "warning_rules": None}}).warning_rules is None

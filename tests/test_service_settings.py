@@ -12,8 +12,8 @@ from resilientcity.errors import ValidationError
 from resilientcity.operations.service import ENV_PREFIX, ServiceSettings
 
 SETTINGS = (
-    "db_url", "mqtt", "city_size", "twin", "seed_demo", "public_reports_per_hour", "sse_poll_s",
-    "overdue_check_s", "max_ingest_bytes",
+    "db_url", "mqtt", "city_size", "twin", "seed_demo", "rules", "public_reports_per_hour",
+    "sse_poll_s", "overdue_check_s", "max_ingest_bytes",
 )  # fmt: skip
 
 
@@ -34,6 +34,7 @@ def test_settings_from_environment_variables(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RESILIENTCITY_CITY_SIZE", "default")
     monkeypatch.setenv("RESILIENTCITY_TWIN", "/data/twin")
     monkeypatch.setenv("RESILIENTCITY_SEED_DEMO", "false")
+    monkeypatch.setenv("RESILIENTCITY_RULES", "/data/rules.yaml")
     monkeypatch.setenv("RESILIENTCITY_PUBLIC_REPORTS_PER_HOUR", "7")
     monkeypatch.setenv("RESILIENTCITY_SSE_POLL_S", "2.5")
     monkeypatch.setenv("RESILIENTCITY_OVERDUE_CHECK_S", "60")
@@ -43,6 +44,7 @@ def test_settings_from_environment_variables(monkeypatch: pytest.MonkeyPatch) ->
     assert s.db_url == "postgresql+psycopg://ops@db.example:5433/ops"
     assert s.mqtt == "broker.example:1884" and s.city_size == "default"
     assert s.twin == Path("/data/twin") and s.seed_demo is False
+    assert s.rules == Path("/data/rules.yaml")
     assert (s.public_reports_per_hour, s.sse_poll_s) == (7, 2.5)
     assert (s.overdue_check_s, s.max_ingest_bytes) == (60.0, 2048)
     # arguments take precedence over the variables
@@ -98,6 +100,7 @@ def test_environment_round_trip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         db_url=f"sqlite:///{tmp_path / 'ops.db'}",
         twin=tmp_path / "twin",
         seed_demo=False,
+        rules=tmp_path / "rules.yaml",
         public_reports_per_hour=3,
         sse_poll_s=0.1 + 0.2,  # a float that needs every digit
         max_ingest_bytes=4096,
@@ -118,10 +121,11 @@ def test_worker_app_reads_the_variables(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv(
         "RESILIENTCITY_MQTT", "127.0.0.1:1883"
     )  # the parent subscribes, not a worker
+    monkeypatch.setenv("RESILIENTCITY_RULES", str(tmp_path / "rules.yaml"))  # nor adds rules
     app = app_from_environment()
     settings = app.state.service.settings
     assert (settings.db_url, settings.sse_poll_s) == (url, 0.25)
-    assert settings.mqtt is None and settings.seed_demo is False
+    assert settings.mqtt is None and settings.seed_demo is False and settings.rules is None
     app.state.service.db.dispose()
 
 

@@ -327,7 +327,10 @@ def test_dependencies_replace_the_inferred_table(small_city: City, tmp_path: Pat
 
 
 def test_merged_sensors_reach_the_operations_store(kouvola: City, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
     from resilientcity.api.app import prepare_store
+    from resilientcity.operations.models import WarningRuleRow
     from resilientcity.operations.seed import datastream_count, sensor_count
     from resilientcity.operations.service import Service, ServiceSettings
 
@@ -360,6 +363,9 @@ def test_merged_sensors_reach_the_operations_store(kouvola: City, tmp_path: Path
         with service.db.read() as session:
             # the rain gauge streams 1, 3, 6 and 12 h totals, the river gauge its stage
             assert (sensor_count(session), datastream_count(session)) == (2, 5)
+            # and the warning rules of the region FI watch them, not the demo's Chinese ones
+            rules = set(session.scalars(select(WarningRuleRow.id)))
+        assert rules == {"fi_heavy_rain_1h", "fi_heavy_rain_24h", "fi_wind_gust_land"}
     finally:
         service.db.dispose()
 

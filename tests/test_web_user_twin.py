@@ -4,6 +4,7 @@ saying why (Playwright driving Debian's headless Chromium against uvicorn)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from api_support import live_server
 from resilientcity.api.app import create_app
 from resilientcity.operations.access import create_token
 from resilientcity.operations.service import Service, ServiceSettings
+from resilientcity.region import region_profile
 from resilientcity.twin import City
 from user_twin_support import kouvola_twin
 from web_support import Web, browser, page, wait_until
@@ -45,6 +47,16 @@ def dem_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
     """The service on the Kouvola twin with a DEM and a river (user_twin_support)."""
     folder = tmp_path_factory.mktemp("dem-web")
     yield from _serve(kouvola_twin(folder), folder)
+
+
+@pytest.fixture(scope="module")
+def de_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+    """The service on the extract as imported, its region DE: no packaged warning rules."""
+    folder = tmp_path_factory.mktemp("de-web")
+    city = City.read(kouvola_twin(folder, dem=False, facilities=False))
+    region = {**city.metadata, "region": region_profile("DE").summary()}
+    dataclasses.replace(city, metadata=region).write(folder / "de.gpkg")
+    yield from _serve(folder / "de.gpkg", folder)
 
 
 def _scenario_form(page: Any, web: Web) -> dict[str, Any]:
@@ -104,4 +116,18 @@ def test_form_on_a_twin_with_dem_takes_the_dem_range(page: Any, dem_web: Web) ->
         "10", "100", "100"
     )  # fmt: skip
     assert form["hours"]["min"] == form["hours"]["max"] == form["hours"]["value"] == "6"
+    assert page.errors == []
+
+
+def test_a_region_without_warning_rules_says_so_on_the_warnings_panel(
+    page: Any, de_web: Web, tmp_path: Path
+) -> None:
+    page.goto(de_web.url + "/")
+    wait_until(page, "document.body.dataset.ready === 'true'", timeout=60_000)
+    wait_until(page, "!document.getElementById('warning-no-rules').hidden")
+    assert "没有预警规则" in page.inner_text("#warning-no-rules")
+    page.select_option("#lang-select", "en")
+    wait_until(page, "document.getElementById('warning-no-rules').innerText.includes('No warning')")
+    assert "serve --rules FILE" in page.inner_text("#warning-no-rules")
+    page.screenshot(path=tmp_path / "no-rules.png")
     assert page.errors == []

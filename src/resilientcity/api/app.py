@@ -3,8 +3,8 @@
 :func:`create_app` builds it around one :class:`~resilientcity.operations.service.Service`. At
 start-up the store is migrated (Alembic) and, when it has no sensors and
 ``settings.seed_demo`` is on, filled from the city (the demo city of ``settings.city_size``, or
-the twin GeoPackage ``settings.twin``) with the example warning rules and the contingency plans.
-The city is kept on ``app.state.city`` (nowcast, incident bounding box) and the service on
+the twin GeoPackage ``settings.twin``) with the warning rules of its region (or
+``settings.rules``) and the contingency plans. The city is kept on ``app.state.city`` (nowcast, incident bounding box) and the service on
 ``app.state.service``. While the app runs, a background thread computes nowcasts and escalates
 overdue tasks (:class:`~resilientcity.operations.workers.BackgroundWorkers`), plan activation,
 sensor incidents and nowcast marking run inside every ingest, and with ``settings.mqtt`` an MQTT
@@ -13,6 +13,7 @@ subscriber stores the broker's observations. OpenAPI documentation at ``/docs``,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,12 +30,14 @@ from resilientcity.api.middleware import BodyLimit, BodyLimits, SecurityHeaders
 from resilientcity.api.schemas import Health
 from resilientcity.api.web import install_web
 from resilientcity.operations.mqtt import start_mqtt
-from resilientcity.operations.seed import datastream_count, sensor_count
+from resilientcity.operations.seed import datastream_count, rule_count, sensor_count
 from resilientcity.operations.service import Service, ServiceSettings
 from resilientcity.operations.workers import BackgroundWorkers, install_response_hooks
 from resilientcity.twin import City
 
 __all__ = ["create_app", "load_city", "prepare_store"]
+
+log = logging.getLogger(__name__)
 
 _DESCRIPTION = """
 The live operations service of ResilientCity: sensors stream observations in (OGC SensorThings
@@ -63,6 +66,11 @@ def _sensor_count(service: Service) -> int:
 def prepare_store(service: Service, city: City | None = None) -> City | None:
     """Migrate the store and seed it when empty (``settings.seed_demo``).
 
+    The warning rules seeded are those of the city's region (its profile's
+    ``warning_rules``), or of ``settings.rules``; a region without rules seeds none and says
+    so in the log. The rules of ``settings.rules`` that the store lacks are added even when
+    it was seeded before.
+
     Parameters
     ----------
     service
@@ -76,29 +84,46 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
         The city, when it was given or built for seeding.
     """
     from resilientcity.decision.plans import load_plans, packaged_plan_path
-    from resilientcity.operations.seed import region_agencies, seed_store
-    from resilientcity.warning import example_rules
+    from resilientcity.operations.seed import region_agencies, region_rules, seed_rules, seed_store
+    from resilientcity.warning import load_rules
 
+    settings = service.settings
     service.db.upgrade()
-    if service.settings.seed_demo and _sensor_count(service) == 0:
-        city = load_city(service.settings) if city is None else city
+    if settings.seed_demo and _sensor_count(service) == 0:
+        city = load_city(settings) if city is None else city
+        rules, origin = region_rules(city.profile, settings.rules)
         with service.db.write() as session:
             seed_store(
                 session,
                 city.sensors,
-                example_rules(),
+                rules,
                 load_plans([packaged_plan_path(n) for n in city.profile.plans]),
                 region_agencies(city.profile),
             )
+        _log_rules(rules, origin)
         service.datastreams_changed()
+    elif settings.rules is not None:
+        rules = load_rules(settings.rules)
+        with service.db.write() as session:
+            added = seed_rules(session, rules)
+        log.info("warning rules: %d of %d added from %s", added, len(rules), settings.rules)
+    service.store_prepared = True
     return city
+
+
+def _log_rules(rules: dict[str, Any], origin: str) -> None:
+    if rules:
+        log.info("warning rules: %d from %s", len(rules), origin)
+    else:
+        log.warning("warning rules: none seeded: %s", origin)
 
 
 def _lifespan(city: City | None, subscribe: bool) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service: Service = app.state.service
-        built = await run_in_threadpool(prepare_store, service, city)
+        prepared = service.store_prepared  # by `serve`, before the server started
+        built = city if prepared else await run_in_threadpool(prepare_store, service, city)
         if built is None:
             built = await run_in_threadpool(load_city, service.settings)
         app.state.city = built
@@ -127,15 +152,15 @@ def app_from_environment() -> FastAPI:
     (``RESILIENTCITY_DB_URL``, …), which the parent process set from its own settings
     (:meth:`ServiceSettings.environment`). The parent has migrated and seeded the store and
     runs the MQTT subscriber, so a worker only serves requests (and runs its background
-    thread: nowcasts and overdue tasks are idempotent): its ``mqtt`` is ``None`` and its
-    ``seed_demo`` false whatever the variables say.
+    thread: nowcasts and overdue tasks are idempotent): its ``mqtt`` and ``rules`` are
+    ``None`` and its ``seed_demo`` false whatever the variables say.
 
     Raises
     ------
     ValidationError
         A variable with a bad value, named.
     """
-    return create_app(ServiceSettings(mqtt=None, seed_demo=False))
+    return create_app(ServiceSettings(mqtt=None, seed_demo=False, rules=None))
 
 
 def create_app(
@@ -193,5 +218,6 @@ def healthz(service: ServiceDep) -> Health:
     with service.db.read() as session:
         sensors = sensor_count(session)
         streams = datastream_count(session)
+        rules = rule_count(session)
     backend = "sqlite" if service.db.is_sqlite else "postgresql"
-    return Health(status="ok", database=backend, sensors=sensors, datastreams=streams)
+    return Health(status="ok", database=backend, sensors=sensors, datastreams=streams, rules=rules)

@@ -100,6 +100,10 @@ class Health(_Out):
     database: str
     sensors: int
     datastreams: int
+    rules: int = Field(
+        description="Enabled warning rules; 0: none for the city's region (nothing can warn "
+        "until rules are given: `serve --rules FILE`, `PUT /api/rules/{id}`)."
+    )
 
 
 class IotRef(_Out):

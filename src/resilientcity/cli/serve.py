@@ -117,6 +117,15 @@ def serve(
             callback=_twin_path,
         ),
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="A warning rule file (YAML) to seed instead of the rules of the city's region "
+            "(none for most regions); its rules missing from the store are added at each start.",
+            envvar="RESILIENTCITY_RULES",
+        ),
+    ] = None,
     no_seed: Annotated[
         bool,
         typer.Option("--no-seed", help="Do not fill an empty store with the city's sensors."),
@@ -153,7 +162,7 @@ def serve(
         mqtt_address(mqtt)  # an unreadable address fails here, before the store is touched
     options = uvicorn_options(host, port, forwarded_allow_ips)
     settings = ServiceSettings(
-        db_url=db, mqtt=mqtt, city_size=size, twin=twin, seed_demo=not no_seed
+        db_url=db, mqtt=mqtt, city_size=size, twin=twin, seed_demo=not no_seed, rules=rules
     )
     service = Service(settings)
     try:

@@ -2,7 +2,8 @@
 
 The agencies come from the contingency plans (:func:`resilientcity.decision.plans.load_plans`)
 and from the city's regional profile (:func:`region_agencies`: a city without packaged plans,
-such as an imported Finnish one, still has agencies that own its sensors), the warning rules from :func:`resilientcity.warning.example_rules` (or a rule file), and one
+such as an imported Finnish one, still has agencies that own its sensors), the warning rules
+of the region (:func:`region_rules`: the profile's packaged rule file, or the user's), and one
 datastream per observed property of each twin sensor from ``data/operations/
 demo_datastreams.yaml`` (owner agency and physical range per sensor kind). Seeding is
 idempotent: what already exists (by id or name) is left as it is.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
+from os import PathLike
 from typing import Any
 
 import geopandas as gpd
@@ -30,13 +32,16 @@ from resilientcity.operations.models import (
     WarningRuleRow,
 )
 from resilientcity.region.profile import RegionProfile
-from resilientcity.warning import WarningRule
+from resilientcity.warning import WarningRule, load_rules, packaged_rules
 
 __all__ = [
     "SeedCounts",
     "datastream_count",
     "datastream_kinds",
     "region_agencies",
+    "region_rules",
+    "rule_count",
+    "seed_rules",
     "seed_store",
     "sensor_count",
 ]
@@ -82,9 +87,53 @@ def region_agencies(profile: RegionProfile) -> dict[str, str]:
     return {str(spec["agency"]): str(spec["agency"]) for spec in datastream_kinds().values()}
 
 
+def region_rules(
+    profile: RegionProfile, rules_file: str | PathLike[str] | None = None
+) -> tuple[dict[str, WarningRule], str]:
+    """The warning rules of a city and where they come from.
+
+    The user's rule file when given, else the packaged rule file its regional profile names
+    (:attr:`RegionProfile.warning_rules`: the Chinese demo rules for ``CN``, the Finnish
+    Meteorological Institute's limits for ``FI``), else none: rules of one country never reach
+    a city of another.
+
+    Parameters
+    ----------
+    profile
+        The city's regional profile.
+    rules_file
+        A rule file of the user's (YAML or JSON), or ``None``.
+
+    Returns
+    -------
+    tuple
+        The rules by id (empty: none for this region) and a line saying where they come from.
+
+    Raises
+    ------
+    DataFileError
+        The rule file cannot be read, or the profile names no packaged rule file.
+    ValidationError
+        A rule that breaks the schema.
+    """
+    if rules_file is not None:
+        return load_rules(rules_file), f"the rule file {rules_file}"
+    if profile.warning_rules is None:
+        give = "give them with `resilientcity serve --rules FILE`"
+        return {}, f"the region {profile.id} has no packaged warning rules; {give}"
+    name = profile.warning_rules
+    return packaged_rules(name), f"data/warning/{name}, the rules of the region {profile.id}"
+
+
 def sensor_count(session: Session) -> int:
     """How many sensors the store has (none: it was never seeded)."""
     return int(session.scalar(select(func.count()).select_from(Sensor)) or 0)
+
+
+def rule_count(session: Session) -> int:
+    """How many enabled warning rules the store has (none: nothing can warn)."""
+    query = select(func.count()).select_from(WarningRuleRow).where(WarningRuleRow.enabled)
+    return int(session.scalar(query) or 0)
 
 
 def datastream_count(session: Session) -> int:
@@ -97,6 +146,29 @@ def _lon_lat(sensors: gpd.GeoDataFrame) -> list[tuple[float | None, float | None
         return [(None, None)] * len(sensors)
     points = sensors.geometry.to_crs(4326)
     return [(float(p.x), float(p.y)) for p in points]
+
+
+def seed_rules(session: Session, rules: dict[str, WarningRule]) -> int:
+    """Add the rules the store lacks (by id), enabled; a rule it has is left as it is.
+
+    Returns
+    -------
+    int
+        How many rules were added.
+    """
+    have_rules = set(session.scalars(select(WarningRuleRow.id)))
+    missing = [rule for rule in rules.values() if rule.id not in have_rules]
+    for rule in missing:
+        session.add(
+            WarningRuleRow(
+                id=rule.id,
+                observed_property=rule.observed_property,
+                unit=rule.unit,
+                spec=rule.model_dump(mode="json"),
+                enabled=True,
+            )
+        )
+    return len(missing)
 
 
 def seed_store(
@@ -204,19 +276,7 @@ def seed_store(
             )
             added["datastreams"] += 1
 
-    have_rules = set(session.scalars(select(WarningRuleRow.id)))
-    for rule in rules.values():
-        if rule.id not in have_rules:
-            session.add(
-                WarningRuleRow(
-                    id=rule.id,
-                    observed_property=rule.observed_property,
-                    unit=rule.unit,
-                    spec=rule.model_dump(mode="json"),
-                    enabled=True,
-                )
-            )
-            added["rules"] += 1
+    added["rules"] = seed_rules(session, rules)
 
     have_plans = set(session.scalars(select(Plan.id)))
     for plan in plans.plans:

@@ -59,7 +59,11 @@ class ServiceSettings(BaseSettings):
         A twin GeoPackage (``resilientcity twin import-osm``, ``twin demo``) to use instead
         of the demo city.
     seed_demo
-        Fill an empty store with the city's sensors, the example warning rules and plans.
+        Fill an empty store with the city's sensors, the warning rules of its region
+        (:attr:`~resilientcity.region.RegionProfile.warning_rules`) and plans.
+    rules
+        A warning rule file (YAML, :func:`resilientcity.warning.load_rules`) to seed instead of
+        the region's rules; its rules missing from the store are added at every start.
     public_reports_per_hour
         Incident reports accepted per client (address) and hour on the public endpoint
         (1 to 100,000).
@@ -88,6 +92,7 @@ class ServiceSettings(BaseSettings):
     city_size: CitySize = "small"
     twin: Path | None = None
     seed_demo: bool = True
+    rules: Path | None = None
     public_reports_per_hour: int = Field(default=20, ge=1, le=100_000)
     sse_poll_s: float = Field(default=0.5, gt=0.0, le=60.0)
     overdue_check_s: float = Field(default=30.0, gt=0.0, le=86_400.0)
@@ -169,6 +174,9 @@ class Service:
     settings: ServiceSettings = field(default_factory=ServiceSettings)
     db: Database = field(init=False)
     warning_hooks: list[WarningHook] = field(default_factory=list)
+    #: Whether :func:`resilientcity.api.app.prepare_store` has migrated and seeded the store
+    #: (``serve`` prepares it before the server starts; the app's start-up then does not).
+    store_prepared: bool = field(default=False, init=False)
     _listeners: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _index: DatastreamIndex | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -114,6 +114,9 @@ class RegionProfile(pydantic.BaseModel, extra="forbid", frozen=True):
     plans
         Packaged contingency plan files (paths under ``data/decision/plans``, e.g.
         ``fi/flood.yaml``); empty: none for this region.
+    warning_rules
+        Packaged warning rule file (``data/warning``) the operations service seeds its store
+        with; ``None``: none for this region (the user gives their own, ``serve --rules``).
     agencies
         Agency id → name in the region's language(s).
     sources
@@ -139,6 +142,7 @@ class RegionProfile(pydantic.BaseModel, extra="forbid", frozen=True):
     rainfall: str | None = None
     stage_frequency: str | None = None
     plans: tuple[str, ...] = ()
+    warning_rules: str | None = None
     agencies: dict[str, str] = pydantic.Field(default_factory=dict)
     sources: dict[str, str] = pydantic.Field(default_factory=dict)
 
@@ -227,6 +231,9 @@ def _generic(country: Country) -> dict[str, Any]:
             "stage_frequency": f"none packaged for {country.name}: a river-flood return "
             "period needs the scenario's own stage_frequency file",
             "plans": f"none packaged for {country.name}: give the scenario's own plans",
+            "warning_rules": f"none packaged for {country.name}: the operations service "
+            "watches no thresholds until the user gives the region's rules "
+            "(`resilientcity serve --rules FILE`)",
         },
     }
 
@@ -296,10 +303,25 @@ def stored_profile(data: Any, where: str) -> RegionProfile:
     ValidationError
         The stored data are not a valid profile.
     """
+    if isinstance(data, Mapping) and "warning_rules" not in data:
+        data = {**data, "warning_rules": _packaged_warning_rules(data)}
     try:
         return RegionProfile.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ValidationError(pydantic_problems(exc, where), what="region profile") from None
+
+
+def _packaged_warning_rules(data: Mapping[str, Any]) -> str | None:
+    """The warning rules of a profile stored before profiles named them (``warning_rules``).
+
+    Those of the packaged profile of its id (``CN-changsha``), else of its country's packaged
+    profile (``FI``), else none: a generic country profile has no packaged rules.
+    """
+    for spec in (data.get("id"), data.get("country")):
+        if spec in PACKAGED_PROFILES:
+            rules = _resolve(str(spec)).get("warning_rules")
+            return None if rules is None else str(rules)
+    return None
 
 
 #: The profile a twin without one is taken to have (twins written before profiles existed were

@@ -19,6 +19,7 @@ from resilientcity.warning.rules import (
     WarningRule,
     example_rules,
     load_rules,
+    packaged_rules,
     rules_from_dict,
 )
 
@@ -36,5 +37,6 @@ __all__ = [
     "example_rules",
     "levels_over_time",
     "load_rules",
+    "packaged_rules",
     "rules_from_dict",
 ]

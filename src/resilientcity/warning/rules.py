@@ -7,7 +7,9 @@ reached (blue IV lowest … red I highest; China Meteorological Administration O
 fall back before the level is lowered (hysteresis), and the optional rate-of-change and
 forecast triggers. ``direction`` is ``rising`` when high values are bad (thresholds ascend) and
 ``falling`` when low values are bad (thresholds descend). A level may be left out (``null``)
-when the published scheme has no such level for the property.
+when the published scheme has no such level for the property: a region with a three-level
+scheme uses yellow, orange and red only (``data/warning/fi_rules.yaml``: the Finnish
+Meteorological Institute's levels).
 
 Every problem in a rule file is reported at once, named by its field path
 (``rules[0].thresholds``).
@@ -26,7 +28,7 @@ from pydantic import ValidationError as PydanticError
 
 from resilientcity._files import read_data_file
 from resilientcity._pydantic import pydantic_problems
-from resilientcity.errors import Problem, ValidationError
+from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.vocabulary import LEVELS, Level, WarningLevel
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "WarningRule",
     "example_rules",
     "load_rules",
+    "packaged_rules",
     "rules_from_dict",
 ]
 
@@ -210,8 +213,24 @@ def load_rules(path: str | PathLike[str]) -> dict[str, WarningRule]:
     return rules_from_dict(read_data_file(source, "warning rules", as_yaml=True), source.name)
 
 
+def packaged_rules(name: str) -> dict[str, WarningRule]:
+    """The rules of a packaged rule file (``data/warning/<name>``: a region's), by id.
+
+    Raises
+    ------
+    DataFileError
+        No packaged rule file has this name (the packaged ones are listed).
+    """
+    folder = resources.files("resilientcity").joinpath("data/warning")
+    packaged = sorted(p.name for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
+    if name not in packaged:
+        raise DataFileError(
+            f"no packaged warning rule file {name!r} (packaged: {', '.join(packaged)})"
+        )
+    with resources.as_file(folder.joinpath(name)) as path:
+        return load_rules(path)
+
+
 def example_rules() -> dict[str, WarningRule]:
     """The demo city's rules (``data/warning/example_rules.yaml``), by id."""
-    text = resources.files("resilientcity").joinpath("data/warning/example_rules.yaml")
-    with resources.as_file(text) as path:
-        return load_rules(path)
+    return packaged_rules("example_rules.yaml")

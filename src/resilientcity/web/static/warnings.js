@@ -231,6 +231,7 @@ function connect() {
 // Load the active warnings, then follow the stream (the browser resumes with Last-Event-ID).
 export async function initWarnings() {
   connect();
+  showWhenNoRules();
   const rows = await api("/api/warnings?status=active", { auth: false });
   for (const w of rows) warnings.set(w.id, { ...(warnings.get(w.id) || {}), ...w });
   renderWarnings();
@@ -244,6 +245,16 @@ export async function initWarnings() {
   }
   renderWarnings();
   refreshPendingNowcasts();
+}
+
+// A region without warning rules (GET /healthz: rules 0) can raise no warning: say so.
+async function showWhenNoRules() {
+  try {
+    const health = await api("/healthz", { auth: false });
+    document.getElementById("warning-no-rules").hidden = health.rules !== 0;
+  } catch {
+    // the note is only a hint
+  }
 }
 
 // Nowcasts are computed in the background: look again while any is pending.
