@@ -131,6 +131,9 @@ def test_the_guide_runs_on_the_kouvola_extract(
         return json.loads((guide_folder / f"out-{name}" / "summary.json").read_text("utf-8"))
 
     base = summary("baseline")
+    # summary.json lists the profile and the importer's defaults the twin was built with
+    assert base["city"]["region"]["id"] == "FI" and base["city"]["currency"] == "EUR"
+    assert base["city"]["import_defaults"]["floor_area_per_resident_m2"] == 36.5
     assert base["resilience"]["robustness"] == 1.0 and base["resilience"]["loss"] == 0.0
     assert base["network"]["isolated_people"] == 0.0 and base["impact"]["total_loss"] == 0.0
     quake = summary("quake")

@@ -98,6 +98,13 @@ class CitySummary(TypedDict):
         dict[str, Any],
         {"doc": "the regional profile (`RegionProfile`): conventions and the source of each"},
     ]
+    import_defaults: Annotated[
+        dict[str, Any] | None,
+        {
+            "doc": "the OpenStreetMap importer's defaults the twin was built with (sources in "
+            "data/osm_defaults.json; null for a twin not imported from OSM)"
+        },
+    ]
 
 
 def _or_empty(frame: pd.DataFrame | None, empty: pd.DataFrame) -> pd.DataFrame:
@@ -332,6 +339,7 @@ class City:
             },
             "currency": profile.currency,
             "region": profile.summary(),
+            "import_defaults": self.metadata.get("osm_defaults"),
         }
 
 
