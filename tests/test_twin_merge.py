@@ -496,4 +496,20 @@ def test_building_footprints_take_the_importer_formulas(kouvola: City, tmp_path:
     # R2: 100 m² × 9 storeys, Hazus band C2H (8+)
     assert r2["floor_area_m2"] == pytest.approx(900.0)
     assert r2["value"] == pytest.approx(900.0 * RESIDENTIAL_FI * 1.5)
+    # their residents count in their cells and the district (zones by hand: before + new)
+    residents = r1["occupants"] + r2["occupants"]
+    before = kouvola.zones.set_index("zone_id")["population"]
+    after = merged.zones.set_index("zone_id")["population"]
+    assert after["osm-extract"] == pytest.approx(before["osm-extract"] + residents)
+    for r in (r1, r2):
+        cell = r["cell_id"]
+        others = sum(x["occupants"] for x in (r1, r2) if x["cell_id"] == cell)
+        assert after[cell] == pytest.approx(before.get(cell, 0.0) + others)
+    untouched = after.index.difference([r1["cell_id"], r2["cell_id"], "osm-extract"])
+    assert (after[untouched] == before[untouched]).all()
+    # replaced: R1's old residents leave, its new ones come in (R1 now 6 storeys: twice as many)
+    footprints.assign(kerrokset=[6, 9]).to_file(tmp_path / "b2.gpkg")
+    again = merge_file(merged, tmp_path / "b2.gpkg", write_mapping(tmp_path, text), replace=True)
+    district = again.city.zones.set_index("zone_id").loc["osm-extract", "population"]
+    assert district == pytest.approx(before["osm-extract"] + 2 * r1["occupants"] + r2["occupants"])
     assert r2["vuln"] == "RES3/C2H"

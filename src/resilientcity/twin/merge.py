@@ -45,6 +45,7 @@ from resilientcity.twin.merge_rows import SourceRows, check_asset_ids, check_map
 from resilientcity.twin.merge_source import SourceTable, read_source, row_labels
 from resilientcity.twin.osm import _layer
 from resilientcity.twin.osm_defaults import OsmDefaults
+from resilientcity.twin.population import zone_population
 from resilientcity.twin.roads import attach_to_network
 from resilientcity.twin.schema import (
     ASSETS,
@@ -228,8 +229,9 @@ def merge_table(
             city, rows, rules, replace, (defaults or OsmDefaults()).for_region(city.profile)
         )
         changes["assets"], replaced = _combine(city.assets, new, "asset_id", replace)
-        if len(cells):
-            changes["zones"], _ = _combine(city.zones, cells, "zone_id", False)
+        zones = _combine(city.zones, cells, "zone_id", False)[0] if len(cells) else city.zones
+        gone = city.assets[city.assets["asset_id"].isin(new["asset_id"])]
+        changes["zones"] = _with_residents(zones, new, gone)
     elif layer == "sensors":
         new = _sensors(city, rows, rules, replace, asset_ids)
         changes["sensors"], replaced = _combine(city.sensors, new, "sensor_id", replace)
@@ -243,6 +245,20 @@ def merge_table(
             exc.problems, what=f"city {city.name!r} after merging {table.name}"
         ) from None
     return MergeResult(merged, layer, len(new), replaced)
+
+
+def _with_residents(
+    zones: pd.DataFrame, added: pd.DataFrame, removed: pd.DataFrame
+) -> pd.DataFrame:
+    """``zones`` with the residents of the ``added`` assets counted in and of ``removed`` out.
+
+    Each asset counts in its cell, its district and the district's ancestors
+    (:func:`~resilientcity.twin.population.zone_population`); other zones keep their population.
+    """
+    zero = zones.assign(population=0.0)
+    delta = zone_population(added, zero) - zone_population(removed, zero)
+    population = np.maximum(zones["population"].to_numpy(dtype=np.float64) + delta, 0.0)
+    return zones.assign(population=population)
 
 
 def merge_file(
