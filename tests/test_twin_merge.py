@@ -366,8 +366,25 @@ def test_merged_sensors_reach_the_operations_store(kouvola: City, tmp_path: Path
             # and the warning rules of the region FI watch them, not the demo's Chinese ones
             rules = set(session.scalars(select(WarningRuleRow.id)))
         assert rules == {"fi_heavy_rain_1h", "fi_heavy_rain_24h", "fi_wind_gust_land"}
+        # a deleted rule stays deleted; a wind gauge merged later comes in at the next start
+        with service.db.write() as session:
+            session.delete(session.get(WarningRuleRow, "fi_heavy_rain_24h"))
     finally:
         service.db.dispose()
+    wind = gauges.iloc[:1].assign(code="KV-WIND-1", type="wind", label="Wind")
+    wind.to_file(tmp_path / "wind.geojson", driver="GeoJSON")
+    later = text.replace("river: river_gauge}", "river: river_gauge, wind: wind_gauge}")
+    merge_file(merged.city, tmp_path / "wind.geojson", write_mapping(tmp_path, later)).city.write(
+        twin
+    )
+    restarted = Service(ServiceSettings(db_url=f"sqlite:///{tmp_path / 'ops.db'}", twin=twin))
+    try:
+        prepare_store(restarted)
+        with restarted.db.read() as session:
+            assert (sensor_count(session), datastream_count(session)) == (3, 6)
+            assert "fi_heavy_rain_24h" not in set(session.scalars(select(WarningRuleRow.id)))
+    finally:
+        restarted.db.dispose()
 
 
 def test_twin_add_from_the_command_line(

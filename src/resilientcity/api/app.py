@@ -66,6 +66,9 @@ def _sensor_count(service: Service) -> int:
 def prepare_store(service: Service, city: City | None = None) -> City | None:
     """Migrate the store and seed it when empty (``settings.seed_demo``).
 
+    A store seeded before gets the twin's sensors it lacks (``settings.twin``: sensors merged
+    into the twin since, with ``twin merge --layer sensors``) and nothing else.
+
     The warning rules seeded are those of the city's region (its profile's
     ``warning_rules``), or of ``settings.rules``; a region without rules seeds none and says
     so in the log. The rules of ``settings.rules`` that the store lacks are added even when
@@ -84,7 +87,13 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
         The city, when it was given or built for seeding.
     """
     from resilientcity.decision.plans import load_plans, packaged_plan_path
-    from resilientcity.operations.seed import region_agencies, region_rules, seed_rules, seed_store
+    from resilientcity.operations.seed import (
+        region_agencies,
+        region_rules,
+        seed_rules,
+        seed_sensors,
+        seed_store,
+    )
     from resilientcity.warning import load_rules
 
     settings = service.settings
@@ -102,11 +111,19 @@ def prepare_store(service: Service, city: City | None = None) -> City | None:
             )
         _log_rules(rules, origin)
         service.datastreams_changed()
-    elif settings.rules is not None:
-        rules = load_rules(settings.rules)
-        with service.db.write() as session:
-            added = seed_rules(session, rules)
-        log.info("warning rules: %d of %d added from %s", added, len(rules), settings.rules)
+    else:
+        if settings.seed_demo and settings.twin is not None:
+            city = load_city(settings) if city is None else city
+            with service.db.write() as session:
+                sensors, streams = seed_sensors(session, city.sensors)
+            if sensors:
+                log.info("sensors: %d new in the twin, with %d datastreams", sensors, streams)
+                service.datastreams_changed()
+        if settings.rules is not None:
+            rules = load_rules(settings.rules)
+            with service.db.write() as session:
+                added = seed_rules(session, rules)
+            log.info("warning rules: %d of %d added from %s", added, len(rules), settings.rules)
     service.store_prepared = True
     return city
 

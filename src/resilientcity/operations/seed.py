@@ -42,6 +42,7 @@ __all__ = [
     "region_rules",
     "rule_count",
     "seed_rules",
+    "seed_sensors",
     "seed_store",
     "sensor_count",
 ]
@@ -171,6 +172,93 @@ def seed_rules(session: Session, rules: dict[str, WarningRule]) -> int:
     return len(missing)
 
 
+def _unknown_kinds(sensors: gpd.GeoDataFrame, kinds: Mapping[str, Any]) -> list[Problem]:
+    """A problem per sensor whose kind has no datastream definitions."""
+    return [
+        Problem("sensors", "kind", f"one of {', '.join(sorted(kinds))}", (str(sid),), str(kind))
+        for sid, kind in zip(sensors["sensor_id"], sensors["kind"], strict=True)
+        if kind not in kinds
+    ]
+
+
+def seed_sensors(session: Session, sensors: gpd.GeoDataFrame) -> tuple[int, int]:
+    """Add the sensors of ``sensors`` the store lacks, with their datastreams.
+
+    Sensors and datastreams already in the store (by name) are left as they are, so a twin's
+    sensors merged after the store was first seeded (``twin merge --layer sensors``) are added
+    at the next start of the service.
+
+    Parameters
+    ----------
+    session
+        A session in a write transaction; the agencies of the sensors' kinds
+        (:func:`datastream_kinds`) must be in the store.
+    sensors
+        The twin's sensors layer (``sensor_id``, ``kind``, ``name``, ``asset_id``, points).
+
+    Returns
+    -------
+    tuple of int
+        Sensors and datastreams added.
+
+    Raises
+    ------
+    ValidationError
+        A sensor kind without datastream definitions, or whose agency the store lacks.
+    """
+    kinds = datastream_kinds()
+    agencies = set(session.scalars(select(Agency.id)))
+    problems = _unknown_kinds(sensors, kinds)
+    problems += [
+        Problem("sensors", "kind", "a kind whose agency is in the store", (str(sid),), str(kind))
+        for sid, kind in zip(sensors["sensor_id"], sensors["kind"], strict=True)
+        if kind in kinds and kinds[kind]["agency"] not in agencies
+    ]
+    if problems:
+        raise ValidationError(problems, what="operations seed")
+    n_sensors = n_streams = 0
+    sensor_ids = {name: i for name, i in session.execute(select(Sensor.name, Sensor.id))}
+    for row, (lon, lat) in zip(sensors.itertuples(), _lon_lat(sensors), strict=True):
+        if row.sensor_id in sensor_ids:
+            continue
+        sensor = Sensor(
+            name=str(row.sensor_id),
+            kind=str(row.kind),
+            description=str(row.name),
+            agency_id=kinds[row.kind]["agency"],
+            lon=lon,
+            lat=lat,
+            asset_id=str(row.asset_id),
+            properties={},
+        )
+        session.add(sensor)
+        session.flush()
+        sensor_ids[sensor.name] = sensor.id
+        n_sensors += 1
+
+    have_streams = set(session.scalars(select(Datastream.name)))
+    for row in sensors.itertuples():
+        for spec in kinds[row.kind]["datastreams"]:
+            name = f"{row.sensor_id}:{spec['observed_property']}"
+            if name in have_streams:
+                continue
+            session.add(
+                Datastream(
+                    name=name,
+                    sensor_id=sensor_ids[row.sensor_id],
+                    observed_property=spec["observed_property"],
+                    unit=spec["unit"],
+                    min_value=float(spec["min"]),
+                    max_value=float(spec["max"]),
+                    description=f"{spec['observed_property']} at {row.name}",
+                )
+            )
+            n_streams += 1
+
+    session.flush()
+    return n_sensors, n_streams
+
+
 def seed_store(
     session: Session,
     sensors: gpd.GeoDataFrame,
@@ -206,11 +294,7 @@ def seed_store(
         among the plans' agencies nor ``agencies``.
     """
     kinds = datastream_kinds()
-    problems = [
-        Problem("sensors", "kind", f"one of {', '.join(sorted(kinds))}", (str(sid),), str(kind))
-        for sid, kind in zip(sensors["sensor_id"], sensors["kind"], strict=True)
-        if kind not in kinds
-    ]
+    problems = _unknown_kinds(sensors, kinds)
     extra = {k: v for k, v in (agencies or {}).items() if k not in plans.agencies}
     problems += [
         Problem(
@@ -238,43 +322,7 @@ def seed_store(
             added["agencies"] += 1
     session.flush()
 
-    sensor_ids = {name: i for name, i in session.execute(select(Sensor.name, Sensor.id))}
-    for row, (lon, lat) in zip(sensors.itertuples(), _lon_lat(sensors), strict=True):
-        if row.sensor_id in sensor_ids:
-            continue
-        sensor = Sensor(
-            name=str(row.sensor_id),
-            kind=str(row.kind),
-            description=str(row.name),
-            agency_id=kinds[row.kind]["agency"],
-            lon=lon,
-            lat=lat,
-            asset_id=str(row.asset_id),
-            properties={},
-        )
-        session.add(sensor)
-        session.flush()
-        sensor_ids[sensor.name] = sensor.id
-        added["sensors"] += 1
-
-    have_streams = set(session.scalars(select(Datastream.name)))
-    for row in sensors.itertuples():
-        for spec in kinds[row.kind]["datastreams"]:
-            name = f"{row.sensor_id}:{spec['observed_property']}"
-            if name in have_streams:
-                continue
-            session.add(
-                Datastream(
-                    name=name,
-                    sensor_id=sensor_ids[row.sensor_id],
-                    observed_property=spec["observed_property"],
-                    unit=spec["unit"],
-                    min_value=float(spec["min"]),
-                    max_value=float(spec["max"]),
-                    description=f"{spec['observed_property']} at {row.name}",
-                )
-            )
-            added["datastreams"] += 1
+    added["sensors"], added["datastreams"] = seed_sensors(session, sensors)
 
     added["rules"] = seed_rules(session, rules)
 
