@@ -7,6 +7,7 @@ into a staging folder that then takes the output folder's place (:func:`atomic_f
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import errno
 import json
@@ -28,6 +29,7 @@ __all__ = [
     "atomic_path",
     "check_output_folder",
     "ensure_folder",
+    "merge_tables",
     "read_data_file",
     "write_json",
     "write_text_atomic",
@@ -94,6 +96,19 @@ def read_data_file(path: str | os.PathLike[str], what: str, as_yaml: bool = Fals
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         kind = "YAML" if is_yaml else "JSON"
         raise DataFileError(f"{source} is not a readable {kind} file: {exc}") from exc
+
+
+def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``, nested tables merged key by key (``base`` is not changed).
+
+    How a data file that overrides another is read: a key of ``over`` replaces the key of
+    ``base``, except where both are tables, which are merged the same way.
+    """
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merge_tables(out[key], value) if both else value
+    return out
 
 
 def ensure_folder(path: str | os.PathLike[str]) -> Path:

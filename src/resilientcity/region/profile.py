@@ -40,7 +40,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 
-from resilientcity._files import read_data_file
+from resilientcity._files import merge_tables, read_data_file
 from resilientcity._pydantic import pydantic_problems
 from resilientcity.errors import DataFileError, ValidationError
 from resilientcity.region.countries import Country, country_of, jrc_costs
@@ -168,14 +168,6 @@ def _packaged_raw(profile_id: str) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        both = isinstance(value, dict) and isinstance(out.get(key), dict)
-        out[key] = _merge(out[key], value) if both else value
-    return out
-
-
 def _generic(country: Country) -> dict[str, Any]:
     """The generic profile of a country: JRC costs and continent curves, nothing local."""
     residential, commercial, industrial = jrc_costs(country.alpha3)
@@ -269,7 +261,7 @@ def _resolve(spec: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     if base is None:
         return raw
     parent = _resolve(str(base), (*seen, spec))
-    return _merge(parent, {k: v for k, v in raw.items() if k != "sources"}) | {
+    return merge_tables(parent, {k: v for k, v in raw.items() if k != "sources"}) | {
         "sources": {**parent.get("sources", {}), **raw.get("sources", {})}
     }
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 
 import pydantic
 
-from resilientcity._files import read_data_file
+from resilientcity._files import merge_tables, read_data_file
 from resilientcity.errors import DataFileError, Problem, ValidationError
 from resilientcity.region.profile import RegionProfile
 from resilientcity.twin.schema import RoadClass
@@ -69,14 +69,6 @@ def packaged_sources() -> dict[str, str]:
 def _packaged(key: str) -> Any:
     """A field whose default is the value of ``key`` in ``data/osm_defaults.json``."""
     return pydantic.Field(default_factory=lambda: copy.deepcopy(packaged_defaults()[key]))
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        both = isinstance(value, dict) and isinstance(out.get(key), dict)
-        out[key] = _merge(out[key], value) if both else value
-    return out
 
 
 class Facility(pydantic.BaseModel, extra="forbid"):
@@ -144,7 +136,7 @@ class OsmDefaults(pydantic.BaseModel, extra="forbid", validate_default=True):
     def _merge_tables(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return _merge({k: v for k, v in packaged_defaults().items() if k in data}, data)
+        return merge_tables({k: v for k, v in packaged_defaults().items() if k in data}, data)
 
     @pydantic.field_validator("residential_high_min_storeys")
     @classmethod
