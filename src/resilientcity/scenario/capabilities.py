@@ -34,7 +34,7 @@ contingency plans run on any city.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from resilientcity.twin.assessment_units import units_problem
 from resilientcity.twin.city import City
@@ -53,17 +53,7 @@ Stage = Literal[
     "assessment",
 ]
 #: The stages :func:`city_capabilities` judges, in run order.
-STAGES: tuple[Stage, ...] = (
-    "river_flood",
-    "pluvial_flood",
-    "vs30_from_slope",
-    "network",
-    "evacuation",
-    "dispatch",
-    "relief",
-    "repair_policies",
-    "assessment",
-)
+STAGES: tuple[Stage, ...] = get_args(Stage)
 
 
 @dataclass(frozen=True)
