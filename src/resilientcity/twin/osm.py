@@ -136,6 +136,7 @@ from resilientcity.twin.osm_assets import (
     EXTRA_TAGS,
     LANDUSE_COLUMN,
     building_features,
+    clean_features,
     feature_assets,
     landuse_of,
     poi_filter,
@@ -311,16 +312,6 @@ def _backup_hours(assets: pd.DataFrame, d: OsmDefaults) -> NDArray[np.float64]:
     return np.where((kind == "hospital").to_numpy(), hospital, other)
 
 
-def _areas(frame: gpd.GeoDataFrame | None, crs: CRS) -> gpd.GeoDataFrame | None:
-    """The polygons of ``frame`` in ``crs`` (valid ones; lines and points dropped)."""
-    if frame is None or len(frame) == 0:
-        return None
-    f = frame.to_crs(crs)
-    g = shapely.make_valid(np.asarray(f.geometry.to_numpy(), dtype=object))
-    keep = np.isin(shapely.get_type_id(g), [3, 6]) & (shapely.area(g) > 0)
-    return f[keep].set_geometry(g[keep])
-
-
 def _read(pyrosm: Any, source: Path, d: OsmDefaults) -> tuple[gpd.GeoDataFrame | None, ...]:
     """Buildings, facility POIs, road nodes and edges, and water of the extract, in WGS 84."""
     water_filter = {**WATER_FILTER, "waterway": WATER_FILTER["waterway"] + d.river_waterways}
@@ -422,7 +413,8 @@ def import_osm(
 
     say("buildings, facilities and roads")
     features, drops = building_features(buildings, pois, crs)
-    features[LANDUSE_COLUMN] = landuse_of(features.geometry.to_numpy(), _areas(landuse, crs))
+    areas = None if landuse is None or len(landuse) == 0 else clean_features(landuse, crs, False)[0]
+    features[LANDUSE_COLUMN] = landuse_of(features.geometry.to_numpy(), areas)
     if not features["_building"].any():
         raise DataFileError(
             f"OpenStreetMap extract {source.name} contains no buildings with a polygon footprint"

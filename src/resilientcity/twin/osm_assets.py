@@ -27,6 +27,7 @@ __all__ = [
     "KIND_RULES",
     "LANDUSE_COLUMN",
     "building_features",
+    "clean_features",
     "feature_assets",
     "landuse_of",
     "poi_filter",
@@ -191,7 +192,7 @@ def landuse_of(geometry: NDArray[np.object_], landuse: gpd.GeoDataFrame | None) 
     return out
 
 
-def _clean(frame: gpd.GeoDataFrame, crs: CRS, points: bool) -> tuple[gpd.GeoDataFrame, int]:
+def clean_features(frame: gpd.GeoDataFrame, crs: CRS, points: bool) -> tuple[gpd.GeoDataFrame, int]:
     """Projected, invalid polygons repaired; keeps areas > 0 (and points); counts the rest."""
     f = frame.to_crs(crs)
     g = np.array(f.geometry.to_numpy(), dtype=object)
@@ -227,12 +228,12 @@ def building_features(
         Features dropped per source (``buildings``, ``pois``): neither a polygon with an area
         nor (for POIs) a point. POIs that are also buildings are left out, not counted.
     """
-    b, dropped = _clean(buildings, crs, points=False)
+    b, dropped = clean_features(buildings, crs, points=False)
     drops = {"buildings": dropped, "pois": 0}
     frames = [b.assign(_building=True)]
     if pois is not None and len(pois):
         p = pois[~element_ids(pois).isin(element_ids(buildings)).to_numpy()]
-        p, drops["pois"] = _clean(p[_classify(p) != "building"], crs, points=True)
+        p, drops["pois"] = clean_features(p[_classify(p) != "building"], crs, points=True)
         frames.append(p.assign(_building=False))
     return pd.concat(frames, ignore_index=True), drops
 
@@ -279,6 +280,11 @@ def _unit_value(
     return (cost * (1 + contents)).to_numpy(dtype=np.float64)
 
 
+def _height_band(storeys: NDArray[np.int64]) -> NDArray[np.object_]:
+    """The Hazus height class of each building: ``L`` (1–3 storeys), ``M`` (4–7), ``H`` (8+)."""
+    return _select([(storeys >= 8, "H"), (storeys >= 4, "M")], "L")
+
+
 def _material_type(material: NDArray[np.object_], storeys: NDArray[np.int64]) -> NDArray[Any]:
     """Hazus structural type from ``building:material`` (``""`` where the tag says nothing).
 
@@ -289,7 +295,7 @@ def _material_type(material: NDArray[np.object_], storeys: NDArray[np.int64]) ->
     and metal → ``S1L/S1M/S1H`` (steel moment frame; same bands). Other values say nothing.
     """
     m = pd.Series(material).str.lower().to_numpy(dtype=object)
-    band = _select([(storeys >= 8, "H"), (storeys >= 4, "M")], "L")
+    band = _height_band(storeys)
     masonry = np.isin(m, _MASONRY)
     return _select(
         [
@@ -318,7 +324,7 @@ def _vuln(
     low-rise housing takes ``low_rise_type`` (the regional profile's) and the other uses the
     types of the storey bands.
     """
-    band = _select([(storeys >= 8, "C2H"), (storeys >= 4, "C2M")], "C2L")
+    band = "C2" + _height_band(storeys)
     house, low = (kind == "building") & (occ == "residential"), storeys < 4
     shop = (kind == "building") & (occ == "commercial")
     special = pd.Series(kind).map(_HAZUS).fillna("").to_numpy(dtype=object) + "/" + band
