@@ -47,6 +47,7 @@ from rich.table import Table
 
 from _machine import cpu_model
 from _memory import current_rss_mb, peak_rss_mb
+from _targets import print_targets
 
 SIZES = ("small", "default", "large")
 TARGET_SIZE = "large"
@@ -309,15 +310,7 @@ def report(results: dict[str, Result], env: Result, console: Console) -> list[st
         )
     console.print(steps)
 
-    verdicts = targets(results)
-    tab = Table(title="Targets of issue 2")
-    for col in ("target", "measured", "verdict"):
-        tab.add_column(col)
-    style = {"PASS": "green", "FAIL": "bold red", "NOT MEASURED": "yellow"}
-    for target, measured, verdict in verdicts:
-        tab.add_row(target, measured, f"[{style[verdict]}]{verdict}[/]")
-    console.print(tab)
-    return [v for _, _, v in verdicts]
+    return print_targets(console, "Targets of issue 2", targets(results))
 
 
 def main(argv: list[str] | None = None) -> int:

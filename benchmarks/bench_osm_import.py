@@ -56,6 +56,7 @@ from rich.table import Table
 from _machine import cpu_model
 from _memory import peak_rss_mb, run_measured
 from _osm_extract import cached_extract
+from _targets import print_targets
 
 SIZES = ("small", "default", "large")
 TARGET_SIZE = "large"
@@ -347,15 +348,7 @@ def report(
         tab.add_row("casualties", f"{scenario['casualties']:,.0f}")
         console.print(tab)
 
-    verdicts = targets(results, scenario)
-    tab = Table(title="Targets of issue 13")
-    for col in ("target", "measured", "verdict"):
-        tab.add_column(col)
-    style = {"PASS": "green", "FAIL": "bold red", "NOT MEASURED": "yellow"}
-    for target, measured, verdict in verdicts:
-        tab.add_row(target, measured, f"[{style[verdict]}]{verdict}[/]")
-    console.print(tab)
-    return [v for _, _, v in verdicts]
+    return print_targets(console, "Targets of issue 13", targets(results, scenario))
 
 
 def main(argv: list[str] | None = None) -> int:
